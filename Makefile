@@ -1,0 +1,35 @@
+# `make demo` and `make test` do all their own set-up: a .venv with the project and its extras.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= /tmp/trakt-demo-output
+
+.PHONY: demo test lint typecheck bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev,excel]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	PYTHONPATH=examples/multi_file_demo $(BIN)/python -m trakt.run_local \
+	  --pipeline-file examples/multi_file_demo/pipeline.yaml \
+	  --input-dir examples/multi_file_demo/input \
+	  --output-dir $(DEMO_OUT)
+	@echo "Demo output: $(DEMO_OUT)/final.csv (manifest: $(DEMO_OUT)/manifest.json)"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/batch_vs_pandas.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

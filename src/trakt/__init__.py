@@ -1,0 +1,18 @@
+"""Trakt: YAML-first ETL for tabular data."""
+
+from trakt._version import __version__
+from trakt.api import load_pipeline_from_yaml, validate_pipeline_file
+from trakt.errors import PipelineValidationError, TraktError
+from trakt.steps.registry import register_step
+from trakt.workflow import Workflow, workflow
+
+__all__ = [
+    "PipelineValidationError",
+    "TraktError",
+    "Workflow",
+    "__version__",
+    "load_pipeline_from_yaml",
+    "register_step",
+    "validate_pipeline_file",
+    "workflow",
+]

@@ -1,0 +1,33 @@
+"""The Python entry points: load (and fully validate) a pipeline file."""
+
+from __future__ import annotations
+
+import os
+
+from trakt.errors import PipelineValidationError
+from trakt.runtime.planning import check_pipeline
+from trakt.spec.loader import parse_spec, read_pipeline_file
+from trakt.spec.model import Pipeline
+
+
+def load_pipeline_from_yaml(path: str | os.PathLike[str]) -> Pipeline:
+    """Load a pipeline file and check all of it before any data is read.
+
+    Every problem — YAML structure, unknown keys, unresolvable steps, bindings, artifacts,
+    cycles — is collected and raised at once as :class:`PipelineValidationError`, each with
+    ``file:line:column`` and the YAML path.
+    """
+    data, source, problems = read_pipeline_file(path)
+    spec, structural, dropped = parse_spec(data, source)
+    problems = [*problems, *structural]
+    if spec is not None:
+        _, semantic = check_pipeline(Pipeline(spec=spec, source=source), dropped)
+        problems += semantic
+    if problems or spec is None:
+        raise PipelineValidationError(problems, file=source.file)
+    return Pipeline(spec=spec, source=source)
+
+
+def validate_pipeline_file(path: str | os.PathLike[str]) -> Pipeline:
+    """Alias of :func:`load_pipeline_from_yaml`, named for what ``trakt validate`` does."""
+    return load_pipeline_from_yaml(path)

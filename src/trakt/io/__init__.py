@@ -1,0 +1,26 @@
+"""IO: one module per format, registered by name and extension."""
+
+from trakt.io.base import (
+    ChunkWriter,
+    Format,
+    ReadRequest,
+    format_for_uri,
+    get_format,
+    known_formats,
+    register_format,
+)
+from trakt.io.csv import CsvFormat
+from trakt.io.excel import ExcelFormat
+
+register_format(CsvFormat())
+register_format(ExcelFormat(), "excel")
+
+__all__ = [
+    "ChunkWriter",
+    "Format",
+    "ReadRequest",
+    "format_for_uri",
+    "get_format",
+    "known_formats",
+    "register_format",
+]

@@ -1,0 +1,102 @@
+"""The format registry: every format reads whole or in chunks and writes whole or incrementally.
+
+Readers return Arrow tables (one conversion point to pandas, :func:`trakt.io.frames.to_pandas`,
+keeps dtypes identical across formats and between batch and stream mode). Writers take pandas
+frames, which is what steps produce.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+
+from trakt.errors import did_you_mean
+
+
+@dataclass(frozen=True)
+class ReadRequest:
+    """What to read: a file, and the input's options (``sheet`` included for spreadsheets)."""
+
+    path: Path
+    options: Mapping[str, Any]
+    sheet: str | int | None = None
+
+
+class ChunkWriter(Protocol):
+    """An open incremental writer: the header once, then each chunk appended."""
+
+    def write(self, frame: pd.DataFrame) -> None: ...
+    def close(self) -> None: ...
+
+
+class Format(Protocol):
+    name: str
+    extensions: tuple[str, ...]
+    option_names: frozenset[str]
+    can_write: bool
+
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        """Problems with reader options, as messages (empty when fine)."""
+        ...
+
+    def read_table(self, request: ReadRequest) -> pa.Table: ...
+
+    def iter_tables(self, request: ReadRequest, chunk_rows: int) -> Iterator[pa.Table]: ...
+
+    def write(self, frame: pd.DataFrame, path: Path) -> None: ...
+
+    def open_writer(self, path: Path) -> ChunkWriter: ...
+
+
+_formats: dict[str, Format] = {}
+_by_extension: dict[str, str] = {}
+
+
+def register_format(fmt: Format, *aliases: str) -> None:
+    for name in (fmt.name, *aliases):
+        _formats[name] = fmt
+    for ext in fmt.extensions:
+        _by_extension[ext] = fmt.name
+
+
+def get_format(name: str) -> Format:
+    from trakt.errors import UsageError
+
+    fmt = _formats.get(name)
+    if fmt is None:
+        raise UsageError(
+            f"unknown format '{name}'{did_you_mean(name, _formats)}; known: {known_formats()}"
+        )
+    return fmt
+
+
+def known_formats() -> list[str]:
+    return sorted(_formats)
+
+
+def format_for_uri(uri: str) -> str | None:
+    """The format implied by a uri's extension (``.csv`` -> ``csv``), if any."""
+    suffix = Path(uri.rstrip("*")).suffix.lower()
+    return _by_extension.get(suffix)
+
+
+def check_unknown_options(
+    options: Mapping[str, Any], allowed: frozenset[str], fmt: str
+) -> list[str]:
+    return [
+        f"unknown {fmt} option '{key}'{did_you_mean(key, allowed)}; "
+        f"known options: {', '.join(sorted(allowed))}"
+        for key in options
+        if key not in allowed
+    ]
+
+
+def slices(table: pa.Table, chunk_rows: int) -> Iterator[pa.Table]:
+    """A table in chunks of ``chunk_rows`` (one empty chunk for an empty table)."""
+    for offset in range(0, max(table.num_rows, 1), chunk_rows):
+        yield table.slice(offset, chunk_rows)

@@ -1,0 +1,267 @@
+"""CSV: pyarrow's multithreaded reader, polars' writer.
+
+Measured on 1M rows (``benchmarks/batch_vs_pandas.py``): pyarrow reads several times faster than
+pandas' C parser, and polars writes about 6x faster than ``DataFrame.to_csv`` while producing the
+same bytes for ints, floats and strings (shortest round-trip floats, ``2.0`` stays ``2.0``,
+quotes only where RFC 4180 needs them, missing values empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from trakt.errors import InputError, OutputError
+from trakt.io.base import ReadRequest, check_unknown_options, slices
+
+OPTION_NAMES = frozenset(
+    {
+        "sep",
+        "delimiter",
+        "quotechar",
+        "escapechar",
+        "encoding",
+        "dtype",
+        "na_values",
+        "keep_default_na",
+        "skiprows",
+        "usecols",
+        "decimal",
+        "source_column",
+    }
+)
+
+DTYPES: dict[str, pa.DataType] = {
+    **dict.fromkeys(("str", "string", "object", "text"), pa.string()),
+    **dict.fromkeys(("int", "int64", "Int64", "integer"), pa.int64()),
+    **dict.fromkeys(("float", "float64", "double", "Float64"), pa.float64()),
+    **dict.fromkeys(("bool", "boolean"), pa.bool_()),
+}
+
+# pandas' default missing-value markers, so `keep_default_na` means what pandas users expect.
+DEFAULT_NA = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
+_PROBE_BLOCK = 1 << 20
+
+
+def _one_char(options: Mapping[str, Any], key: str) -> list[str]:
+    value = options.get(key)
+    if value is None or (isinstance(value, str) and len(value) == 1):
+        return []
+    return [f"option '{key}' must be a single character, found {value!r}"]
+
+
+def check_options(options: Mapping[str, Any]) -> list[str]:
+    problems = check_unknown_options(options, OPTION_NAMES, "csv")
+    for key in ("sep", "delimiter", "quotechar", "escapechar", "decimal"):
+        problems += _one_char(options, key)
+    dtype = options.get("dtype")
+    names = [dtype] if isinstance(dtype, str) else list((dtype or {}).values())
+    if dtype is not None and not isinstance(dtype, str | dict):
+        problems.append(f"option 'dtype' must be a type name or a mapping, found {dtype!r}")
+    for name in names:
+        if name not in DTYPES:
+            problems.append(f"unknown dtype {name!r}; use one of: str, int, float, bool")
+    encoding = options.get("encoding")
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            problems.append(f"unknown encoding {encoding!r}")
+    for key in ("na_values", "usecols"):
+        value = options.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            problems.append(f"option '{key}' must be a list of strings, found {value!r}")
+    return problems
+
+
+def _read_options(options: Mapping[str, Any], block_size: int | None = None) -> pacsv.ReadOptions:
+    kwargs: dict[str, Any] = {"skip_rows": int(options.get("skiprows", 0) or 0)}
+    if block_size:
+        kwargs["block_size"] = block_size
+    encoding = options.get("encoding")
+    if encoding and str(encoding).lower().replace("-", "") not in ("utf8", "utf8sig"):
+        kwargs["encoding"] = encoding
+    return pacsv.ReadOptions(**kwargs)
+
+
+def _parse_options(options: Mapping[str, Any]) -> pacsv.ParseOptions:
+    return pacsv.ParseOptions(
+        delimiter=options.get("sep") or options.get("delimiter") or ",",
+        quote_char=options.get("quotechar") or '"',
+        escape_char=options.get("escapechar") or False,
+        newlines_in_values=True,
+    )
+
+
+def _convert_options(
+    options: Mapping[str, Any], column_types: Mapping[str, pa.DataType]
+) -> pacsv.ConvertOptions:
+    na = list(options.get("na_values") or [])
+    if options.get("keep_default_na", True):
+        na += DEFAULT_NA
+    kwargs: dict[str, Any] = {
+        "column_types": dict(column_types),
+        "null_values": na,
+        "strings_can_be_null": "" in na,
+        "quoted_strings_can_be_null": "" in na,
+        "decimal_point": options.get("decimal") or ".",
+    }
+    if options.get("usecols"):
+        kwargs["include_columns"] = list(options["usecols"])
+    return pacsv.ConvertOptions(**kwargs)
+
+
+def _declared_types(options: Mapping[str, Any], names: list[str]) -> dict[str, pa.DataType]:
+    dtype = options.get("dtype")
+    if dtype is None:
+        return {}
+    if isinstance(dtype, str):
+        return dict.fromkeys(names, DTYPES[dtype])
+    return {col: DTYPES[name] for col, name in dtype.items()}
+
+
+def _text_pins(schema: pa.Schema, declared: Mapping[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """Keep inferred dates/times as text: pyarrow would reformat them on the way out."""
+    return {
+        f.name: pa.string()
+        for f in schema
+        if pa.types.is_temporal(f.type) and f.name not in declared
+    }
+
+
+def _fail(request: ReadRequest, exc: Exception) -> InputError:
+    text = str(exc).strip()
+    if isinstance(exc, UnicodeDecodeError):
+        text = f"bytes not valid {exc.encoding} at offset {exc.start}; set options.encoding"
+    return InputError(f"cannot read CSV {request.path}: {text}", file=str(request.path))
+
+
+def column_types_for(request: ReadRequest) -> dict[str, pa.DataType]:
+    """Declared dtypes plus text pins, from a cheap look at the first block."""
+    options = request.options
+    with pacsv.open_csv(
+        request.path,
+        read_options=_read_options(options, _PROBE_BLOCK),
+        parse_options=_parse_options(options),
+        convert_options=_convert_options(options, {}),
+    ) as reader:
+        schema = reader.schema
+    declared = _declared_types(options, schema.names)
+    return {**declared, **_text_pins(schema, declared)}
+
+
+def read_table(request: ReadRequest) -> pa.Table:
+    options = request.options
+    try:
+        types = column_types_for(request)
+        table = pacsv.read_csv(
+            request.path,
+            read_options=_read_options(options),
+            parse_options=_parse_options(options),
+            convert_options=_convert_options(options, types),
+        )
+        late = _text_pins(table.schema, types)
+        if late:  # a date column that was empty in the first block: read again, pinned
+            table = pacsv.read_csv(
+                request.path,
+                read_options=_read_options(options),
+                parse_options=_parse_options(options),
+                convert_options=_convert_options(options, {**types, **late}),
+            )
+    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        raise _fail(request, exc) from None
+    return table
+
+
+def iter_tables(request: ReadRequest, chunk_rows: int) -> Iterator[pa.Table]:
+    """Whole file read, then sliced; the stream issue replaces this with a streaming reader."""
+    yield from slices(read_table(request), chunk_rows)
+
+
+def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
+    """Named indexes (e.g. from groupby) are data: write them as columns."""
+    if any(name is not None for name in frame.index.names):
+        return frame.reset_index()
+    return frame
+
+
+def _write(frame: pd.DataFrame, sink: str | Path | IO[bytes], header: bool) -> None:
+    import polars as pl  # imported here: only runs that write CSV pay for it
+
+    frame = _prepare(frame)
+    try:
+        pl.from_pandas(frame, include_index=False).write_csv(sink, include_header=header)
+    except (TypeError, ValueError, pl.exceptions.PolarsError, pa.ArrowException):
+        # Columns of arbitrary Python objects: polars cannot take them, pandas can.
+        frame.to_csv(sink, index=False, header=header, lineterminator="\n")
+
+
+def write(frame: pd.DataFrame, path: Path) -> None:
+    try:
+        _write(frame, path, header=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}", file=str(path)) from None
+
+
+class CsvChunkWriter:
+    """Header once, then every chunk appended; all chunks must have the same columns."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
+        self._columns: list[str] | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = _prepare(frame)
+        columns = [str(c) for c in frame.columns]
+        if self._columns is not None and columns != self._columns:
+            raise OutputError(
+                f"{self.path.name}: chunk columns {columns} differ from the first chunk's "
+                f"{self._columns}",
+                file=str(self.path),
+            )
+        try:
+            _write(frame, self._file, header=self._columns is None)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {self.path}: {exc.strerror or exc}", file=str(self.path)
+            ) from None
+        self._columns = columns
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class CsvFormat:
+    name = "csv"
+    extensions: tuple[str, ...] = (".csv", ".tsv", ".txt")
+    option_names = OPTION_NAMES
+    can_write = True
+
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        return check_options(options)
+
+    def read_table(self, request: ReadRequest) -> pa.Table:
+        return read_table(request)
+
+    def iter_tables(self, request: ReadRequest, chunk_rows: int) -> Iterator[pa.Table]:
+        return iter_tables(request, chunk_rows)
+
+    def write(self, frame: pd.DataFrame, path: Path) -> None:
+        write(frame, path)
+
+    def open_writer(self, path: Path) -> CsvChunkWriter:
+        return CsvChunkWriter(path)

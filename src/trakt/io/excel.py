@@ -1,0 +1,64 @@
+"""Excel (``.xlsx``) input through pandas and openpyxl (the ``excel`` extra). Read-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from trakt.errors import InputError, OutputError
+from trakt.io.base import ChunkWriter, ReadRequest, check_unknown_options, slices
+
+OPTION_NAMES = frozenset({"dtype", "skiprows", "usecols", "na_values", "source_column"})
+EXTRA_HINT = "install the excel extra: python -m pip install 'trakt-etl[excel]'"
+
+
+def available() -> bool:
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class ExcelFormat:
+    name = "xlsx"
+    extensions: tuple[str, ...] = (".xlsx", ".xlsm")
+    option_names = OPTION_NAMES
+    can_write = False
+
+    def check_options(self, options: Mapping[str, Any]) -> list[str]:
+        problems = check_unknown_options(options, OPTION_NAMES, "xlsx")
+        if not available():
+            problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
+        return problems
+
+    def read_table(self, request: ReadRequest) -> pa.Table:
+        opts = {k: v for k, v in request.options.items() if k != "source_column"}
+        try:
+            frame = pd.read_excel(
+                request.path,
+                sheet_name=request.sheet if request.sheet is not None else 0,
+                engine="openpyxl",
+                **opts,
+            )
+        except ImportError:
+            raise InputError(f"cannot read {request.path}: {EXTRA_HINT}") from None
+        except (ValueError, KeyError, OSError) as exc:
+            raise InputError(
+                f"cannot read Excel file {request.path}: {exc}", file=str(request.path)
+            ) from None
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    def iter_tables(self, request: ReadRequest, chunk_rows: int) -> Iterator[pa.Table]:
+        # Spreadsheets are small by nature: read once, hand out slices.
+        yield from slices(self.read_table(request), chunk_rows)
+
+    def write(self, frame: pd.DataFrame, path: Path) -> None:
+        raise OutputError("writing xlsx is not supported; write CSV outputs")
+
+    def open_writer(self, path: Path) -> ChunkWriter:
+        raise OutputError("writing xlsx is not supported; write CSV outputs")

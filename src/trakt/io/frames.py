@@ -1,0 +1,37 @@
+"""Arrow <-> pandas conversion with Trakt's dtype rules, the same for every format and mode.
+
+- integers -> ``Int64`` (nullable), so ``11`` never turns into ``11.0`` when a value is missing
+- booleans -> ``boolean`` (nullable)
+- floats -> ``float64``; strings -> pandas' string dtype
+- a column with no values at all -> string
+Dates and timestamps are never inferred from text (readers keep them as strings, so they
+round-trip byte for byte); declare a dtype to get something else.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+
+_MAPPING: dict[pa.DataType, object] = {
+    **{t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64())},
+    **{t: pd.Int64Dtype() for t in (pa.uint8(), pa.uint16(), pa.uint32())},
+    pa.bool_(): pd.BooleanDtype(),
+}
+
+
+def normalize_table(table: pa.Table) -> pa.Table:
+    """Replace all-null (type ``null``) columns by string columns."""
+    if not any(pa.types.is_null(t) for t in table.schema.types):
+        return table
+    fields = [
+        pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame: pd.DataFrame = normalize_table(table).to_pandas(
+        types_mapper=_MAPPING.get, split_blocks=True, self_destruct=True
+    )
+    return frame

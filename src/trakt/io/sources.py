@@ -1,0 +1,111 @@
+"""Finding an input's files and combining them (``concat``, ``union``, ``latest``)."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from trakt.errors import InputError
+from trakt.io.base import Format, ReadRequest
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    shown: str  # relative to the input dir where possible: goes into source_column/manifest
+    size: int
+
+
+def is_glob(uri: str) -> bool:
+    return any(c in _GLOB_CHARS for c in uri)
+
+
+def _shown(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
+    """The files an input uri names, in sorted path order."""
+    full = Path(uri) if os.path.isabs(uri) else base_dir / uri
+    if is_glob(uri):
+        matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
+        files = [p for p in matches if p.is_file()]
+        if not files:
+            raise InputError(
+                f"input '{artifact}': pattern '{uri}' matched no files in {full.parent.resolve()}"
+                + (" (only directories matched)" if matches else ""),
+                artifact=artifact,
+                file=str(full),
+            )
+    else:
+        if full.is_dir():
+            raise InputError(
+                f"input '{artifact}': expected a file, found a directory: {full}",
+                artifact=artifact,
+                file=str(full),
+            )
+        if not full.is_file():
+            hint = "" if base_dir.is_dir() else f" (the input dir {base_dir} does not exist)"
+            raise InputError(
+                f"input '{artifact}': file not found: {full.resolve()}{hint}",
+                artifact=artifact,
+                file=str(full),
+            )
+        files = [full]
+    return [SourceFile(p, _shown(p, base_dir), p.stat().st_size) for p in files]
+
+
+def _check_same_columns(artifact: str, tables: Sequence[tuple[SourceFile, pa.Table]]) -> None:
+    first_file, first = tables[0]
+    expected = first.column_names
+    for source, table in tables[1:]:
+        names = table.column_names
+        if set(names) != set(expected):
+            missing = [c for c in expected if c not in names]
+            extra = [c for c in names if c not in expected]
+            raise InputError(
+                f"input '{artifact}' (combine_strategy: concat): {source.shown} has different "
+                f"columns than {first_file.shown}: missing {missing}, extra {extra}. Use "
+                "combine_strategy: union to align columns by name.",
+                artifact=artifact,
+                file=str(source.path),
+            )
+
+
+def read_combined(
+    artifact: str,
+    fmt: Format,
+    files: Sequence[SourceFile],
+    strategy: str,
+    options: Mapping[str, Any],
+    sheet: str | int | None = None,
+) -> pa.Table:
+    """Read every file (or only the latest) and combine them into one Arrow table."""
+    chosen = [files[-1]] if strategy == "latest" else list(files)
+    source_column = options.get("source_column")
+    tables: list[tuple[SourceFile, pa.Table]] = []
+    for source in chosen:
+        table = fmt.read_table(ReadRequest(source.path, options, sheet))
+        if source_column:
+            table = table.append_column(
+                source_column, pa.array([source.shown] * table.num_rows, pa.string())
+            )
+        tables.append((source, table))
+    if len(tables) == 1:
+        return tables[0][1]
+    if strategy == "concat":
+        _check_same_columns(artifact, tables)
+        order = tables[0][1].column_names
+        return pa.concat_tables([t.select(order) for _, t in tables], promote_options="permissive")
+    return pa.concat_tables([t for _, t in tables], promote_options="permissive")

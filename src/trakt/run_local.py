@@ -1,0 +1,115 @@
+"""``python -m trakt.run_local``: run a pipeline on this machine.
+
+Exit codes: 0 success, 1 the run failed, 2 invalid pipeline or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from trakt.errors import EXIT_OK, EXIT_RUN_FAILED, TraktError, UsageError
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--pipeline-file", help="path to a pipeline YAML file")
+    source.add_argument(
+        "--pipeline", metavar="NAME", help="run pipelines/NAME/pipeline.yaml under the current dir"
+    )
+    parser.add_argument("--input-dir", default=".", help="base dir for relative input uris")
+    parser.add_argument("--output-dir", default="output", help="where outputs go (created)")
+    parser.add_argument(
+        "--input",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="replace input NAME's uri with a file or glob (repeatable)",
+    )
+    parser.add_argument("--manifest-path", help="default: <output-dir>/manifest.json")
+    parser.add_argument("--run-id", help="default: a timestamp-based id")
+    parser.add_argument(
+        "--stream-chunk-size", type=int, metavar="ROWS", help="rows per chunk in stream mode"
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", help="level of the trakt loggers (default WARNING)"
+    )
+
+
+def pipeline_path(args: argparse.Namespace) -> Path:
+    if args.pipeline_file:
+        file: str = args.pipeline_file
+        return Path(file)
+    root = Path.cwd() / "pipelines"
+    path = root / args.pipeline / "pipeline.yaml"
+    if not path.is_file():
+        names = sorted(p.parent.name for p in root.glob("*/pipeline.yaml"))
+        available = ", ".join(names) if names else f"none (no {root}/<name>/pipeline.yaml)"
+        raise UsageError(f"--pipeline {args.pipeline}: {path} not found; available: {available}")
+    return path
+
+
+def parse_overrides(values: Sequence[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise UsageError(f"--input {value!r}: expected NAME=PATH")
+        overrides[name.strip()] = path
+    return overrides
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"trakt: {message}", file=sys.stderr)
+    return code
+
+
+def execute(args: argparse.Namespace) -> int:
+    from trakt.api import load_pipeline_from_yaml
+    from trakt.runtime.local_runner import LocalRunner
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        path = pipeline_path(args)
+        pipeline = load_pipeline_from_yaml(path)
+        runner = LocalRunner(
+            input_dir=args.input_dir,
+            output_dir=args.output_dir,
+            manifest_path=args.manifest_path,
+            input_overrides=parse_overrides(args.input),
+            stream_chunk_size=args.stream_chunk_size,
+        )
+        result = runner.run(pipeline, run_id=args.run_id)
+    except TraktError as exc:
+        return _fail(exc.message, exc.exit_code)
+    if result["status"] == "success":
+        print(f"run {result['run_id']} succeeded")
+        for name, out in result["outputs"].items():
+            print(f"  {name}: {out}")
+        print(f"  manifest: {result['manifest_path']}")
+        return EXIT_OK
+    error = result["error"] or {}
+    where = f"step '{error['step_id']}'" if error.get("step_id") else "reading or writing data"
+    return _fail(
+        f"run {result['run_id']} failed at {where}: {error.get('type')}: {error.get('message')} "
+        f"(manifest: {result['manifest_path']})",
+        EXIT_RUN_FAILED,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m trakt.run_local", description="Run a Trakt pipeline locally."
+    )
+    add_run_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.stream_chunk_size is not None and args.stream_chunk_size < 1:
+        parser.error("--stream-chunk-size must be at least 1")
+    return execute(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

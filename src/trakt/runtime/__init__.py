@@ -1,0 +1,1 @@
+"""Planning and running: execution plans, the local runner, step context, the manifest."""

@@ -1,0 +1,107 @@
+"""The run manifest: what happened, written atomically for every run.
+
+Schema (``manifest_version`` 1; documented in README.md, kept stable — fields are only added):
+trakt_version, manifest_version, run_id, pipeline{name,file,sha256}, mode, status,
+started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy, files[],
+rows, columns}}, steps[{id, uses, status, started_at, duration_s, rows_in{}, rows_out{},
+events[]}], outputs[{name, from, path, rows, bytes}], error (null or {step_id, type, message,
+traceback, ...}).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MANIFEST_VERSION = 1
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class StepRecord:
+    id: str
+    uses: str
+    status: str = "pending"
+    started_at: str | None = None
+    duration_s: float | None = None
+    rows_in: dict[str, int] = field(default_factory=dict)
+    rows_out: dict[str, int] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    _t0: float = 0.0
+
+    def start(self) -> None:
+        self.status = "running"
+        self.started_at = utc_now()
+        self._t0 = time.perf_counter()
+
+    def finish(self, status: str) -> None:
+        self.status = status
+        self.duration_s = round(time.perf_counter() - self._t0, 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+@dataclass
+class Manifest:
+    run_id: str
+    pipeline: dict[str, Any]
+    mode: str
+    trakt_version: str
+    status: str = "running"
+    started_at: str = field(default_factory=utc_now)
+    finished_at: str | None = None
+    duration_s: float | None = None
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    _t0: float = field(default_factory=time.perf_counter)
+
+    def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
+        self.status = status
+        self.error = error
+        self.finished_at = utc_now()
+        self.duration_s = round(time.perf_counter() - self._t0, 6)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trakt_version": self.trakt_version,
+            "manifest_version": MANIFEST_VERSION,
+            "run_id": self.run_id,
+            "pipeline": self.pipeline,
+            "mode": self.mode,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "duration_s": self.duration_s,
+            "inputs": self.inputs,
+            "steps": [s.to_dict() for s in self.steps],
+            "outputs": self.outputs,
+            "error": self.error,
+            **self.extra,
+        }
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, default=str)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,303 @@
+"""Validated pipeline model -> execution plan (the DAG in run order), collecting every problem.
+
+The plan is what runners execute; it holds no data and no runner-specific state, so the local
+runner and later ones (stream, Spark) share it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trakt.errors import PipelineValidationError, Problem, TraktError, did_you_mean
+from trakt.io import format_for_uri, get_format, known_formats
+from trakt.spec.model import InputSpec, OutputDataset, Pipeline, PipelineSpec, SourceInfo
+from trakt.spec.yaml_loader import format_path
+from trakt.steps.contract import bind
+from trakt.steps.resolve import StepFunction, describe, resolve_step
+
+DATASET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    artifact: str
+    spec: InputSpec
+    format: str
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    index: int  # position in the YAML, not in run order
+    id: str
+    uses: str
+    function: StepFunction
+    inputs: Mapping[str, str]  # binding -> artifact
+    outputs: Mapping[str, str]  # binding -> artifact
+    params: Mapping[str, Any]
+    mode: str | None = None
+
+
+@dataclass(frozen=True)
+class ExecutionPlan:
+    pipeline: Pipeline
+    inputs: Mapping[str, InputPlan]
+    steps: tuple[StepPlan, ...]  # in execution order
+    outputs: tuple[OutputDataset, ...]
+    # After the step at this run position, these artifacts are no longer needed.
+    release_after: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def mode(self) -> str:
+        return self.pipeline.mode
+
+    def consumers(self, artifact: str) -> list[str]:
+        return [s.id for s in self.steps if artifact in s.inputs.values()]
+
+
+class _Collector:
+    def __init__(self, source: SourceInfo) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def add(self, path: tuple[str | int, ...], message: str) -> None:
+        pos = self.source.position(path)
+        line, column = pos if pos else (None, None)
+        self.problems.append(Problem(format_path(path), message, self.source.file, line, column))
+
+
+def _search_dirs(source: SourceInfo) -> list[Path]:
+    dirs = [Path(source.file).resolve().parent] if source.file else []
+    return [*dirs, Path.cwd()]
+
+
+def _check_inputs(spec: PipelineSpec, out: _Collector) -> dict[str, InputPlan]:
+    plans = {}
+    for name, inp in spec.inputs.items():
+        fmt_name = inp.format or format_for_uri(inp.uri) or "csv"
+        try:
+            fmt = get_format(fmt_name)
+        except TraktError:
+            out.add(
+                ("inputs", name, "format"),
+                f"unknown format '{fmt_name}'{did_you_mean(fmt_name, known_formats())}; "
+                f"known: {', '.join(known_formats())}",
+            )
+            continue
+        for message in fmt.check_options(inp.options):
+            out.add(("inputs", name, "options"), message)
+        if inp.sheet is not None and fmt.name != "xlsx":
+            out.add(("inputs", name, "sheet"), f"'sheet' applies to xlsx inputs, not {fmt.name}")
+        plans[name] = InputPlan(name, inp, fmt.name)
+    return plans
+
+
+def _resolve(pipeline: Pipeline, out: _Collector) -> list[tuple[int, Any, StepFunction | None]]:
+    resolved = []
+    seen: dict[str, int] = {}
+    dirs = _search_dirs(pipeline.source)
+    for index, step in enumerate(pipeline.spec.steps):
+        if step.id in seen:
+            out.add(
+                ("steps", index, "id"),
+                f"duplicate step id '{step.id}' (first used by steps[{seen[step.id]}]); "
+                "step ids must be unique",
+            )
+        seen.setdefault(step.id, index)
+        fn = pipeline.callables.get(step.id)
+        try:
+            function = describe(fn, step.uses) if fn else resolve_step(step.uses, dirs)
+        except TraktError as exc:
+            out.add(("steps", index, "uses"), exc.message)
+            function = None
+        resolved.append((index, step, function))
+    return resolved
+
+
+def _producers(
+    spec: PipelineSpec, steps: Sequence[tuple[int, Any, StepFunction | None]], out: _Collector
+) -> tuple[dict[str, str], list[StepPlan]]:
+    """Bind every step and map each artifact to what produces it."""
+    produced: dict[str, str] = {name: f"inputs.{name}" for name in spec.inputs}
+    plans = []
+    for index, step, function in steps:
+        if function is None:
+            continue
+        bindings, problems = bind(step.with_, function, set(spec.inputs) | _declared(steps))
+        for problem in problems:
+            path: tuple[str | int, ...] = ("steps", index, "with")
+            out.add(path + ((problem.key,) if problem.key else ()), problem.message)
+        for binding, artifact in bindings.outputs.items():
+            if artifact in produced:
+                out.add(
+                    ("steps", index, "with", binding),
+                    f"artifact '{artifact}' is produced twice: by {produced[artifact]} and by "
+                    f"step '{step.id}'; rename one of them",
+                )
+            else:
+                produced[artifact] = f"step '{step.id}'"
+        plans.append(
+            StepPlan(
+                index,
+                step.id,
+                step.uses,
+                function,
+                bindings.inputs,
+                bindings.outputs,
+                bindings.params,
+                step.mode,
+            )
+        )
+    return produced, plans
+
+
+def _declared(steps: Iterable[tuple[int, Any, StepFunction | None]]) -> set[str]:
+    names: set[str] = set()
+    for _, step, fn in steps:
+        if fn is not None and fn.is_declared:
+            names.update(step.with_.get(b) for b in (fn.declared_outputs or ()) if b in step.with_)
+    return {n for n in names if isinstance(n, str)}
+
+
+def _check_reads(
+    plans: Sequence[StepPlan],
+    spec: PipelineSpec,
+    produced: Mapping[str, str],
+    ignore: set[str],
+    out: _Collector,
+) -> None:
+    for plan in plans:
+        for binding, artifact in plan.inputs.items():
+            if artifact not in produced and artifact not in ignore:
+                out.add(
+                    ("steps", plan.index, "with", binding),
+                    f"step '{plan.id}' reads artifact '{artifact}', which nothing produces"
+                    f"{did_you_mean(artifact, produced)}; known artifacts: "
+                    f"{', '.join(sorted(produced)) or 'none'}",
+                )
+    names: dict[str, int] = {}
+    for i, dataset in enumerate(spec.outputs.datasets):
+        if dataset.from_ not in produced and dataset.from_ not in ignore:
+            out.add(
+                ("outputs", "datasets", i, "from"),
+                f"output '{dataset.name}' is written from '{dataset.from_}', which nothing "
+                f"produces{did_you_mean(dataset.from_, produced)}",
+            )
+        if not DATASET_NAME.match(dataset.name) or ".." in dataset.name:
+            out.add(
+                ("outputs", "datasets", i, "name"),
+                f"invalid dataset name '{dataset.name}': use a plain file name (letters, "
+                "digits, '_', '-', '.'; no '/' or '..'); it becomes <output-dir>/<name>.csv",
+            )
+        if dataset.name in names:
+            out.add(
+                ("outputs", "datasets", i, "name"),
+                f"dataset name '{dataset.name}' is used twice "
+                f"(also datasets[{names[dataset.name]}])",
+            )
+        names.setdefault(dataset.name, i)
+
+
+def _order(plans: Sequence[StepPlan], out: _Collector) -> list[StepPlan]:
+    """Topological order; ties keep YAML order, so runs are deterministic."""
+    producer = {a: p.index for p in plans for a in p.outputs.values()}
+    by_index = {p.index: p for p in plans}
+    deps = {
+        p.index: {
+            producer[a] for a in p.inputs.values() if a in producer and producer[a] != p.index
+        }
+        for p in plans
+    }
+    for p in plans:
+        if any(producer.get(a) == p.index for a in p.inputs.values()):
+            out.add(("steps", p.index, "with"), f"step '{p.id}' reads its own output")
+    waiting = {i: set(d) for i, d in deps.items()}
+    ready = [i for i, d in waiting.items() if not d]
+    heapq.heapify(ready)
+    ordered: list[StepPlan] = []
+    while ready:
+        i = heapq.heappop(ready)
+        ordered.append(by_index[i])
+        for j, d in waiting.items():
+            if i in d:
+                d.discard(i)
+                if not d and by_index[j] not in ordered:
+                    heapq.heappush(ready, j)
+    stuck = [i for i in by_index if by_index[i] not in ordered]
+    if stuck:
+        cycle = _find_cycle(stuck, deps)
+        names = " -> ".join(by_index[i].id for i in cycle)
+        out.add(
+            ("steps", cycle[0]),
+            f"steps form a cycle: {names}; an artifact cannot depend on itself",
+        )
+    return ordered
+
+
+def _find_cycle(stuck: list[int], deps: Mapping[int, set[int]]) -> list[int]:
+    path: list[int] = []
+    node = stuck[0]
+    while node not in path:
+        path.append(node)
+        node = next(d for d in sorted(deps[node]) if d in stuck)
+    return [*path[path.index(node) :], node]
+
+
+def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: _Collector) -> None:
+    if spec.execution.mode != "stream":
+        return
+    for plan in plans:
+        if not plan.function.supports_stream and plan.mode != "batch":
+            out.add(
+                ("steps", plan.index, "uses"),
+                f"step '{plan.id}' ({plan.function.reference}) is not stream-capable; set "
+                "run.supports_stream = True and take chunk iterators, or add `mode: batch` to "
+                "this step to materialize its inputs deliberately",
+            )
+
+
+def _releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
+    last_use: dict[str, int] = {}
+    for pos, plan in enumerate(ordered):
+        for artifact in (*plan.inputs.values(), *plan.outputs.values()):
+            last_use[artifact] = pos
+    release: dict[int, list[str]] = {}
+    for artifact, pos in last_use.items():
+        release.setdefault(pos, []).append(artifact)
+    return {pos: tuple(sorted(names)) for pos, names in release.items()}
+
+
+def check_pipeline(
+    pipeline: Pipeline, ignore_artifacts: set[str] | None = None
+) -> tuple[ExecutionPlan | None, list[Problem]]:
+    """All semantic problems of a structurally valid pipeline, and its plan when there are none."""
+    out = _Collector(pipeline.source)
+    spec = pipeline.spec
+    inputs = _check_inputs(spec, out)
+    resolved = _resolve(pipeline, out)
+    produced, plans = _producers(spec, resolved, out)
+    _check_reads(plans, spec, produced, ignore_artifacts or set(), out)
+    ordered = _order(plans, out)
+    _check_stream(plans, spec, out)
+    if out.problems:
+        return None, out.problems
+    plan = ExecutionPlan(
+        pipeline=pipeline,
+        inputs=inputs,
+        steps=tuple(ordered),
+        outputs=tuple(spec.outputs.datasets),
+        release_after=_releases(ordered),
+    )
+    return plan, []
+
+
+def plan_pipeline(pipeline: Pipeline) -> ExecutionPlan:
+    """The execution plan, or :class:`PipelineValidationError` listing every problem."""
+    plan, problems = check_pipeline(pipeline)
+    if plan is None:
+        raise PipelineValidationError(problems, file=pipeline.source.file)
+    return plan

@@ -1,0 +1,112 @@
+"""The validated pipeline model: what a runner (local, stream, Spark...) executes.
+
+Built from YAML (:mod:`trakt.spec.loader`) or from Python (:mod:`trakt.workflow`); both go
+through the same validation, so the same pipeline compares equal either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CombineStrategy = Literal["concat", "union", "latest"]
+ExecutionMode = Literal["batch", "stream"]
+COMBINE_STRATEGIES: tuple[str, ...] = ("concat", "union", "latest")
+EXECUTION_MODES: tuple[str, ...] = ("batch", "stream")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class InputSpec(_Frozen):
+    """``inputs.<artifact>``: where a source artifact comes from and how to read it."""
+
+    uri: str = Field(min_length=1)
+    combine_strategy: CombineStrategy = "concat"
+    format: str | None = None
+    sheet: str | int | None = None
+    source_column: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepSpec(_Frozen):
+    """``steps[]``: one call of a step function."""
+
+    id: str = Field(min_length=1)
+    uses: str = Field(min_length=1)
+    with_: dict[str, Any] = Field(default_factory=dict, alias="with")
+    mode: ExecutionMode | None = None
+
+
+class OutputDataset(_Frozen):
+    """``outputs.datasets[]``: an artifact written to ``<output-dir>/<name>.csv``."""
+
+    name: str = Field(min_length=1)
+    from_: str = Field(min_length=1, alias="from")
+
+
+class OutputsSpec(_Frozen):
+    datasets: list[OutputDataset] = Field(default_factory=list)
+
+
+class ExecutionSpec(_Frozen):
+    mode: ExecutionMode = "batch"
+
+
+class PipelineSpec(_Frozen):
+    """The whole pipeline document."""
+
+    name: str = Field(min_length=1)
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    steps: list[StepSpec] = Field(default_factory=list)
+    outputs: OutputsSpec = Field(default_factory=OutputsSpec)
+    execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+
+
+@dataclass(frozen=True, eq=False)
+class SourceInfo:
+    """Where a pipeline came from: the YAML file (with key positions) or Python code."""
+
+    file: str | None = None
+    sha256: str | None = None
+    positions: Mapping[tuple[str | int, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def position(self, path: tuple[str | int, ...]) -> tuple[int, int] | None:
+        """The position of ``path``, or of its nearest ancestor that has one."""
+        while True:
+            if path in self.positions:
+                return self.positions[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+@dataclass(frozen=True, eq=False)
+class Pipeline:
+    """A pipeline as loaded: the spec, its origin, and in-process step callables.
+
+    Two pipelines are equal when their specs are equal, wherever they came from.
+    """
+
+    spec: PipelineSpec
+    source: SourceInfo = field(default_factory=SourceInfo)
+    # Step functions handed over in Python (workflow builder), keyed by step id.
+    callables: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def mode(self) -> str:
+        return self.spec.execution.mode
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pipeline) and self.spec == other.spec
+
+    def __hash__(self) -> int:
+        return hash(self.spec.model_dump_json())

@@ -1,0 +1,150 @@
+"""Turning ``uses:`` into a step function.
+
+Order: (1) an alias from the registry; (2) a module whose ``run`` is the step
+(``steps.normalize.double_amount`` -> ``steps/normalize/double_amount.py``); (3)
+``package.module.function``. Modules are searched on ``sys.path``, then in the extra
+directories given (the pipeline file's directory, then the current directory).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from trakt.errors import StepResolutionError
+from trakt.steps.registry import lookup_alias
+
+
+@dataclass(frozen=True)
+class StepFunction:
+    """A resolved step callable and what it declares about itself."""
+
+    fn: Callable[..., Any]
+    reference: str
+    declared_inputs: tuple[str, ...] | None
+    declared_outputs: tuple[str, ...] | None
+    supports_stream: bool
+    stream_inputs: tuple[str, ...] | None
+    parameters: frozenset[str]
+    accepts_any_keyword: bool
+
+    @property
+    def is_declared(self) -> bool:
+        return self.declared_inputs is not None or self.declared_outputs is not None
+
+
+def _names(value: Any, attr: str, ref: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise StepResolutionError(
+            f"{ref}: {attr} must be a list of binding names, found {value!r}", uses=ref
+        )
+    return tuple(value)
+
+
+def describe(fn: Callable[..., Any], reference: str) -> StepFunction:
+    """Read a callable's declarations and signature."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        params: list[inspect.Parameter] = []
+        any_kw = True
+    else:
+        params = list(sig.parameters.values())[1:]  # the first parameter is ctx
+        any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    named = frozenset(
+        p.name
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    )
+    return StepFunction(
+        fn=fn,
+        reference=reference,
+        declared_inputs=_names(getattr(fn, "declared_inputs", None), "declared_inputs", reference),
+        declared_outputs=_names(
+            getattr(fn, "declared_outputs", None), "declared_outputs", reference
+        ),
+        supports_stream=bool(getattr(fn, "supports_stream", False)),
+        stream_inputs=_names(getattr(fn, "stream_inputs", None), "stream_inputs", reference),
+        parameters=named,
+        accepts_any_keyword=any_kw,
+    )
+
+
+@contextmanager
+def _search_path(extra_dirs: Sequence[str | Path]) -> Iterator[None]:
+    """Append extra directories to the end of sys.path, so sys.path itself wins."""
+    added = []
+    for d in extra_dirs:
+        text = str(Path(d).resolve())
+        if text not in sys.path and text not in added:
+            added.append(text)
+    sys.path.extend(added)
+    try:
+        yield
+    finally:
+        for text in added:
+            if text in sys.path:
+                sys.path.remove(text)
+
+
+def _import(name: str) -> tuple[ModuleType | None, str]:
+    """Import a module; return it, or None and why it could not be imported."""
+    try:
+        return importlib.import_module(name), ""
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing == name or name.startswith(missing + "."):
+            return None, f"no module named '{missing}'"
+        return None, f"module '{name}' failed to import: {type(exc).__name__}: {exc}"
+    except Exception as exc:  # the user's module raised while importing
+        return None, f"module '{name}' failed to import: {type(exc).__name__}: {exc}"
+
+
+def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunction:
+    """Resolve ``uses`` or raise :class:`StepResolutionError` listing every attempt."""
+    tried: list[str] = []
+    fn = lookup_alias(uses)
+    if fn is not None:
+        return describe(fn, f"alias '{uses}'")
+    tried.append(f"alias '{uses}': not registered")
+
+    with _search_path(search_dirs):
+        module, why = _import(uses)
+        if module is not None:
+            run = getattr(module, "run", None)
+            if callable(run):
+                return describe(run, f"{uses}.run")
+            why = f"module '{uses}' has no callable 'run'"
+        tried.append(f"module '{uses}' exporting run(): {why}")
+
+        if "." in uses:
+            mod_name, _, attr = uses.rpartition(".")
+            module, why = _import(mod_name)
+            if module is not None:
+                obj = getattr(module, attr, None)
+                if callable(obj):
+                    return describe(obj, uses)
+                why = (
+                    f"module '{mod_name}' has no attribute '{attr}'"
+                    if obj is None
+                    else f"'{uses}' is not callable"
+                )
+            tried.append(f"function '{attr}' in module '{mod_name}': {why}")
+
+    where = ", ".join(str(Path(d).resolve()) for d in search_dirs)
+    raise StepResolutionError(
+        f"cannot resolve uses '{uses}'. Tried: "
+        + "; ".join(tried)
+        + f". Searched sys.path{' and ' + where if where else ''}. "
+        "Fix the name, register an alias with trakt.register_step, or set PYTHONPATH.",
+        uses=uses,
+    )

@@ -1,0 +1,107 @@
+"""Define a pipeline in Python: ``workflow(name).input(...).step(...).output(...).run(runner)``.
+
+The builder assembles the same document a YAML file holds and validates it the same way, so
+``workflow(...).build()`` equals ``load_pipeline_from_yaml(...)`` for the same pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from trakt.errors import PipelineValidationError, UsageError
+from trakt.runtime.planning import check_pipeline
+from trakt.spec.loader import parse_spec
+from trakt.spec.model import Pipeline, SourceInfo
+
+if TYPE_CHECKING:
+    from trakt.runtime.local_runner import LocalRunner
+
+
+class Workflow:
+    """A pipeline under construction. Every method returns the builder, for chaining."""
+
+    def __init__(self, name: str) -> None:
+        self._doc: dict[str, Any] = {"name": name, "inputs": {}, "steps": [], "outputs": {}}
+        self._datasets: list[dict[str, Any]] = []
+        self._callables: dict[str, Callable[..., Any]] = {}
+
+    def input(
+        self,
+        artifact: str,
+        uri: str,
+        *,
+        combine_strategy: str | None = None,
+        format: str | None = None,
+        sheet: str | int | None = None,
+        source_column: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Workflow:
+        entry: dict[str, Any] = {"uri": uri}
+        for key, value in (
+            ("combine_strategy", combine_strategy),
+            ("format", format),
+            ("sheet", sheet),
+            ("source_column", source_column),
+            ("options", dict(options) if options else None),
+        ):
+            if value is not None:
+                entry[key] = value
+        self._doc["inputs"][artifact] = entry
+        return self
+
+    def step(
+        self,
+        id: str,
+        *,
+        run: Callable[..., Any] | None = None,
+        uses: str | None = None,
+        with_: Mapping[str, Any] | None = None,
+        mode: str | None = None,
+    ) -> Workflow:
+        if (run is None) == (uses is None):
+            raise UsageError(f"step '{id}': pass exactly one of run=<function> or uses='<name>'")
+        entry: dict[str, Any] = {"id": id, "with": dict(with_ or {})}
+        if run is not None:
+            entry["uses"] = f"{run.__module__}.{run.__qualname__}"
+            self._callables[id] = run
+        else:
+            entry["uses"] = uses
+        if mode is not None:
+            entry["mode"] = mode
+        self._doc["steps"].append(entry)
+        return self
+
+    def output(self, name: str, *, from_: str) -> Workflow:
+        self._datasets.append({"name": name, "from": from_})
+        return self
+
+    def execution(self, mode: str) -> Workflow:
+        self._doc["execution"] = {"mode": mode}
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The pipeline as the YAML document it corresponds to."""
+        return {**self._doc, "outputs": {"datasets": list(self._datasets)}}
+
+    def build(self) -> Pipeline:
+        """Validate and return the pipeline (all problems raised at once)."""
+        source = SourceInfo()
+        spec, problems, dropped = parse_spec(self.to_dict(), source)
+        if spec is not None:
+            pipeline = Pipeline(spec=spec, source=source, callables=dict(self._callables))
+            _, semantic = check_pipeline(pipeline, dropped)
+            problems += semantic
+        if problems or spec is None:
+            raise PipelineValidationError(problems, file=f"workflow '{self._doc['name']}'")
+        return pipeline
+
+    def run(
+        self, runner: LocalRunner, run_id: str | None = None, otel_enabled: bool = False
+    ) -> dict[str, Any]:
+        return runner.run(self.build(), run_id=run_id, otel_enabled=otel_enabled)
+
+
+def workflow(name: str) -> Workflow:
+    """Start a pipeline definition in Python."""
+    return Workflow(name)
