@@ -44,11 +44,12 @@ def pipeline_path(args: argparse.Namespace) -> Path:
         file: str = args.pipeline_file
         return Path(file)
     root = Path.cwd() / "pipelines"
-    path = root / args.pipeline / "pipeline.yaml"
+    name: str = args.pipeline
+    path = root / name / "pipeline.yaml"
     if not path.is_file():
         names = sorted(p.parent.name for p in root.glob("*/pipeline.yaml"))
         available = ", ".join(names) if names else f"none (no {root}/<name>/pipeline.yaml)"
-        raise UsageError(f"--pipeline {args.pipeline}: {path} not found; available: {available}")
+        raise UsageError(f"--pipeline {name}: {path} not found; available: {available}")
     return path
 
 
