@@ -18,14 +18,14 @@ def load_pipeline_from_yaml(path: str | os.PathLike[str]) -> Pipeline:
     ``file:line:column`` and the YAML path.
     """
     data, source, problems = read_pipeline_file(path)
-    spec, structural, dropped = parse_spec(data, source)
-    problems = [*problems, *structural]
-    if spec is not None:
-        _, semantic = check_pipeline(Pipeline(spec=spec, source=source), dropped)
+    parsed = parse_spec(data, source)
+    problems = [*problems, *parsed.problems]
+    if parsed.spec is not None:
+        _, semantic = check_pipeline(Pipeline(spec=parsed.spec, source=source), parsed)
         problems += semantic
-    if problems or spec is None:
+    if problems or parsed.spec is None:
         raise PipelineValidationError(problems, file=source.file)
-    return Pipeline(spec=spec, source=source)
+    return Pipeline(spec=parsed.spec, source=source)
 
 
 def validate_pipeline_file(path: str | os.PathLike[str]) -> Pipeline:

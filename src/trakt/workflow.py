@@ -87,12 +87,13 @@ class Workflow:
     def build(self) -> Pipeline:
         """Validate and return the pipeline (all problems raised at once)."""
         source = SourceInfo()
-        spec, problems, dropped = parse_spec(self.to_dict(), source)
-        if spec is not None:
-            pipeline = Pipeline(spec=spec, source=source, callables=dict(self._callables))
-            _, semantic = check_pipeline(pipeline, dropped)
+        parsed = parse_spec(self.to_dict(), source)
+        problems = list(parsed.problems)
+        if parsed.spec is not None:
+            pipeline = Pipeline(spec=parsed.spec, source=source, callables=dict(self._callables))
+            _, semantic = check_pipeline(pipeline, parsed)
             problems += semantic
-        if problems or spec is None:
+        if problems or parsed.spec is None:
             raise PipelineValidationError(problems, file=f"workflow '{self._doc['name']}'")
         return pipeline
 

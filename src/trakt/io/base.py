@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 
-from trakt.errors import did_you_mean
+from trakt.errors import UsageError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,6 @@ def register_format(fmt: Format, *aliases: str) -> None:
 
 
 def get_format(name: str) -> Format:
-    from trakt.errors import UsageError
-
     fmt = _formats.get(name)
     if fmt is None:
         raise UsageError(

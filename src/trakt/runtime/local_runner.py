@@ -23,6 +23,7 @@ from trakt.errors import (
     did_you_mean,
 )
 from trakt.io import get_format
+from trakt.io.csv import preload_writer
 from trakt.io.frames import to_pandas
 from trakt.io.sources import read_combined, resolve_files
 from trakt.runtime.context import make_context
@@ -136,6 +137,8 @@ class _BatchRun:
 
     def execute(self) -> dict[str, Any]:
         runner, manifest = self.runner, self.manifest
+        if self.plan.outputs:
+            preload_writer()
         try:
             self._write_ready_outputs()
             for position, step in enumerate(self.plan.steps):

@@ -15,6 +15,7 @@ from typing import Any
 
 from trakt.errors import PipelineValidationError, Problem, TraktError, did_you_mean
 from trakt.io import format_for_uri, get_format, known_formats
+from trakt.spec.loader import ParsedSpec
 from trakt.spec.model import InputSpec, OutputDataset, Pipeline, PipelineSpec, SourceInfo
 from trakt.spec.yaml_loader import format_path
 from trakt.steps.contract import bind
@@ -60,11 +61,14 @@ class ExecutionPlan:
 
 
 class _Collector:
-    def __init__(self, source: SourceInfo) -> None:
+    def __init__(self, source: SourceInfo, parsed: ParsedSpec | None) -> None:
         self.source = source
+        self.parsed = parsed
         self.problems: list[Problem] = []
 
     def add(self, path: tuple[str | int, ...], message: str) -> None:
+        if self.parsed is not None:
+            path = self.parsed.original_path(path)
         pos = self.source.position(path)
         line, column = pos if pos else (None, None)
         self.problems.append(Problem(format_path(path), message, self.source.file, line, column))
@@ -176,7 +180,7 @@ def _check_reads(
                 out.add(
                     ("steps", plan.index, "with", binding),
                     f"step '{plan.id}' reads artifact '{artifact}', which nothing produces"
-                    f"{did_you_mean(artifact, produced)}; known artifacts: "
+                    f"{did_you_mean(artifact, [*produced, *ignore])}; known artifacts: "
                     f"{', '.join(sorted(produced)) or 'none'}",
                 )
     names: dict[str, int] = {}
@@ -272,15 +276,19 @@ def _releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
 
 
 def check_pipeline(
-    pipeline: Pipeline, ignore_artifacts: set[str] | None = None
+    pipeline: Pipeline, parsed: ParsedSpec | None = None
 ) -> tuple[ExecutionPlan | None, list[Problem]]:
-    """All semantic problems of a structurally valid pipeline, and its plan when there are none."""
-    out = _Collector(pipeline.source)
+    """All semantic problems of a pipeline, and its plan when there are none.
+
+    ``parsed`` (from the structural check) maps positions back to the YAML when invalid pieces
+    were left out, and names artifacts those pieces referred to.
+    """
+    out = _Collector(pipeline.source, parsed)
     spec = pipeline.spec
     inputs = _check_inputs(spec, out)
     resolved = _resolve(pipeline, out)
     produced, plans = _producers(spec, resolved, out)
-    _check_reads(plans, spec, produced, ignore_artifacts or set(), out)
+    _check_reads(plans, spec, produced, set(parsed.dropped_refs) if parsed else set(), out)
     ordered = _order(plans, out)
     _check_stream(plans, spec, out)
     if out.problems:

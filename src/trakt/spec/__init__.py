@@ -1,6 +1,6 @@
 """YAML -> validated pipeline model (structure only; step resolution lives in ``trakt.steps``)."""
 
-from trakt.spec.loader import parse_spec, read_pipeline_file, spec_from_data
+from trakt.spec.loader import ParsedSpec, parse_spec, read_pipeline_file, spec_from_data
 from trakt.spec.model import (
     InputSpec,
     OutputDataset,
@@ -13,6 +13,7 @@ from trakt.spec.model import (
 __all__ = [
     "InputSpec",
     "OutputDataset",
+    "ParsedSpec",
     "Pipeline",
     "PipelineSpec",
     "SourceInfo",

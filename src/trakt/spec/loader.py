@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -106,13 +108,45 @@ def _drop_invalid(data: dict[str, Any], loc: Path) -> None:
     data.pop(str(head), None)
 
 
-def _lenient(data: dict[str, Any], errors: list[Any]) -> tuple[PipelineSpec | None, set[str]]:
-    """Validate what remains after dropping invalid pieces; also return the artifact names
-    the dropped steps referred to, so they do not cause follow-up "never produced" noise."""
+@dataclass(frozen=True)
+class ParsedSpec:
+    """The structural check's result: the spec (invalid pieces left out), the problems, and
+    what later checks need to stay quiet about left-out pieces and to locate the rest."""
+
+    spec: PipelineSpec | None
+    problems: list[Problem]
+    dropped_refs: frozenset[str] = frozenset()
+    # Original YAML index of each kept steps[] / outputs.datasets[] entry.
+    step_index: tuple[int, ...] | None = None
+    dataset_index: tuple[int, ...] | None = None
+
+    def original_path(self, path: Path) -> Path:
+        if path[:1] == ("steps",) and self.step_index and len(path) > 1:
+            index = path[1]
+            if isinstance(index, int) and index < len(self.step_index):
+                return ("steps", self.step_index[index], *path[2:])
+        if path[:2] == ("outputs", "datasets") and self.dataset_index and len(path) > 2:
+            index = path[2]
+            if isinstance(index, int) and index < len(self.dataset_index):
+                return ("outputs", "datasets", self.dataset_index[index], *path[3:])
+        return path
+
+
+def _kept(items: Any) -> tuple[list[Any], tuple[int, ...]] | None:
+    if not isinstance(items, list):
+        return None
+    kept = [(i, item) for i, item in enumerate(items) if item is not None]
+    return [item for _, item in kept], tuple(i for i, _ in kept)
+
+
+def _lenient(data: dict[str, Any], errors: list[Any], problems: list[Problem]) -> ParsedSpec:
+    """Validate what remains after dropping invalid pieces, remembering what was dropped."""
     dropped_refs: set[str] = set()
     steps = data.get("steps")
     for err in errors:
         loc = tuple(err["loc"])
+        if loc[:1] == ("inputs",) and len(loc) >= 2:
+            dropped_refs.add(str(loc[1]))
         if loc and loc[0] == "steps" and len(loc) >= 2 and isinstance(steps, list):
             index = loc[1]
             if isinstance(index, int) and index < len(steps) and isinstance(steps[index], dict):
@@ -120,25 +154,37 @@ def _lenient(data: dict[str, Any], errors: list[Any]) -> tuple[PipelineSpec | No
                 if isinstance(with_, dict):
                     dropped_refs.update(v for v in with_.values() if isinstance(v, str))
         _drop_invalid(data, loc)
-    if isinstance(steps, list):
-        data["steps"] = [s for s in steps if s is not None]
+    step_index = dataset_index = None
+    kept = _kept(steps)
+    if kept:
+        data["steps"], step_index = kept
     outputs = data.get("outputs")
-    if isinstance(outputs, dict) and isinstance(outputs.get("datasets"), list):
-        outputs["datasets"] = [d for d in outputs["datasets"] if d is not None]
+    if isinstance(outputs, dict):
+        kept = _kept(outputs.get("datasets"))
+        if kept:
+            outputs["datasets"], dataset_index = kept
     try:
-        return PipelineSpec.model_validate(data), dropped_refs
+        spec: PipelineSpec | None = PipelineSpec.model_validate(data)
     except ValidationError:
-        return None, dropped_refs
+        spec = None
+    return ParsedSpec(spec, problems, frozenset(dropped_refs), step_index, dataset_index)
 
 
-def parse_spec(
-    data: Any, source: SourceInfo
-) -> tuple[PipelineSpec | None, list[Problem], set[str]]:
-    """Validate the document's structure.
+def _merge_typos(errors: list[Any]) -> list[Any]:
+    """An unknown key that is a typo of a missing one is one mistake, not two."""
+    typos: set[Path] = set()
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            loc = tuple(err["loc"])
+            model = _model_for(loc[:-1])
+            if model:
+                close = difflib.get_close_matches(str(loc[-1]), _keys_of(model), n=1, cutoff=0.6)
+                typos.update((*loc[:-1], c) for c in close)
+    return [e for e in errors if not (e["type"] == "missing" and tuple(e["loc"]) in typos)]
 
-    Returns the spec (possibly with invalid pieces left out, if there were problems), the
-    problems, and artifact names that left-out pieces referred to.
-    """
+
+def parse_spec(data: Any, source: SourceInfo) -> ParsedSpec:
+    """Validate the document's structure, collecting every problem."""
 
     def located(path: Path, message: str) -> Problem:
         pos = source.position(path)
@@ -146,25 +192,17 @@ def parse_spec(
         return Problem(format_path(path), message, source.file, line, column)
 
     if not isinstance(data, dict):
-        return (
-            None,
-            [
-                located(
-                    (),
-                    f"a pipeline file must be a YAML mapping with 'name', "
-                    f"'inputs', 'steps' and 'outputs'; found {_describe(data)}",
-                )
-            ],
-            set(),
+        message = (
+            "a pipeline file must be a YAML mapping with 'name', 'inputs', 'steps' and "
+            f"'outputs'; found {_describe(data)}"
         )
+        return ParsedSpec(None, [located((), message)])
     try:
-        return PipelineSpec.model_validate(data), [], set()
+        return ParsedSpec(PipelineSpec.model_validate(data), [])
     except ValidationError as exc:
-        errors = exc.errors()
+        errors = _merge_typos(exc.errors())
     problems = [located(*_message(err)) for err in errors]
-    copy = _deep_copy(data)
-    spec, dropped = _lenient(copy, errors)
-    return spec, problems, dropped
+    return _lenient(_deep_copy(data), errors, problems)
 
 
 def _deep_copy(value: Any) -> Any:
@@ -209,7 +247,7 @@ def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, l
 def spec_from_data(data: Any, source: SourceInfo | None = None) -> Pipeline:
     """Validate the structure of an already-parsed document; raise all problems at once."""
     src = source or SourceInfo()
-    spec, problems, _ = parse_spec(data, src)
-    if problems or spec is None:
-        raise PipelineValidationError(problems, file=src.file)
-    return Pipeline(spec=spec, source=src)
+    parsed = parse_spec(data, src)
+    if parsed.problems or parsed.spec is None:
+        raise PipelineValidationError(parsed.problems, file=src.file)
+    return Pipeline(spec=parsed.spec, source=src)

@@ -1,0 +1,83 @@
+"""Shared helpers for the benchmarks: data generation and measuring child processes."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / ".data"
+
+
+@dataclass(frozen=True)
+class Sample:
+    wall_s: float
+    peak_rss_bytes: int
+
+
+def generate_csv(path: Path, rows: int, seed: int = 0) -> Path:
+    """Mixed types: int id, strings (some needing quotes), float amount, ISO timestamp text,
+    an int column with missing values. Cached by file name."""
+    if path.exists():
+        return path
+    import numpy as np
+    import pandas as pd
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    tmp = path.with_suffix(".tmp")
+    block = 1_000_000
+    for start in range(0, rows, block):
+        n = min(block, rows - start)
+        qty = pd.array(rng.integers(0, 50, n), dtype="Int64")
+        qty[rng.random(n) < 0.05] = pd.NA
+        frame = pd.DataFrame(
+            {
+                "id": np.arange(start, start + n),
+                "customer": [f"cust_{i}" for i in rng.integers(0, 100_000, n)],
+                "country": rng.choice(["DE", "FR", "US", "GB, UK"], n),
+                "amount": np.round(rng.random(n) * 1000, 2),
+                "ts": pd.Timestamp("2024-01-01")
+                + pd.to_timedelta(rng.integers(0, 10**8, n), unit="s"),
+                "qty": qty,
+                "note": rng.choice(["ok", "late", 'said "hi"', ""], n),
+            }
+        )
+        frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S")
+        frame.to_csv(tmp, mode="a" if start else "w", header=start == 0, index=False)
+    tmp.rename(path)
+    return path
+
+
+def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> Sample:
+    """Run a child process; return its wall time and peak RSS (ru_maxrss of that child)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"command failed: {' '.join(cmd)}\n{stderr}")
+    return Sample(wall, usage.ru_maxrss * 1024)
+
+
+def median(samples: Sequence[Sample]) -> Sample:
+    return Sample(
+        statistics.median(s.wall_s for s in samples),
+        int(statistics.median(s.peak_rss_bytes for s in samples)),
+    )
+
+
+def python() -> str:
+    return sys.executable
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB"

@@ -1,0 +1,63 @@
+"""Shared fixtures: a throw-away project directory with step modules and input files."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+_counter = itertools.count()
+
+
+class Project:
+    """A pipeline project in tmp_path: pipeline.yaml, a unique step package, input/ output/."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.package = f"tsteps_{next(_counter)}_{root.name.replace('-', '_')}"
+        (root / self.package).mkdir()
+        (root / self.package / "__init__.py").write_text("")
+        self.input_dir = root / "input"
+        self.output_dir = root / "output"
+        self.input_dir.mkdir()
+
+    def step(self, name: str, code: str) -> str:
+        """Write a step module; return its dotted name for `uses:`."""
+        (self.root / self.package / f"{name}.py").write_text(textwrap.dedent(code))
+        return f"{self.package}.{name}"
+
+    def csv(self, relpath: str, text: str) -> Path:
+        path = self.input_dir / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    def pipeline(self, yaml_text: str, name: str = "pipeline.yaml") -> Path:
+        path = self.root / name
+        path.write_text(textwrap.dedent(yaml_text).lstrip("\n"))
+        return path
+
+
+DOUBLE = """
+def run(ctx, input, output):
+    frame = input.copy()
+    frame["amount"] = frame["amount"] * 2
+    return {"output": frame}
+
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    proj = Project(tmp_path)
+    yield proj
+    for mod in [m for m in sys.modules if m.startswith(proj.package)]:
+        del sys.modules[mod]
