@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA_DIR, Sample, generate_csv, measure, median, mib, python  # noqa: E402
+from _common import DATA_DIR, Sample, generate_csv, measure, median, mib, python
 
 TARGET = 0.4
 

@@ -26,7 +26,9 @@ def read(path: Path, **options: Any) -> pd.DataFrame:
     return to_pandas(read_table(ReadRequest(path, options)))
 
 
-def read_bytes(tmp_path: Path, content: bytes, name: str = "in.csv", **options: Any) -> pd.DataFrame:
+def read_bytes(
+    tmp_path: Path, content: bytes, name: str = "in.csv", **options: Any
+) -> pd.DataFrame:
     path = tmp_path / name
     path.write_bytes(content)
     return read(path, **options)
@@ -60,9 +62,7 @@ def test_nullable_int_frame_is_written_as_integers(tmp_path: Path) -> None:
         {"n": pd.array([11, None, -3, INT64_MAX, INT64_MIN], dtype="Int64"), "k": list("abcde")}
     )
     out = written(frame, tmp_path / "out.csv")
-    assert out == (
-        b"n,k\n11,a\n,b\n-3,c\n9223372036854775807,d\n-9223372036854775808,e\n"
-    )
+    assert out == (b"n,k\n11,a\n,b\n-3,c\n9223372036854775807,d\n-9223372036854775808,e\n")
     pdt.assert_frame_equal(read(tmp_path / "out.csv"), frame, check_dtype=False)
     assert str(read(tmp_path / "out.csv")["n"].dtype) == "Int64"
 
@@ -149,17 +149,20 @@ def test_strings_are_quoted_only_where_rfc_4180_needs_it(tmp_path: Path) -> None
         }
     )
     out = written(frame, tmp_path / "out.csv")
-    assert out == (
-        "s,n\n"
-        "plain,0\n"
-        '"a,b",1\n'
-        '"say ""hi""",2\n'
-        '"two\nlines",3\n'
-        '"cr\rhere",4\n'
-        "ʤ € 𝄞,5\n"
-        " padded ,6\n"
-        "it's,7\n"
-    ).encode()
+    assert (
+        out
+        == (
+            "s,n\n"
+            "plain,0\n"
+            '"a,b",1\n'
+            '"say ""hi""",2\n'
+            '"two\nlines",3\n'
+            '"cr\rhere",4\n'
+            "ʤ € 𝄞,5\n"
+            " padded ,6\n"
+            "it's,7\n"
+        ).encode()
+    )
     pdt.assert_frame_equal(read(tmp_path / "out.csv"), frame)
 
 
@@ -333,14 +336,10 @@ def test_options_are_checked_by_the_format() -> None:
     csv = get_format("csv")
     assert csv.check_options({"sep": ";", "encoding": "latin-1", "usecols": ["a"]}) == []
     problems = csv.check_options({"delimter": ";", "sep": ";;", "dtype": {"a": "date"}})
-    assert any(
-        "unknown csv option 'delimter' (did you mean 'delimiter'?)" in p for p in problems
-    )
+    assert any("unknown csv option 'delimter' (did you mean 'delimiter'?)" in p for p in problems)
     assert any("option 'sep' must be a single character" in p for p in problems)
     assert any("unknown dtype 'date'" in p for p in problems)
-    assert csv.check_options({"encoding": "no-such-codec"}) == [
-        "unknown encoding 'no-such-codec'"
-    ]
+    assert csv.check_options({"encoding": "no-such-codec"}) == ["unknown encoding 'no-such-codec'"]
 
 
 # --- property: write then read gives the same frame ---------------------------------------------

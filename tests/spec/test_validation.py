@@ -215,7 +215,12 @@ def test_unknown_key_with_did_you_mean(project: Project) -> None:
         ("ouputs: {}\n", "ouputs", 4, "outputs"),
         ("inputs:\n  src: {uri: a.csv, combine: concat}\n", "inputs.src.combine", 5, None),
         ("inputs:\n  src:\n    uri: a.csv\n    fromat: csv\n", "inputs.src.fromat", 7, "format"),
-        ("outputs:\n  datasets:\n    - {name: a, form: b}\n", "outputs.datasets[0].form", 6, "from"),
+        (
+            "outputs:\n  datasets:\n    - {name: a, form: b}\n",
+            "outputs.datasets[0].form",
+            6,
+            "from",
+        ),
         ("execution: {mdoe: stream}\n", "execution.mdoe", 4, "mode"),
     ],
 )

@@ -61,9 +61,7 @@ def test_positions_in_flow_collections() -> None:
     text = "steps:\n  - {id: a, with: {input: x, output: y}}\n  - [1, 2]\n"
     loaded = load_yaml(text)
 
-    assert loaded.data == {
-        "steps": [{"id": "a", "with": {"input": "x", "output": "y"}}, [1, 2]]
-    }
+    assert loaded.data == {"steps": [{"id": "a", "with": {"input": "x", "output": "y"}}, [1, 2]]}
     assert loaded.positions[("steps", 0, "id")] == Position(2, 6)
     assert loaded.positions[("steps", 0, "with", "output")] == Position(2, 30)
     assert loaded.positions[("steps", 1, 1)] == Position(3, 9)
@@ -98,11 +96,7 @@ def test_duplicate_keys_are_reported_with_the_second_position() -> None:
 def test_duplicate_key_in_pipeline_file_fails_validation(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
-        "name: demo\n"
-        "steps: []\n"
-        "outputs:\n"
-        "  datasets: []\n"
-        "steps: []\n",  # line 5
+        "name: demo\nsteps: []\noutputs:\n  datasets: []\nsteps: []\n",  # line 5
     )
 
     with pytest.raises(PipelineValidationError, match=r"duplicate key 'steps'") as info:
