@@ -46,7 +46,15 @@ class Format(Protocol):
 
     def read_table(self, request: ReadRequest) -> pa.Table: ...
 
-    def iter_tables(self, request: ReadRequest, chunk_rows: int) -> Iterator[pa.Table]: ...
+    def schema(self, request: ReadRequest) -> pa.Schema:
+        """The column types a stream read of this file will have (a cheap probe)."""
+        ...
+
+    def iter_tables(
+        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
+    ) -> Iterator[pa.Table]:
+        """Tables of ``chunk_rows`` rows with the types of ``schema`` (default: own probe)."""
+        ...
 
     def write(self, frame: pd.DataFrame, path: Path) -> None: ...
 
@@ -98,3 +106,38 @@ def slices(table: pa.Table, chunk_rows: int) -> Iterator[pa.Table]:
     """A table in chunks of ``chunk_rows`` (one empty chunk for an empty table)."""
     for offset in range(0, max(table.num_rows, 1), chunk_rows):
         yield table.slice(offset, chunk_rows)
+
+
+def rechunk(
+    batches: Iterator[pa.RecordBatch], chunk_rows: int, schema: pa.Schema
+) -> Iterator[pa.Table]:
+    """Regroup record batches of any size into tables of exactly ``chunk_rows`` rows."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    emitted = False
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        if count < chunk_rows:
+            continue
+        table = pa.Table.from_batches(pending, schema)
+        offset = 0
+        while count - offset >= chunk_rows:
+            yield table.slice(offset, chunk_rows)
+            offset += chunk_rows
+            emitted = True
+        rest = table.slice(offset)
+        pending, count = rest.to_batches(), rest.num_rows
+    if count or not emitted:
+        yield pa.Table.from_batches(pending, schema)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns, in its order and types (missing -> null)."""
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import InputError, OutputError
-from trakt.io.base import ChunkWriter, ReadRequest, check_unknown_options, slices
+from trakt.io.base import ChunkWriter, ReadRequest, check_unknown_options, conform, slices
 
 OPTION_NAMES = frozenset({"dtype", "skiprows", "usecols", "na_values", "source_column"})
 EXTRA_HINT = "install the excel extra: python -m pip install 'trakt-etl[excel]'"
@@ -53,9 +53,17 @@ class ExcelFormat:
             ) from None
         return pa.Table.from_pandas(frame, preserve_index=False)
 
-    def iter_tables(self, request: ReadRequest, chunk_rows: int) -> Iterator[pa.Table]:
+    def schema(self, request: ReadRequest) -> pa.Schema:
+        return self.read_table(request).schema
+
+    def iter_tables(
+        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
+    ) -> Iterator[pa.Table]:
         # Spreadsheets are small by nature: read once, hand out slices.
-        yield from slices(self.read_table(request), chunk_rows)
+        table = self.read_table(request)
+        if schema is not None:
+            table = conform(table, schema)
+        yield from slices(table, chunk_rows)
 
     def write(self, frame: pd.DataFrame, path: Path) -> None:
         raise OutputError("writing xlsx is not supported; write CSV outputs")

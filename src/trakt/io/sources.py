@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from trakt.errors import InputError
-from trakt.io.base import Format, ReadRequest
+from trakt.io.base import Format, ReadRequest, conform
 
 _GLOB_CHARS = set("*?[")
 
@@ -66,11 +66,9 @@ def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
     return [SourceFile(p, _shown(p, base_dir), p.stat().st_size) for p in files]
 
 
-def _check_same_columns(artifact: str, tables: Sequence[tuple[SourceFile, pa.Table]]) -> None:
-    first_file, first = tables[0]
-    expected = first.column_names
-    for source, table in tables[1:]:
-        names = table.column_names
+def _check_same_columns(artifact: str, files: Sequence[tuple[SourceFile, list[str]]]) -> None:
+    first_file, expected = files[0]
+    for source, names in files[1:]:
         if set(names) != set(expected):
             missing = [c for c in expected if c not in names]
             extra = [c for c in names if c not in expected]
@@ -97,15 +95,48 @@ def read_combined(
     tables: list[tuple[SourceFile, pa.Table]] = []
     for source in chosen:
         table = fmt.read_table(ReadRequest(source.path, options, sheet))
-        if source_column:
-            table = table.append_column(
-                source_column, pa.array([source.shown] * table.num_rows, pa.string())
-            )
-        tables.append((source, table))
+        tables.append((source, _with_source(table, source_column, source)))
     if len(tables) == 1:
         return tables[0][1]
     if strategy == "concat":
-        _check_same_columns(artifact, tables)
+        _check_same_columns(artifact, [(s, t.column_names) for s, t in tables])
         order = tables[0][1].column_names
         return pa.concat_tables([t.select(order) for _, t in tables], promote_options="permissive")
     return pa.concat_tables([t for _, t in tables], promote_options="permissive")
+
+
+def _with_source(table: pa.Table, column: str | None, source: SourceFile) -> pa.Table:
+    if not column:
+        return table
+    return table.append_column(column, pa.array([source.shown] * table.num_rows, pa.string()))
+
+
+def stream_combined(
+    artifact: str,
+    fmt: Format,
+    files: Sequence[SourceFile],
+    strategy: str,
+    options: Mapping[str, Any],
+    chunk_rows: int,
+    sheet: str | int | None = None,
+) -> Iterator[pa.Table]:
+    """Chunks of ``chunk_rows`` rows, file after file, all with one schema.
+
+    Every file's header and first block are looked at before the first chunk is produced:
+    ``concat`` checks the columns match, ``union`` fixes the combined column set, and the
+    types are unified the way batch mode's combine does, so chunks never change dtype.
+    """
+    chosen = [files[-1]] if strategy == "latest" else list(files)
+    requests = [ReadRequest(f.path, options, sheet) for f in chosen]
+    schemas = [fmt.schema(r) for r in requests]
+    if strategy == "concat":
+        _check_same_columns(
+            artifact, [(s, sc.names) for s, sc in zip(chosen, schemas, strict=True)]
+        )
+    # unify_schemas keeps first-seen column order: for concat the first file's, as in batch.
+    unified = pa.unify_schemas(schemas, promote_options="permissive")
+    column = options.get("source_column")
+    for source, request, own in zip(chosen, requests, schemas, strict=True):
+        own_types = pa.schema([unified.field(n) for n in own.names])
+        for table in fmt.iter_tables(request, chunk_rows, own_types):
+            yield _with_source(conform(table, unified), column, source)

@@ -36,6 +36,11 @@ class StepRecord:
     rows_in: dict[str, int] = field(default_factory=dict)
     rows_out: dict[str, int] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    # Stream mode: chunks per binding, and anything mode-specific (e.g. a materialized step).
+    chunks_in: dict[str, int] | None = None
+    chunks_out: dict[str, int] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    current_chunk: int | None = None
     _t0: float = 0.0
 
     def start(self) -> None:
@@ -48,7 +53,14 @@ class StepRecord:
         self.duration_s = round(time.perf_counter() - self._t0, 6)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        data = {
+            k: v
+            for k, v in self.__dict__.items()
+            if not k.startswith("_")
+            and k not in ("extra", "current_chunk")
+            and not (k.startswith("chunks_") and v is None)
+        }
+        return {**data, **self.extra}
 
 
 @dataclass

@@ -1,0 +1,112 @@
+"""Batch mode: every artifact is a whole pandas DataFrame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from trakt.errors import TraktError
+from trakt.io.csv import preload_writer
+from trakt.io.frames import to_pandas
+from trakt.io.sources import read_combined
+from trakt.runtime.execution import (
+    Execution,
+    check_chunks,
+    check_frame,
+    check_outputs,
+    finish_failed,
+    step_failure,
+)
+from trakt.runtime.planning import StepPlan
+
+
+class BatchExecution(Execution):
+    """Steps run one after another on whole frames; artifacts are dropped after last use and
+    outputs are written as soon as their artifact exists."""
+
+    def run_body(self) -> None:
+        self.artifacts: dict[str, pd.DataFrame] = {}
+        self.written: set[str] = set()
+        if self.plan.outputs:
+            preload_writer()
+        try:
+            self._write_ready_outputs()
+            for position, step in enumerate(self.plan.steps):
+                self._run_step(step)
+                self._write_ready_outputs()
+                for artifact in self.plan.release_after.get(position, ()):
+                    self.artifacts.pop(artifact, None)
+        finally:
+            self.artifacts.clear()
+
+    def _artifact(self, artifact: str) -> pd.DataFrame:
+        if artifact not in self.artifacts and artifact in self.plan.inputs:
+            source = self.resolve_input(artifact)
+            table = read_combined(
+                artifact,
+                source.format,
+                source.files,
+                source.combine_strategy,
+                source.options,
+                source.sheet,
+            )
+            frame = to_pandas(table)
+            self.record_input(source, len(frame), frame.columns)
+            self.artifacts[artifact] = frame
+        return self.artifacts[artifact]
+
+    def _run_step(self, step: StepPlan) -> None:
+        record, ctx = self.start_step(step)
+        try:
+            # A shallow copy: under pandas copy-on-write a step's changes stay its own.
+            frames = {b: self._artifact(a).copy(deep=False) for b, a in step.inputs.items()}
+            record.rows_in = {b: len(f) for b, f in frames.items()}
+            if step.function.supports_stream and step.mode != "batch":
+                produced = self._call_stream_step(step, ctx, frames)
+            else:
+                result = check_outputs(step, self.call(step, ctx, frames))
+                produced = {b: check_frame(step, b, v) for b, v in result.items()}
+        except BaseException as exc:
+            finish_failed(record, ctx, exc, step.id)
+            raise
+        for binding, frame in produced.items():
+            self.artifacts[step.outputs[binding]] = frame
+        record.rows_out = {b: len(f) for b, f in produced.items()}
+        record.events = [e.to_dict() for e in ctx.events]
+        record.finish("success")
+
+    def _call_stream_step(
+        self, step: StepPlan, ctx: Any, frames: dict[str, pd.DataFrame]
+    ) -> dict[str, pd.DataFrame]:
+        """A stream-capable step in a batch run: one-chunk iterators in, chunks concatenated."""
+        whole = set(step.inputs) - set(step.function.stream_inputs or step.inputs)
+        inputs = {b: f if b in whole else iter([f]) for b, f in frames.items()}
+        result = check_outputs(step, self.call(step, ctx, inputs), "an iterator of DataFrames")
+        produced = {}
+        for binding, value in result.items():
+            chunks: list[pd.DataFrame] = []
+            try:
+                for chunk in check_chunks(step, binding, value):
+                    chunks.append(check_frame(step, binding, chunk, f" (chunk {len(chunks)})"))
+            except TraktError:
+                raise
+            except Exception as exc:
+                raise step_failure(step, exc, len(chunks)) from exc
+            produced[binding] = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+        return produced
+
+    def _write_ready_outputs(self) -> None:
+        """Write each output as soon as its artifact exists, so memory can be released."""
+        for dataset in self.plan.outputs:
+            if dataset.name in self.written:
+                continue
+            if dataset.from_ in self.plan.inputs or dataset.from_ in self.artifacts:
+                frame = self._artifact(dataset.from_)
+                writer = self.open_output(dataset.name)
+                try:
+                    writer.write(frame)
+                finally:
+                    writer.close()
+                self.written.add(dataset.name)
+                self.record_output(dataset.name, dataset.from_, len(frame))

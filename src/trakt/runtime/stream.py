@@ -1,0 +1,272 @@
+"""Stream mode: artifacts are lazy iterators of DataFrame chunks.
+
+Wiring: steps are called once, in plan order, with chunk iterators for their streamed inputs;
+they return iterators. Nothing is read until the driver pulls. Driving: the driver pulls one
+chunk from each sink (output writers, and a drain for artifacts nobody consumes) in turn, so a
+chunk flows from reader through every step to the writer before the next one is read.
+
+Fan-out: an artifact read by several consumers is split with ``itertools.tee``. Because every
+sink advances one chunk per turn, the branches advance together and the tee holds only the
+chunks in flight. (A branch that consumes everything before yielding — an aggregation — makes
+its siblings buffer; materialized inputs are read separately where they come from a file.)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from trakt.errors import TraktError
+from trakt.io import ChunkWriter
+from trakt.io.csv import preload_writer
+from trakt.io.frames import to_pandas
+from trakt.io.sources import read_combined, stream_combined
+from trakt.runtime.context import StepContext
+from trakt.runtime.execution import (
+    Execution,
+    check_chunks,
+    check_frame,
+    check_outputs,
+    finish_failed,
+    step_failure,
+)
+from trakt.runtime.manifest import StepRecord
+from trakt.runtime.planning import StepPlan
+
+Chunks = Iterator[pd.DataFrame]
+
+
+@dataclass
+class _Sink:
+    artifact: str
+    chunks: Chunks
+    name: str | None = None  # output dataset name; None drains an unused artifact
+    writer: ChunkWriter | None = None
+    rows: int = 0
+
+
+@dataclass
+class _StepState:
+    record: StepRecord
+    ctx: StepContext
+    open_outputs: set[str] = field(default_factory=set)
+
+
+def _streamed(step: StepPlan, binding: str) -> bool:
+    if step.mode == "batch" or not step.function.supports_stream:
+        return False
+    return step.function.stream_inputs is None or binding in step.function.stream_inputs
+
+
+class StreamExecution(Execution):
+    def run_body(self) -> None:
+        self.whole: dict[str, pd.DataFrame] = {}
+        self.branches: dict[str, list[Chunks]] = {}
+        self.fanout = self._count_branches()
+        self.manifest.extra["stream_chunk_size"] = self.settings.chunk_rows
+        if self.plan.outputs:
+            preload_writer()
+        for step in self.plan.steps:
+            self._wire(step)
+        self.whole.clear()  # the steps that needed whole frames hold them now
+        sinks = [
+            _Sink(d.from_, self._branch(d.from_), d.name, self.open_output(d.name))
+            for d in self.plan.outputs
+        ]
+        sinks += [_Sink(a, self._branch(a)) for a, n in self.fanout.items() if n == 0]
+        try:
+            self._drive(sinks)
+        finally:
+            for sink in sinks:
+                if sink.writer is not None:
+                    sink.writer.close()
+        for sink in sinks:
+            if sink.name is not None:
+                self.record_output(sink.name, sink.artifact, sink.rows)
+
+    # --- wiring -------------------------------------------------------------------------
+
+    def _count_branches(self) -> dict[str, int]:
+        """How many streaming branches each artifact needs (0: produced but never read)."""
+        count: dict[str, int] = {a: 0 for s in self.plan.steps for a in s.outputs.values()}
+        whole: set[str] = set()
+        for step in self.plan.steps:
+            for binding, artifact in step.inputs.items():
+                if _streamed(step, binding):
+                    count[artifact] = count.get(artifact, 0) + 1
+                elif artifact not in self.plan.inputs:
+                    whole.add(artifact)
+        for artifact in whole:
+            count[artifact] = count.get(artifact, 0) + 1
+        for dataset in self.plan.outputs:
+            count[dataset.from_] = count.get(dataset.from_, 0) + 1
+        return count
+
+    def _provide(self, artifact: str, chunks: Chunks) -> None:
+        n = max(self.fanout.get(artifact, 0), 1)
+        self.branches[artifact] = list(itertools.tee(chunks, n)) if n > 1 else [chunks]
+
+    def _branch(self, artifact: str) -> Chunks:
+        if artifact not in self.branches:
+            self._provide(artifact, self._read(artifact))
+        return self.branches[artifact].pop()
+
+    def _read(self, artifact: str) -> Chunks:
+        source = self.resolve_input(artifact)
+        rows, columns = 0, []
+        for table in stream_combined(
+            artifact,
+            source.format,
+            source.files,
+            source.combine_strategy,
+            source.options,
+            self.settings.chunk_rows,
+            source.sheet,
+        ):
+            frame = to_pandas(table)
+            rows, columns = rows + len(frame), list(frame.columns)
+            self.record_input(source, rows, columns)
+            yield frame
+
+    def _whole_frame(self, artifact: str) -> pd.DataFrame:
+        if artifact not in self.whole:
+            if artifact in self.plan.inputs:
+                source = self.resolve_input(artifact)
+                frame = to_pandas(
+                    read_combined(
+                        artifact,
+                        source.format,
+                        source.files,
+                        source.combine_strategy,
+                        source.options,
+                        source.sheet,
+                    )
+                )
+                self.record_input(source, len(frame), frame.columns)
+            else:
+                chunks = list(self._branch(artifact))
+                frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+            self.whole[artifact] = frame
+        return self.whole[artifact]
+
+    def _wire(self, step: StepPlan) -> None:
+        record, ctx = self.start_step(step)
+        state = _StepState(record, ctx)
+        try:
+            if step.mode == "batch" or not step.function.supports_stream:
+                self._wire_batch_step(step, state)
+            else:
+                self._wire_stream_step(step, state)
+        except BaseException as exc:
+            finish_failed(record, ctx, exc, step.id)
+            raise
+
+    def _wire_stream_step(self, step: StepPlan, state: _StepState) -> None:
+        record = state.record
+        record.chunks_in, record.chunks_out = {}, {}
+        inputs: dict[str, Any] = {}
+        for binding, artifact in step.inputs.items():
+            if _streamed(step, binding):
+                inputs[binding] = self._count_in(record, binding, self._branch(artifact))
+            else:
+                frame = self._whole_frame(artifact)
+                record.rows_in[binding] = len(frame)
+                inputs[binding] = frame.copy(deep=False)
+        result = check_outputs(
+            step, self.call(step, state.ctx, inputs), "an iterator of DataFrames"
+        )
+        state.open_outputs = set(result)
+        for binding, value in result.items():
+            record.chunks_out[binding] = 0
+            record.rows_out[binding] = 0
+            chunks = self._count_out(step, state, binding, check_chunks(step, binding, value))
+            self._provide(step.outputs[binding], chunks)
+        if not result:
+            self._finish(state)
+
+    def _wire_batch_step(self, step: StepPlan, state: _StepState) -> None:
+        """``mode: batch``: materialize this step's inputs on purpose; its outputs stream on."""
+        frames = {b: self._whole_frame(a).copy(deep=False) for b, a in step.inputs.items()}
+        state.record.rows_in = {b: len(f) for b, f in frames.items()}
+        state.record.extra = {"mode": "batch", "materialized_rows": sum(map(len, frames.values()))}
+        result = check_outputs(step, self.call(step, state.ctx, frames))
+        for binding, value in result.items():
+            frame = check_frame(step, binding, value)
+            state.record.rows_out[binding] = len(frame)
+            self._provide(step.outputs[binding], _frame_chunks(frame, self.settings.chunk_rows))
+        self._finish(state)
+
+    # --- counting and failure attribution -------------------------------------------------
+
+    @staticmethod
+    def _count_in(record: StepRecord, binding: str, chunks: Chunks) -> Chunks:
+        assert record.chunks_in is not None
+        for chunk in chunks:
+            record.current_chunk = record.chunks_in.get(binding, 0)
+            record.chunks_in[binding] = record.current_chunk + 1
+            record.rows_in[binding] = record.rows_in.get(binding, 0) + len(chunk)
+            yield chunk.copy(deep=False)
+
+    def _count_out(self, step: StepPlan, state: _StepState, binding: str, chunks: Any) -> Chunks:
+        record = state.record
+        assert record.chunks_out is not None
+        while True:
+            try:
+                chunk = next(chunks)
+            except StopIteration:
+                break
+            except TraktError as exc:
+                exc.fields.setdefault("step_id", step.id)
+                self._abort(state, exc)
+                raise
+            except Exception as exc:
+                error = step_failure(step, exc, record.current_chunk)
+                self._abort(state, error)
+                raise error from exc
+            frame = check_frame(step, binding, chunk, f" (chunk {record.chunks_out[binding]})")
+            record.chunks_out[binding] += 1
+            record.rows_out[binding] += len(frame)
+            yield frame
+        state.open_outputs.discard(binding)
+        if not state.open_outputs:
+            self._finish(state)
+
+    @staticmethod
+    def _abort(state: _StepState, exc: TraktError) -> None:
+        if state.record.status != "running":
+            return
+        own = exc.fields.get("step_id") == state.record.id
+        state.record.events = [e.to_dict() for e in state.ctx.events]
+        state.record.finish("failed" if own else "aborted")
+
+    @staticmethod
+    def _finish(state: _StepState) -> None:
+        state.record.events = [e.to_dict() for e in state.ctx.events]
+        state.record.finish("success")
+
+    # --- driving ------------------------------------------------------------------------
+
+    @staticmethod
+    def _drive(sinks: list[_Sink]) -> None:
+        active = list(sinks)
+        while active:
+            for sink in list(active):
+                chunk = next(sink.chunks, None)
+                if chunk is None:
+                    active.remove(sink)
+                    continue
+                if sink.writer is not None:
+                    sink.writer.write(chunk)
+                    sink.rows += len(chunk)
+
+
+def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Chunks:
+    if len(frame) <= chunk_rows:
+        yield frame
+        return
+    for offset in range(0, len(frame), chunk_rows):
+        yield frame.iloc[offset : offset + chunk_rows]
