@@ -116,7 +116,7 @@ def test_newlines_crlf_keeps_the_line_break_inside_the_quoted_value() -> None:
 def test_every_column_is_text(name: str) -> None:
     table = read_table(ReadRequest(csv_path(name), TEXT_OPTIONS))
     assert all(t == pa.string() for t in table.schema.types), table.schema
-    frame = to_pandas(read_table(ReadRequest(csv_path(name), TEXT_OPTIONS)))
+    frame = to_pandas(table)
     assert all(str(dtype) == "str" for dtype in frame.dtypes), frame.dtypes.to_dict()
 
 

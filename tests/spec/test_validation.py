@@ -203,10 +203,45 @@ def test_unknown_key_with_did_you_mean(project: Project) -> None:
         match=r"unknown key 'usees' \(did you mean 'uses'\?\)",
     )
 
-    assert _where(problems) == [("steps[0].uses", 5), ("steps[0].usees", 6)]
-    assert problems[0].message == "missing required key 'uses'"
-    assert problems[1].message.endswith("allowed keys: id, uses, with, mode")
-    assert problems[1].column == 5
+    # the typo is one mistake: no separate "missing required key 'uses'"
+    problem = _one(problems)
+    assert (problem.path, problem.line, problem.column) == ("steps[0].usees", 6, 5)
+    assert problem.message.endswith("allowed keys: id, uses, with, mode")
+
+
+def test_unknown_key_that_is_no_typo_and_missing_key_are_both_reported(project: Project) -> None:
+    problems = project.problems(
+        """
+        name: demo
+        steps:
+          - id: s
+            run: PKG.declared
+        """,
+        match=r"2 problems found",
+    )
+
+    assert [(p.path, p.line, p.message.split(";")[0]) for p in problems] == [
+        ("steps[0].uses", 3, "missing required key 'uses'"),
+        ("steps[0].run", 4, "unknown key 'run'"),
+    ]
+
+
+def test_typo_next_to_the_real_key_is_only_an_unknown_key(project: Project) -> None:
+    problems = project.problems(
+        """
+        name: demo
+        inputs:
+          src: {uri: src.csv}
+        steps:
+          - id: s
+            uses: PKG.declared
+            wiht: {factor: 3}
+            with: {input: src, output: out}
+        """,
+        match=r"unknown key 'wiht' \(did you mean 'with'\?\)",
+    )
+
+    assert _where(problems) == [("steps[0].wiht", 7)]
 
 
 @pytest.mark.parametrize(
@@ -839,11 +874,7 @@ def test_dataset_problems_after_a_left_out_dataset_keep_their_own_line(project: 
         match=r"invalid dataset name 'a/b'",
     )
 
-    assert _where(problems) == [
-        ("outputs.datasets[0].from", 6),
-        ("outputs.datasets[0].form", 6),
-        ("outputs.datasets[1].name", 7),
-    ]
+    assert _where(problems) == [("outputs.datasets[0].form", 6), ("outputs.datasets[1].name", 7)]
 
 
 def test_problems_are_listed_in_file_order(project: Project) -> None:

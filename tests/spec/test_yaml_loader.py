@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -163,7 +164,7 @@ def test_python_tag_in_pipeline_is_a_validation_problem_not_executed(tmp_path: P
 def _billion_laughs() -> str:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     names = "abcdefghi"
-    for prev, cur in zip(names, names[1:], strict=False):
+    for prev, cur in itertools.pairwise(names):
         lines.append(f"{cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
     return "\n".join(lines) + "\n"
 
@@ -205,10 +206,14 @@ def test_merge_keys_are_flattened() -> None:
     assert loaded.data["src"] == {"uri": "b.csv", "format": "csv"}
 
 
-@pytest.mark.parametrize("text", ["a: &a [*a]\n", "a: &a {b: *a}\n"])
-def test_recursive_alias_is_rejected_as_invalid_not_crashing(text: str) -> None:
-    # A self-referencing anchor would expand forever; it must be a validation problem,
-    # not a RecursionError escaping from the loader.
+@pytest.mark.parametrize(
+    "text",
+    ["a: &a [*a]\n", "a: &a {b: *a}\n", "a: " + "[" * 5000 + "]" * 5000 + "\n"],
+    ids=["recursive-list", "recursive-mapping", "nested-5000"],
+)
+def test_recursive_or_absurdly_deep_document_is_invalid_not_crashing(text: str) -> None:
+    # A self-referencing anchor would expand forever and 5000 nested lists are no pipeline;
+    # either must be a validation problem, not a RecursionError escaping from the loader.
     with pytest.raises(PipelineValidationError) as info:
         load_yaml(text, "loop.yaml")
 

@@ -168,7 +168,7 @@ def test_invalid_registrations(name: str, fn: Any, match: str) -> None:
     assert name not in registered_aliases()
 
 
-def test_alias_wins_over_module_path(modules: Modules, alias: str) -> None:
+def test_alias_wins_over_module_path(modules: Modules) -> None:
     dotted = modules.write("mod", SIMPLE_RUN)
     trakt.register_step(dotted, _step_a)
     try:

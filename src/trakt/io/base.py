@@ -141,3 +141,23 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
         for f in schema
     ]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _common_type(name: str, types: list[pa.DataType]) -> pa.DataType:
+    try:
+        unified = pa.unify_schemas(
+            [pa.schema([(name, t)]) for t in types], promote_options="permissive"
+        )
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.string()  # e.g. numbers in one file, text in another: keep the text
+    return unified.field(name).type
+
+
+def unify(schemas: list[pa.Schema]) -> pa.Schema:
+    """One schema for several files: columns in first-seen order; numeric types widen
+    (int + float -> float); types that do not combine (int + text) become text."""
+    names: dict[str, list[pa.DataType]] = {}
+    for schema in schemas:
+        for f in schema:
+            names.setdefault(f.name, []).append(f.type)
+    return pa.schema([pa.field(n, _common_type(n, types)) for n, types in names.items()])

@@ -120,8 +120,8 @@ def _convert_options(
     kwargs: dict[str, Any] = {
         "column_types": dict(column_types),
         "null_values": na,
-        "strings_can_be_null": "" in na,
-        "quoted_strings_can_be_null": "" in na,
+        "strings_can_be_null": bool(na),
+        "quoted_strings_can_be_null": bool(na),
         "decimal_point": options.get("decimal") or ".",
     }
     if options.get("usecols"):
@@ -183,6 +183,7 @@ def stream_schema(request: ReadRequest) -> pa.Schema:
         inferred, types = _probe(request)
     except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
         raise _fail(request, exc) from None
+    _check_text(request, inferred)
     return pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in inferred])
 
 
@@ -206,6 +207,7 @@ def read_table(request: ReadRequest) -> pa.Table:
             )
     except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
         raise _fail(request, exc) from None
+    _check_text(request, table.schema)
     return table
 
 
@@ -214,12 +216,33 @@ _CONVERSION = re.compile(
 )
 
 
+def _undecodable(request: ReadRequest, column: str) -> InputError:
+    encoding = request.options.get("encoding") or "utf-8"
+    return InputError(
+        f"cannot read CSV {request.path}: column '{column}' has bytes that are not valid "
+        f"{encoding}; set options.encoding to the file's encoding (e.g. latin-1, cp1252)",
+        file=str(request.path),
+        column=column,
+    )
+
+
+def _check_text(request: ReadRequest, schema: pa.Schema) -> None:
+    """pyarrow turns undecodable text into binary columns; say so instead."""
+    for f in schema:
+        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
+            raise _undecodable(request, f.name)
+
+
 def _stream_fail(request: ReadRequest, exc: Exception, names: list[str]) -> InputError:
     found = _CONVERSION.search(str(exc))
     if not found:
+        if "invalid UTF8" in str(exc):
+            return _undecodable(request, "?")
         return _fail(request, exc)
     column = names[int(found.group(1))] if int(found.group(1)) < len(names) else found.group(1)
     kind, value = found.group(2), found.group(3)
+    if kind in ("string", "utf8", "large_string"):
+        return _undecodable(request, str(column))
     seen = "had no values" if kind == "null" else f"held only {kind} values"
     return InputError(
         f"cannot stream CSV {request.path}: column '{column}' {seen} in the first rows, so "
@@ -287,8 +310,12 @@ def _write(frame: pd.DataFrame, sink: str | Path | IO[bytes], header: bool) -> N
     import polars as pl  # imported here: only runs that write CSV pay for it
 
     frame = _prepare(frame)
+    # A lone column's missing value would be a blank line, which readers skip: write "".
+    nulls = '""' if len(frame.columns) == 1 else ""
     try:
-        pl.from_pandas(frame, include_index=False).write_csv(sink, include_header=header)
+        pl.from_pandas(frame, include_index=False).write_csv(
+            sink, include_header=header, null_value=nulls
+        )
     except (TypeError, ValueError, pl.exceptions.PolarsError, pa.ArrowException):
         # Columns of arbitrary Python objects: polars cannot take them, pandas can.
         frame.to_csv(sink, index=False, header=header, lineterminator="\n")

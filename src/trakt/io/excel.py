@@ -43,15 +43,17 @@ class ExcelFormat:
                 request.path,
                 sheet_name=request.sheet if request.sheet is not None else 0,
                 engine="openpyxl",
+                dtype_backend="pyarrow",
                 **opts,
             )
         except ImportError:
             raise InputError(f"cannot read {request.path}: {EXTRA_HINT}") from None
-        except (ValueError, KeyError, OSError) as exc:
+        except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
             raise InputError(
                 f"cannot read Excel file {request.path}: {exc}", file=str(request.path)
             ) from None
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        # Drop pandas' metadata, or to_pandas would bring back pyarrow-backed dtypes.
+        return pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
 
     def schema(self, request: ReadRequest) -> pa.Schema:
         return self.read_table(request).schema

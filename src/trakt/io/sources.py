@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from trakt.errors import InputError
-from trakt.io.base import Format, ReadRequest, conform
+from trakt.io.base import Format, ReadRequest, conform, unify
 
 _GLOB_CHARS = set("*?[")
 
@@ -100,9 +100,8 @@ def read_combined(
         return tables[0][1]
     if strategy == "concat":
         _check_same_columns(artifact, [(s, t.column_names) for s, t in tables])
-        order = tables[0][1].column_names
-        return pa.concat_tables([t.select(order) for _, t in tables], promote_options="permissive")
-    return pa.concat_tables([t for _, t in tables], promote_options="permissive")
+    unified = unify([t.schema for _, t in tables])
+    return pa.concat_tables([conform(t, unified) for _, t in tables])
 
 
 def _with_source(table: pa.Table, column: str | None, source: SourceFile) -> pa.Table:
@@ -134,7 +133,7 @@ def stream_combined(
             artifact, [(s, sc.names) for s, sc in zip(chosen, schemas, strict=True)]
         )
     # unify_schemas keeps first-seen column order: for concat the first file's, as in batch.
-    unified = pa.unify_schemas(schemas, promote_options="permissive")
+    unified = unify(schemas)
     column = options.get("source_column")
     for source, request, own in zip(chosen, requests, schemas, strict=True):
         own_types = pa.schema([unified.field(n) for n in own.names])

@@ -123,13 +123,17 @@ def _resolve(pipeline: Pipeline, out: _Collector) -> list[tuple[int, Any, StepFu
 
 
 def _producers(
-    spec: PipelineSpec, steps: Sequence[tuple[int, Any, StepFunction | None]], out: _Collector
+    spec: PipelineSpec,
+    steps: Sequence[tuple[int, Any, StepFunction | None]],
+    out: _Collector,
+    unresolved: set[str],
 ) -> tuple[dict[str, str], list[StepPlan]]:
     """Bind every step and map each artifact to what produces it."""
     produced: dict[str, str] = {name: f"inputs.{name}" for name in spec.inputs}
     plans = []
     for index, step, function in steps:
-        if function is None:
+        if function is None:  # already reported; its artifacts must not cause follow-ups
+            unresolved.update(v for v in step.with_.values() if isinstance(v, str))
             continue
         bindings, problems = bind(step.with_, function, set(spec.inputs) | _declared(steps))
         for problem in problems:
@@ -287,8 +291,9 @@ def check_pipeline(
     spec = pipeline.spec
     inputs = _check_inputs(spec, out)
     resolved = _resolve(pipeline, out)
-    produced, plans = _producers(spec, resolved, out)
-    _check_reads(plans, spec, produced, set(parsed.dropped_refs) if parsed else set(), out)
+    ignore = set(parsed.dropped_refs) if parsed else set()
+    produced, plans = _producers(spec, resolved, out, ignore)
+    _check_reads(plans, spec, produced, ignore, out)
     ordered = _order(plans, out)
     _check_stream(plans, spec, out)
     if out.problems:

@@ -18,6 +18,7 @@ from trakt.errors import PipelineValidationError, Problem
 Path = tuple[str | int, ...]
 
 MAX_NODES = 100_000
+MAX_DEPTH = 64
 _STD_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -62,6 +63,7 @@ class _Builder:
         self.positions: dict[Path, Position] = {}
         self.problems: list[Problem] = []
         self.nodes = 0
+        self.active: list[yaml.Node] = []  # nodes being built: an alias to one is a cycle
 
     def problem(self, path: Path, node: yaml.Node, message: str) -> None:
         mark = node.start_mark
@@ -73,6 +75,17 @@ class _Builder:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooLarge(node)
+        if any(node is n for n in self.active):
+            raise _TooLarge(node, "recursive YAML alias: a node that contains itself")
+        if len(self.active) >= MAX_DEPTH:
+            raise _TooLarge(node, f"document nests deeper than {MAX_DEPTH} levels")
+        self.active.append(node)
+        try:
+            return self._build(node, path)
+        finally:
+            self.active.pop()
+
+    def _build(self, node: yaml.Node, path: Path) -> Any:
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -99,8 +112,10 @@ class _Builder:
         if node.tag not in _STD_TAGS:
             self.problem(path, node, f"YAML tag '{node.tag}' is not allowed; remove it")
             return {}
+        explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         self.loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
+        seen_explicit: set[str] = set()
         for key_node, value_node in node.value:
             key = self.build(key_node, path)
             if not isinstance(key, str | int | float | bool) and key is not None:
@@ -108,8 +123,11 @@ class _Builder:
                 continue
             key_text = str(key) if not isinstance(key, str) else key
             child = (*path, key_text)
-            if key_text in result:
-                self.problem(child, key_node, f"duplicate key '{key_text}'; keep only one")
+            if id(key_node) in explicit:
+                # Merged (<<) keys may be overridden; the same key written twice may not.
+                if key_text in seen_explicit:
+                    self.problem(child, key_node, f"duplicate key '{key_text}'; keep only one")
+                seen_explicit.add(key_text)
             self._mark(child, key_node)
             result[key_text] = self.build(value_node, child)
         return result
@@ -121,8 +139,12 @@ class _Builder:
 
 
 class _TooLarge(Exception):
-    def __init__(self, node: yaml.Node) -> None:
+    def __init__(self, node: yaml.Node, reason: str | None = None) -> None:
         self.node = node
+        self.reason = reason or (
+            f"document expands to more than {MAX_NODES} nodes (YAML aliases?); "
+            "a pipeline file is never that large"
+        )
 
 
 def load_yaml(text: str, file: str | None = None) -> LoadedYaml:
@@ -141,6 +163,10 @@ def load_yaml(text: str, file: str | None = None) -> LoadedYaml:
         raise PipelineValidationError(
             [Problem("<root>", f"invalid YAML: {exc}", file)], file=file
         ) from None
+    except RecursionError:
+        raise PipelineValidationError(
+            [Problem("<root>", "invalid YAML: the document nests too deeply", file)], file=file
+        ) from None
     finally:
         loader.dispose()
     if root is None:
@@ -154,8 +180,7 @@ def load_yaml(text: str, file: str | None = None) -> LoadedYaml:
             [
                 Problem(
                     "<root>",
-                    f"document expands to more than {MAX_NODES} nodes (YAML aliases?); "
-                    "a pipeline file is never that large",
+                    exc.reason,
                     file,
                     mark.line + 1,
                     mark.column + 1,

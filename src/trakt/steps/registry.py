@@ -15,6 +15,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _aliases: dict[str, Callable[..., Any]] = {}
 _origins: dict[str, str] = {}
 _entry_points_loaded = False
+_broken: dict[str, str] = {}  # entry-point alias -> why it failed to load
 
 
 def _origin(fn: Callable[..., Any]) -> str:
@@ -62,6 +63,7 @@ def unregister_step(alias: str) -> None:
     """Remove an alias (mainly for tests)."""
     _aliases.pop(alias, None)
     _origins.pop(alias, None)
+    _broken.pop(alias, None)
 
 
 def _load_entry_points() -> None:
@@ -70,20 +72,27 @@ def _load_entry_points() -> None:
         return
     _entry_points_loaded = True
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        origin = f"entry point of {getattr(dist, 'name', '?')} ({ep.value})"
         try:
             fn = ep.load()
         except Exception as exc:  # a broken plugin must not hide the others
-            raise RegistryError(
+            _broken[ep.name] = (
                 f"entry point '{ep.name} = {ep.value}' in group '{ENTRY_POINT_GROUP}' "
-                f"failed to load: {type(exc).__name__}: {exc}",
-                alias=ep.name,
-            ) from exc
-        dist = getattr(ep, "dist", None)
-        _add(ep.name, fn, f"entry point of {getattr(dist, 'name', '?')} ({ep.value})")
+                f"failed to load: {type(exc).__name__}: {exc}"
+            )
+            continue
+        try:
+            _add(ep.name, fn, origin)
+        except RegistryError as exc:
+            _broken[ep.name] = exc.message
 
 
 def lookup_alias(alias: str) -> Callable[..., Any] | None:
+    """The function registered under ``alias``; a plugin that failed to load raises here."""
     _load_entry_points()
+    if alias in _broken:
+        raise RegistryError(_broken[alias], alias=alias)
     return _aliases.get(alias)
 
 

@@ -140,7 +140,7 @@ def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunct
                 )
             tried.append(f"function '{attr}' in module '{mod_name}': {why}")
 
-    where = ", ".join(str(Path(d).resolve()) for d in search_dirs)
+    where = ", ".join(dict.fromkeys(str(Path(d).resolve()) for d in search_dirs))
     raise StepResolutionError(
         f"cannot resolve uses '{uses}'. Tried: "
         + "; ".join(tried)
