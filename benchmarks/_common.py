@@ -22,9 +22,17 @@ class Sample:
 
 def generate_csv(path: Path, rows: int, seed: int = 0) -> Path:
     """Mixed types: int id, strings (some needing quotes), float amount, ISO timestamp text,
-    an int column with missing values. Cached by file name."""
-    if path.exists():
-        return path
+    an int column with missing values. Cached by file name.
+
+    Generated in a child process: a parent that grew big would inflate the peak RSS the
+    kernel reports for the children it forks afterwards.
+    """
+    if not path.exists():
+        subprocess.run([sys.executable, __file__, str(path), str(rows), str(seed)], check=True)
+    return path
+
+
+def _generate(path: Path, rows: int, seed: int) -> None:
     import numpy as np
     import pandas as pd
 
@@ -51,7 +59,6 @@ def generate_csv(path: Path, rows: int, seed: int = 0) -> Path:
         frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%dT%H:%M:%S")
         frame.to_csv(tmp, mode="a" if start else "w", header=start == 0, index=False)
     tmp.rename(path)
-    return path
 
 
 def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> Sample:
@@ -81,3 +88,7 @@ def python() -> str:
 
 def mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB"
+
+
+if __name__ == "__main__":
+    _generate(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))

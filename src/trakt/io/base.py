@@ -7,6 +7,8 @@ frames, which is what steps produce.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,3 +163,45 @@ def unify(schemas: list[pa.Schema]) -> pa.Schema:
         for f in schema:
             names.setdefault(f.name, []).append(f.type)
     return pa.schema([pa.field(n, _common_type(n, types)) for n, types in names.items()])
+
+
+def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Produce ``items`` in a background thread, at most ``depth`` ahead of the consumer.
+
+    Worth it where producing releases the GIL (pyarrow parsing). Exceptions surface on the
+    consumer's side; closing the consumer stops the producer.
+    """
+    channel: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put((kind, value), timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put("item", item):
+                    return
+            put("done", None)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put("error", exc)
+
+    worker = threading.Thread(target=produce, name="trakt-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = channel.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=5)

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from trakt.errors import InputError, OutputError
-from trakt.io.base import ReadRequest, check_unknown_options, rechunk
+from trakt.io.base import ReadRequest, check_unknown_options, prefetch, rechunk
 
 OPTION_NAMES = frozenset(
     {
@@ -53,8 +53,9 @@ DEFAULT_NA = [
 ]  # fmt: skip
 
 _PROBE_BLOCK = 1 << 20
-# Stream reads: 4 MiB blocks were ~1.5x faster than 1 MiB on 1M rows; pyarrow holds a few.
-_STREAM_BLOCK = 4 << 20
+# Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
+# (benchmarks/stream_memory.py).
+_STREAM_BLOCK = 1 << 20
 
 
 def _one_char(options: Mapping[str, Any], key: str) -> list[str]:
@@ -264,18 +265,25 @@ def iter_tables(
     fixed = schema if schema is not None else stream_schema(request)
     types = {f.name: f.type for f in fixed if not pa.types.is_null(f.type)}
     options = request.options
-    try:
-        reader = pacsv.open_csv(
-            request.path,
-            read_options=_read_options(options, _STREAM_BLOCK),
-            parse_options=_parse_options(options),
-            convert_options=_convert_options(options, types),
-        )
-    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
-        raise _fail(request, exc) from None
-    with reader:
-        batches = _batches(reader, request, fixed.names)
-        yield from rechunk(batches, chunk_rows, reader.schema)
+
+    def read() -> Iterator[Any]:
+        try:
+            reader = pacsv.open_csv(
+                request.path,
+                read_options=_read_options(options, _STREAM_BLOCK),
+                parse_options=_parse_options(options),
+                convert_options=_convert_options(options, types),
+            )
+        except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+            raise _fail(request, exc) from None
+        with reader:
+            yield reader.schema
+            yield from _batches(reader, request, fixed.names)
+
+    # pyarrow's streaming parser runs on one core; parsing the next block in a thread while
+    # this one converts, runs steps and writes uses the second.
+    items = prefetch(read())
+    yield from rechunk(items, chunk_rows, next(items))
 
 
 def _batches(

@@ -19,7 +19,7 @@ from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
 
 # Rows per chunk in stream mode; see benchmarks/stream_memory.py for the measurement.
-DEFAULT_CHUNK_SIZE = 100_000
+DEFAULT_CHUNK_SIZE = 50_000
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TEMP_PREFIX", "LocalRunner", "new_run_id"]
 

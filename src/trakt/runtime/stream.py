@@ -5,15 +5,15 @@ they return iterators. Nothing is read until the driver pulls. Driving: the driv
 chunk from each sink (output writers, and a drain for artifacts nobody consumes) in turn, so a
 chunk flows from reader through every step to the writer before the next one is read.
 
-Fan-out: an artifact read by several consumers is split with ``itertools.tee``. Because every
-sink advances one chunk per turn, the branches advance together and the tee holds only the
-chunks in flight. (A branch that consumes everything before yielding — an aggregation — makes
+Fan-out: an artifact read by several consumers is split into branches (:class:`_Fanout`).
+Because every sink advances one chunk per turn, the branches advance together and only the
+chunks in flight are held. (A branch that consumes everything before yielding — an aggregation — makes
 its siblings buffer; materialized inputs are read separately where they come from a file.)
 """
 
 from __future__ import annotations
 
-import itertools
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +108,7 @@ class StreamExecution(Execution):
 
     def _provide(self, artifact: str, chunks: Chunks) -> None:
         n = max(self.fanout.get(artifact, 0), 1)
-        self.branches[artifact] = list(itertools.tee(chunks, n)) if n > 1 else [chunks]
+        self.branches[artifact] = _Fanout(chunks, n).branches() if n > 1 else [chunks]
 
     def _branch(self, artifact: str) -> Chunks:
         if artifact not in self.branches:
@@ -262,6 +262,51 @@ class StreamExecution(Execution):
                 if sink.writer is not None:
                     sink.writer.write(chunk)
                     sink.rows += len(chunk)
+
+
+class _Fanout:
+    """Split one chunk iterator into ``n`` branches.
+
+    Unlike ``itertools.tee`` (which frees its buffer in blocks of 57 items), a chunk is
+    dropped from the buffer as soon as every open branch has passed it, so branches that
+    advance together hold one chunk in flight. A closed branch stops holding chunks back.
+    """
+
+    def __init__(self, source: Chunks, n: int) -> None:
+        self.source = source
+        self.buffer: deque[pd.DataFrame] = deque()
+        self.offset = 0  # index (in the source) of buffer[0]
+        self.positions: list[int | None] = [0] * n
+
+    def branches(self) -> list[Chunks]:
+        return [self._branch(i) for i in range(len(self.positions))]
+
+    def _branch(self, i: int) -> Chunks:
+        try:
+            while True:
+                position = self.positions[i]
+                assert position is not None
+                if position - self.offset < len(self.buffer):
+                    chunk = self.buffer[position - self.offset]
+                else:
+                    try:
+                        chunk = next(self.source)
+                    except StopIteration:
+                        return
+                    self.buffer.append(chunk)
+                self.positions[i] = position + 1
+                self._trim()
+                yield chunk
+        finally:
+            self.positions[i] = None
+            self._trim()
+
+    def _trim(self) -> None:
+        open_positions = [p for p in self.positions if p is not None]
+        lowest = min(open_positions) if open_positions else self.offset + len(self.buffer)
+        while self.offset < lowest and self.buffer:
+            self.buffer.popleft()
+            self.offset += 1
 
 
 def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Chunks:
