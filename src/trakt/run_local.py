@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the run failed, 2 invalid pipeline or usage.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -69,10 +70,9 @@ def use_lean_allocator() -> None:
     keep whatever pool their application chose."""
     import pyarrow as pa
 
-    try:
+    # A pyarrow build without jemalloc keeps its default.
+    with contextlib.suppress(NotImplementedError, pa.ArrowException):
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    except (NotImplementedError, pa.ArrowException):
-        pass  # a pyarrow build without jemalloc: keep its default
 
 
 def _fail(message: str, code: int) -> int:

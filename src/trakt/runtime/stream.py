@@ -7,8 +7,9 @@ chunk flows from reader through every step to the writer before the next one is 
 
 Fan-out: an artifact read by several consumers is split into branches (:class:`_Fanout`).
 Because every sink advances one chunk per turn, the branches advance together and only the
-chunks in flight are held. (A branch that consumes everything before yielding — an aggregation — makes
-its siblings buffer; materialized inputs are read separately where they come from a file.)
+chunks in flight are held. (A branch that consumes everything before yielding — an
+aggregation — makes its siblings buffer; materialized inputs are read separately where they
+come from a file.)
 """
 
 from __future__ import annotations
