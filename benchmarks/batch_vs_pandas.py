@@ -58,6 +58,12 @@ frame.to_csv(sys.argv[2], index=False)
 """
 
 
+def _same_data(a: Path, b: Path) -> bool:
+    import pandas as pd  # after all measurements: a big parent would skew children's RSS
+
+    return bool(pd.read_csv(a).equals(pd.read_csv(b)))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -84,7 +90,8 @@ def main() -> int:
         for _ in range(args.repeats):
             runs["trakt"].append(measure(trakt_cmd, env))
             runs["pandas"].append(measure(pandas_cmd, env))
-        same = (work / "out" / "result.csv").read_bytes() == (work / "pd.csv").read_bytes()
+        # Not byte-identical on purpose: pandas writes an int column with gaps as 11.0.
+        same = _same_data(work / "out" / "result.csv", work / "pd.csv")
 
     t, p = median(runs["trakt"]), median(runs["pandas"])
     ratio = t.wall_s / p.wall_s
@@ -95,7 +102,7 @@ def main() -> int:
     print(f"{'trakt run_local (batch)':<28}{t.wall_s:>10.2f}{mib(t.peak_rss_bytes):>12}")
     print(f"ratio trakt/pandas: {ratio:.2f} (target <= {TARGET}) "
           f"{'OK' if ratio <= TARGET else 'MISSED'}")  # fmt: skip
-    print(f"outputs byte-identical: {same}")
+    print(f"outputs hold the same data (pandas reads both to equal frames): {same}")
     return 0 if ratio <= TARGET else 1
 
 

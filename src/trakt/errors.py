@@ -7,7 +7,6 @@ the CLI uses for it. Messages read: where, what was expected, what was found, th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -111,5 +110,7 @@ class StepError(TraktError):
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return `` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    import difflib  # only needed when something is wrong; keeps start-up lean
+
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{matches[0]}'?)" if matches else ""

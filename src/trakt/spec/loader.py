@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -172,6 +171,8 @@ def _lenient(data: dict[str, Any], errors: list[Any], problems: list[Problem]) -
 
 def _merge_typos(errors: list[Any]) -> list[Any]:
     """An unknown key that is a typo of a missing one is one mistake, not two."""
+    import difflib  # error path only
+
     typos: set[Path] = set()
     for err in errors:
         if err["type"] == "extra_forbidden":
