@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= /tmp/trakt-demo-output
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo demo-stream test lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,13 @@ demo: $(STAMP)
 	  --output-dir $(DEMO_OUT)
 	@echo "Demo output: $(DEMO_OUT)/final.csv (manifest: $(DEMO_OUT)/manifest.json)"
 
+demo-stream: $(STAMP)
+	PYTHONPATH=examples/stream_demo $(BIN)/python -m trakt.run_local \
+	  --pipeline-file examples/stream_demo/pipeline.yaml \
+	  --input-dir examples/stream_demo/input \
+	  --output-dir /tmp/trakt-stream-demo --stream-chunk-size 10000
+	@echo "Stream demo output: /tmp/trakt-stream-demo/ (final.csv, totals.csv, manifest.json)"
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
@@ -30,6 +37,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_vs_pandas.py
+	$(BIN)/python benchmarks/stream_memory.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

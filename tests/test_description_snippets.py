@@ -7,6 +7,7 @@ quotes each of its Python snippets word for word.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -29,6 +30,11 @@ def python_blocks(markdown: Path) -> list[str]:
 def _block(containing: str) -> str:
     (block,) = [b for b in python_blocks(REPO / "README.md") if containing in b]
     return block
+
+
+def _code_lines(text: str) -> str:
+    """ruff format adds blank lines to the example modules: compare the code itself."""
+    return "\n".join(line for line in text.splitlines() if line.strip())
 
 
 def _project(tmp_path: Path) -> Path:
@@ -76,12 +82,32 @@ def test_workflow_snippet_runs_verbatim(tmp_path: Path) -> None:
 
 
 def test_example_step_module_is_the_description_snippet() -> None:
-    def code_lines(text: str) -> str:  # ruff format adds blank lines; compare the code
-        return "\n".join(line for line in text.splitlines() if line.strip())
-
     step = (EXAMPLE / "steps" / "normalize" / "double_amount.py").read_text()
     snippet = _block("def run(ctx, input, output):\n    frame = input.copy()")
-    assert code_lines(snippet) in code_lines(step)
+    assert _code_lines(snippet) in _code_lines(step)
+
+
+def test_stream_example_runs_and_uses_the_description_step(tmp_path: Path) -> None:
+    stream_demo = REPO / "examples" / "stream_demo"
+    step = (stream_demo / "steps" / "stream_double.py").read_text()
+    snippet = _block("run.supports_stream = True")
+    assert _code_lines(snippet) in _code_lines(step)
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(stream_demo)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "trakt.run_local", "--pipeline-file",
+         str(stream_demo / "pipeline.yaml"), "--input-dir", str(stream_demo / "input"),
+         "--output-dir", str(out), "--stream-chunk-size", "2"],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "totals.csv").read_text() == (
+        "country,orders,amount\nDE,1,21.0\nFI,1,14.5\nGB,1,6.0\nUS,4,231.2\n"
+    )
+    manifest = json.loads((out / "manifest.json").read_text())
+    totals = manifest["steps"][1]
+    assert totals["chunks_in"] == {"input": 4} and totals["chunks_out"] == {"output": 1}
+    assert totals["events"][0]["kind"] == "summary"
 
 
 def test_readme_step_example_with_parameters_works(tmp_path: Path) -> None:
@@ -114,6 +140,4 @@ def test_readme_quotes_every_description_python_snippet() -> None:
     blocks = [b for seed in seeds for b in python_blocks(seed)]
     assert len(blocks) >= 4
     for block in blocks:
-        if "supports_stream" in block:
-            continue  # the stream step: exercised by the stream-mode tests
         assert block in readme, block[:80]

@@ -32,7 +32,7 @@ class StepContext:
     def emit_event(self, kind: str, message: str, **attributes: Any) -> None:
         """Record an event under this step (``warning``, ``coercion``, ``missing_column``,
         or any kind of your own); attributes must be JSON-serialisable."""
-        at = datetime.now(UTC).isoformat()
+        at = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
         self.events.append(Event(str(kind), str(message), at, dict(attributes)))
         self.logger.info("event %s: %s", kind, message)
 
