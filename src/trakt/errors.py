@@ -108,6 +108,24 @@ class StepError(TraktError):
     """A step raised, or returned something other than its declared outputs."""
 
 
+class OutputConflict(TraktError):
+    """An output would overwrite one of the run's own inputs."""
+
+    exit_code = EXIT_INVALID
+
+
+class Cancelled(BaseException):
+    """SIGINT / SIGTERM arrived: the run stops, records ``cancelled`` and exits 130 / 143.
+
+    A BaseException, so that ``except Exception`` in a step does not swallow it.
+    """
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+        self.exit_code = exit_code
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """Return `` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
     import difflib  # only needed when something is wrong; keeps start-up lean

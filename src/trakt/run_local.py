@@ -9,11 +9,23 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from trakt.errors import EXIT_OK, EXIT_RUN_FAILED, TraktError, UsageError
+from trakt.errors import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    Cancelled,
+    PipelineValidationError,
+    TraktError,
+    UsageError,
+)
+
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,15 +93,18 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _raise_cancelled(signum: int, frame: object) -> None:
+    raise Cancelled("SIGTERM", EXIT_SIGTERM)
+
+
 def execute(args: argparse.Namespace) -> int:
     from trakt.api import load_pipeline_from_yaml
     from trakt.runtime.local_runner import LocalRunner
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     use_lean_allocator()
+    previous = signal.signal(signal.SIGTERM, _raise_cancelled)
     try:
-        path = pipeline_path(args)
-        pipeline = load_pipeline_from_yaml(path)
         runner = LocalRunner(
             input_dir=args.input_dir,
             output_dir=args.output_dir,
@@ -97,9 +112,35 @@ def execute(args: argparse.Namespace) -> int:
             input_overrides=parse_overrides(args.input),
             stream_chunk_size=args.stream_chunk_size,
         )
+        path = pipeline_path(args)
+        try:
+            pipeline = load_pipeline_from_yaml(path)
+        except PipelineValidationError as exc:
+            manifest = runner.record_invalid(exc, str(path), args.run_id)
+            return _fail(f"{exc.message}\n(manifest: {manifest})", exc.exit_code)
         result = runner.run(pipeline, run_id=args.run_id)
     except TraktError as exc:
         return _fail(exc.message, exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail("cancelled by SIGINT; the manifest says how far it got", EXIT_SIGINT)
+    except Cancelled as exc:
+        return _fail(
+            f"cancelled by {exc.signal_name}; the manifest says how far it got", exc.exit_code
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return report(result)
+
+
+def report(result: dict[str, Any]) -> int:
+    """Print a run's outcome; the exit code for it."""
+    stale = result.get("stale_run")
+    if stale:
+        print(
+            f"trakt: warning: the previous run {stale['run_id']} (started {stale['started_at']}) "
+            "never finished; its temporary files were removed",
+            file=sys.stderr,
+        )
     if result["status"] == "success":
         print(f"run {result['run_id']} succeeded")
         for name, out in result["outputs"].items():
@@ -107,11 +148,17 @@ def execute(args: argparse.Namespace) -> int:
         print(f"  manifest: {result['manifest_path']}")
         return EXIT_OK
     error = result["error"] or {}
-    where = f"step '{error['step_id']}'" if error.get("step_id") else "reading or writing data"
+    if error.get("step_id"):
+        where = f"step '{error['step_id']}'"
+    elif error.get("artifact"):
+        where = f"input '{error['artifact']}'"
+    else:
+        where = "writing outputs"
+    chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
     return _fail(
-        f"run {result['run_id']} failed at {where}: {error.get('type')}: {error.get('message')} "
-        f"(manifest: {result['manifest_path']})",
-        EXIT_RUN_FAILED,
+        f"run {result['run_id']} failed at {where}{chunk}: {error.get('type')}: "
+        f"{error.get('message')} (manifest: {result['manifest_path']})",
+        int(result.get("exit_code") or EXIT_RUN_FAILED),
     )
 
 

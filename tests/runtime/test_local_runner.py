@@ -351,7 +351,8 @@ def test_input_override_and_missing_input(project: Project, tmp_path: Path) -> N
     result = _run(project, SIMPLE.format(uses=uses))
     assert result["status"] == "failed"
     assert "input 'records': file not found" in result["error"]["message"]
-    assert result["error"]["step_id"] == "step1"
+    assert result["error"]["step_id"] is None  # found missing before any step ran
+    assert result["error"]["artifact"] == "records"
 
 
 def test_invalid_pipeline_raises_and_records_manifest(project: Project) -> None:

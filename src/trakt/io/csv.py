@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from trakt.errors import InputError, OutputError
+from trakt.io.badlines import first_bad_line
 from trakt.io.base import ReadRequest, check_unknown_options, prefetch, rechunk
 
 OPTION_NAMES = frozenset(
@@ -148,11 +149,38 @@ def _text_pins(schema: pa.Schema, declared: Mapping[str, pa.DataType]) -> dict[s
     }
 
 
+_FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
+
+
+def _located(request: ReadRequest, fallback: str) -> InputError:
+    """The first malformed record with its line number, found by a careful re-read."""
+    try:
+        bad = first_bad_line(request.path, request.options)
+    except (OSError, LookupError, ValueError):
+        bad = None
+    if bad is None:
+        return InputError(f"cannot read CSV {request.path}: {fallback}", file=str(request.path))
+    return InputError(
+        f"{request.path}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
+        file=str(request.path),
+        line=bad.line,
+    )
+
+
 def _fail(request: ReadRequest, exc: Exception) -> InputError:
     text = str(exc).strip()
-    if isinstance(exc, UnicodeDecodeError):
-        text = f"bytes not valid {exc.encoding} at offset {exc.start}; set options.encoding"
-    return InputError(f"cannot read CSV {request.path}: {text}", file=str(request.path))
+    path = request.path
+    if isinstance(exc, PermissionError):
+        text = "permission denied; make the file readable for this user"
+    elif isinstance(exc, IsADirectoryError):
+        text = "expected a file, found a directory"
+    elif isinstance(exc, OSError):
+        text = exc.strerror or text
+    elif "Empty CSV file" in text:
+        text = "the file is empty (not even a header line)"
+    elif isinstance(exc, UnicodeDecodeError) or "CSV parse error" in text:
+        return _located(request, text)
+    return InputError(f"cannot read CSV {path}: {text}", file=str(path))
 
 
 def _probe(request: ReadRequest) -> tuple[pa.Schema, dict[str, pa.DataType]]:
@@ -182,7 +210,7 @@ def stream_schema(request: ReadRequest) -> pa.Schema:
     """
     try:
         inferred, types = _probe(request)
-    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(request, exc) from None
     _check_text(request, inferred)
     return pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in inferred])
@@ -206,7 +234,7 @@ def read_table(request: ReadRequest) -> pa.Table:
                 parse_options=_parse_options(options),
                 convert_options=_convert_options(options, {**types, **late}),
             )
-    except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(request, exc) from None
     _check_text(request, table.schema)
     return table
@@ -219,11 +247,17 @@ _CONVERSION = re.compile(
 
 def _undecodable(request: ReadRequest, column: str) -> InputError:
     encoding = request.options.get("encoding") or "utf-8"
+    hint = f"set options.encoding to the file's encoding (e.g. latin-1, cp1252), or {_FIX_ROWS}"
+    try:
+        bad = first_bad_line(request.path, request.options)
+    except (OSError, LookupError, ValueError):
+        bad = None
+    where = f"{request.path}:{bad.line}" if bad else f"cannot read CSV {request.path}"
     return InputError(
-        f"cannot read CSV {request.path}: column '{column}' has bytes that are not valid "
-        f"{encoding}; set options.encoding to the file's encoding (e.g. latin-1, cp1252)",
+        f"{where}: column '{column}' has bytes that are not valid {encoding}; {hint}",
         file=str(request.path),
         column=column,
+        line=bad.line if bad else None,
     )
 
 
@@ -274,7 +308,7 @@ def iter_tables(
                 parse_options=_parse_options(options),
                 convert_options=_convert_options(options, types),
             )
-        except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
             raise _fail(request, exc) from None
         with reader:
             yield reader.schema
@@ -294,7 +328,7 @@ def _batches(
             batch = reader.read_next_batch()
         except StopIteration:
             return
-        except (pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+        except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
             raise _stream_fail(request, exc, names) from None
         yield batch
 
@@ -321,12 +355,15 @@ def _write(frame: pd.DataFrame, sink: str | Path | IO[bytes], header: bool) -> N
     # A lone column's missing value would be a blank line, which readers skip: write "".
     nulls = '""' if len(frame.columns) == 1 else ""
     try:
-        pl.from_pandas(frame, include_index=False).write_csv(
-            sink, include_header=header, null_value=nulls
-        )
+        converted = pl.from_pandas(frame, include_index=False)
     except (TypeError, ValueError, pl.exceptions.PolarsError, pa.ArrowException):
         # Columns of arbitrary Python objects: polars cannot take them, pandas can.
         frame.to_csv(sink, index=False, header=header, lineterminator="\n")
+        return
+    try:
+        converted.write_csv(sink, include_header=header, null_value=nulls)
+    except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
+        raise OSError(str(exc)) from exc
 
 
 def write(frame: pd.DataFrame, path: Path) -> None:

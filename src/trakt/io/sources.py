@@ -5,13 +5,14 @@ from __future__ import annotations
 import glob
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from trakt.errors import InputError
+from trakt.errors import InputError, TraktError
 from trakt.io.base import Format, ReadRequest, conform, unify
 
 _GLOB_CHARS = set("*?[")
@@ -81,6 +82,16 @@ def _check_same_columns(artifact: str, files: Sequence[tuple[SourceFile, list[st
             )
 
 
+@contextmanager
+def _about(artifact: str) -> Iterator[None]:
+    """Errors while reading name the input they belong to."""
+    try:
+        yield
+    except TraktError as exc:
+        exc.fields.setdefault("artifact", artifact)
+        raise
+
+
 def read_combined(
     artifact: str,
     fmt: Format,
@@ -94,7 +105,8 @@ def read_combined(
     source_column = options.get("source_column")
     tables: list[tuple[SourceFile, pa.Table]] = []
     for source in chosen:
-        table = fmt.read_table(ReadRequest(source.path, options, sheet))
+        with _about(artifact):
+            table = fmt.read_table(ReadRequest(source.path, options, sheet))
         tables.append((source, _with_source(table, source_column, source)))
     if len(tables) == 1:
         return tables[0][1]
@@ -127,7 +139,8 @@ def stream_combined(
     """
     chosen = [files[-1]] if strategy == "latest" else list(files)
     requests = [ReadRequest(f.path, options, sheet) for f in chosen]
-    schemas = [fmt.schema(r) for r in requests]
+    with _about(artifact):
+        schemas = [fmt.schema(r) for r in requests]
     if strategy == "concat":
         _check_same_columns(
             artifact, [(s, sc.names) for s, sc in zip(chosen, schemas, strict=True)]
@@ -137,5 +150,6 @@ def stream_combined(
     column = options.get("source_column")
     for source, request, own in zip(chosen, requests, schemas, strict=True):
         own_types = pa.schema([unified.field(n) for n in own.names])
-        for table in fmt.iter_tables(request, chunk_rows, own_types):
-            yield _with_source(conform(table, unified), column, source)
+        with _about(artifact):
+            for table in fmt.iter_tables(request, chunk_rows, own_types):
+                yield _with_source(conform(table, unified), column, source)

@@ -15,6 +15,7 @@ from trakt.runtime.execution import (
     check_chunks,
     check_frame,
     check_outputs,
+    deadline,
     finish_failed,
     step_failure,
 )
@@ -87,8 +88,9 @@ class BatchExecution(Execution):
         for binding, value in result.items():
             chunks: list[pd.DataFrame] = []
             try:
-                for chunk in check_chunks(step, binding, value):
-                    chunks.append(check_frame(step, binding, chunk, f" (chunk {len(chunks)})"))
+                with deadline(step):
+                    for chunk in check_chunks(step, binding, value):
+                        chunks.append(check_frame(step, binding, chunk, f" (chunk {len(chunks)})"))
             except TraktError:
                 raise
             except Exception as exc:

@@ -5,23 +5,34 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from trakt.errors import StepError, TraktError
+from trakt.errors import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    Cancelled,
+    OutputConflict,
+    StepError,
+    TraktError,
+)
 from trakt.io import ChunkWriter, Format, get_format
+from trakt.io.badlines import BadLine, clean_copy, write_rejected
 from trakt.io.sources import SourceFile, resolve_files
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.manifest import Manifest, StepRecord, write_json_atomic
+from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
-
-TEMP_PREFIX = ".trakt-tmp-"
 
 
 @dataclass(frozen=True)
@@ -58,24 +69,40 @@ class Execution:
         self.plan = plan
         self.manifest = manifest
         self.pending: dict[str, Path] = {}  # dataset name -> temporary file
+        self.resolved: dict[str, ResolvedInput] = {}
+        self.rejected: dict[str, list[BadLine]] = {}
+        self.current_step: str | None = None
+        self.scratch = settings.output_dir / f"{TEMP_PREFIX}{manifest.run_id}-work"
 
     def run_body(self) -> None:
         raise NotImplementedError
 
     def execute(self) -> dict[str, Any]:
         manifest = self.manifest
+        exit_code = EXIT_OK
         try:
+            self._resolve_all_inputs()
             self.run_body()
+            self._write_rejected()
             self._publish()
             manifest.finish("success")
         except TraktError as exc:
+            exit_code = exc.exit_code
             manifest.finish("failed", error_dict(exc))
         except Exception as exc:  # a bug in Trakt itself: still leave a manifest
+            exit_code = EXIT_RUN_FAILED
             manifest.finish("failed", {**error_dict(exc), "internal": True})
+        except (KeyboardInterrupt, Cancelled) as exc:
+            name = exc.signal_name if isinstance(exc, Cancelled) else "SIGINT"
+            manifest.finish(
+                "cancelled",
+                {"type": name, "message": f"cancelled by {name}", "step_id": self.current_step},
+            )
+            raise
         finally:
             self._discard_pending()
-        manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
-        write_json_atomic(self.settings.manifest_path, manifest.to_dict())
+            manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
+            write_json_atomic(self.settings.manifest_path, manifest.to_dict())
         ok = manifest.status == "success"
         return {
             "status": manifest.status,
@@ -84,27 +111,85 @@ class Execution:
             "outputs": {o["name"]: o["path"] for o in manifest.outputs} if ok else {},
             "error": manifest.error,
             "duration_s": manifest.duration_s,
+            "exit_code": exit_code,
         }
 
     # --- inputs -------------------------------------------------------------------------
 
     def resolve_input(self, artifact: str) -> ResolvedInput:
-        planned = self.plan.inputs[artifact]
-        spec = planned.spec
-        override = self.settings.input_overrides.get(artifact)
-        uri, base = (override, Path.cwd()) if override else (spec.uri, self.settings.input_dir)
-        options = dict(spec.options)
-        if spec.source_column:
-            options["source_column"] = spec.source_column
-        return ResolvedInput(
-            artifact,
-            uri,
-            get_format(planned.format),
-            resolve_files(artifact, uri, base),
-            spec.combine_strategy,
-            options,
-            spec.sheet,
-        )
+        return self.resolved[artifact]
+
+    def _resolve_all_inputs(self) -> None:
+        """Find every input file before any data is read; refuse outputs that would land on
+        an input; set malformed rows aside for inputs that ask for it."""
+        for artifact, planned in self.plan.inputs.items():
+            spec = planned.spec
+            override = self.settings.input_overrides.get(artifact)
+            uri, base = (override, Path.cwd()) if override else (spec.uri, self.settings.input_dir)
+            options = dict(spec.options)
+            if spec.source_column:
+                options["source_column"] = spec.source_column
+            self.resolved[artifact] = ResolvedInput(
+                artifact,
+                uri,
+                get_format(planned.format),
+                resolve_files(artifact, uri, base),
+                spec.combine_strategy,
+                options,
+                spec.sheet,
+            )
+        self._refuse_overwriting_inputs()
+        for artifact, planned in self.plan.inputs.items():
+            if planned.spec.on_bad_lines != "error" and planned.format == "csv":
+                self._set_aside_bad_lines(artifact)
+
+    def _targets(self) -> dict[Path, str]:
+        out = self.settings.output_dir
+        targets = {(out / f"{d.name}.csv"): f"output '{d.name}'" for d in self.plan.outputs}
+        targets[self.settings.manifest_path] = "the manifest"
+        for artifact, planned in self.plan.inputs.items():
+            if planned.spec.on_bad_lines == "quarantine":
+                targets[out / "_rejected" / f"{artifact}.csv"] = f"quarantine of '{artifact}'"
+        return {p.resolve(): what for p, what in targets.items()}
+
+    def _refuse_overwriting_inputs(self) -> None:
+        targets = self._targets()
+        for source in self.resolved.values():
+            for f in source.files:
+                what = targets.get(f.path.resolve())
+                if what:
+                    raise OutputConflict(
+                        f"{what} would overwrite input file {f.path} of '{source.artifact}'; "
+                        "choose another --output-dir or output name (inputs are never written)",
+                        artifact=source.artifact,
+                        file=str(f.path),
+                    )
+
+    def _set_aside_bad_lines(self, artifact: str) -> None:
+        source = self.resolved[artifact]
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        clean: list[SourceFile] = []
+        bad: list[BadLine] = []
+        for i, f in enumerate(source.files):
+            dest = self.scratch / f"{artifact}-{i}.csv"
+            bad += clean_copy(f.path, dest, source.options, f.shown)
+            clean.append(SourceFile(dest, f.shown, f.size))
+        self.resolved[artifact] = replace(source, files=clean)
+        self.rejected[artifact] = bad
+
+    def _write_rejected(self) -> None:
+        for artifact, bad in self.rejected.items():
+            policy = self.plan.inputs[artifact].spec.on_bad_lines
+            entry: dict[str, Any] = {"policy": policy, "count": len(bad)}
+            if policy == "quarantine":
+                final = self.settings.output_dir / "_rejected" / f"{artifact}.csv"
+                final.parent.mkdir(parents=True, exist_ok=True)
+                tmp = final.parent / f"{TEMP_PREFIX}{self.manifest.run_id}-{artifact}.csv"
+                self.pending[f"_rejected/{artifact}"] = tmp
+                encoding = str(self.resolved[artifact].options.get("encoding") or "utf-8")
+                write_rejected(tmp, bad, encoding)
+                entry["path"] = str(final)
+            self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
 
     def record_input(self, source: ResolvedInput, rows: int, columns: Iterable[Any]) -> None:
         self.manifest.inputs[source.artifact] = {
@@ -119,6 +204,7 @@ class Execution:
     # --- steps --------------------------------------------------------------------------
 
     def start_step(self, step: StepPlan) -> tuple[StepRecord, StepContext]:
+        self.current_step = step.id
         record = StepRecord(step.id, step.uses)
         self.manifest.steps.append(record)
         record.start()
@@ -126,7 +212,10 @@ class Execution:
 
     def call(self, step: StepPlan, ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
         try:
-            return step.function.fn(ctx, **inputs, **step.outputs, **step.params)
+            with deadline(step):
+                return step.function.fn(ctx, **inputs, **step.outputs, **step.params)
+        except TraktError:
+            raise
         except Exception as exc:
             raise step_failure(step, exc) from exc
 
@@ -152,6 +241,7 @@ class Execution:
         )
 
     def _publish(self) -> None:
+        """Rename every temporary output into place: only now does any output appear."""
         for name, tmp in list(self.pending.items()):
             os.replace(tmp, self.settings.output_dir / f"{name}.csv")
             del self.pending[name]
@@ -160,6 +250,48 @@ class Execution:
         for tmp in self.pending.values():
             tmp.unlink(missing_ok=True)
         self.pending.clear()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+class _Overtime(BaseException):
+    """Raised by the alarm inside a step; a BaseException so ``except Exception`` in the
+    step cannot swallow it."""
+
+
+@contextmanager
+def deadline(step: StepPlan, chunk: int | None = None) -> Iterator[None]:
+    """Stop the step with a StepError if it runs past ``timeout_s``.
+
+    Uses SIGALRM, so it applies in the main thread (the CLI, and API callers running there);
+    an alarm already running (an outer step pulling this one's chunks) governs alone.
+    """
+    limit = step.timeout_s
+    if (
+        not limit
+        or threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
+    ):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise _Overtime
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    except _Overtime:
+        at = f" at chunk {chunk}" if chunk is not None else ""
+        raise StepError(
+            f"step '{step.id}' did not finish within timeout_s={limit:g}{at}; it was stopped",
+            step_id=step.id,
+            chunk_index=chunk,
+            exception_type="StepTimeout",
+        ) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def step_failure(step: StepPlan, exc: Exception, chunk: int | None = None) -> StepError:
@@ -214,9 +346,10 @@ def check_chunks(step: StepPlan, binding: str, value: Any) -> Iterator[Any]:
 
 def error_dict(exc: BaseException) -> dict[str, Any]:
     cause = exc.__cause__ if isinstance(exc, StepError) and exc.__cause__ else exc
+    kind = exc.fields.get("exception_type") if isinstance(exc, TraktError) else None
     data: dict[str, Any] = {
         "step_id": None,
-        "type": type(cause).__name__,
+        "type": kind if kind and cause is exc else type(cause).__name__,
         "message": exc.message if cause is exc and isinstance(exc, TraktError) else str(cause),
         "traceback": "".join(traceback.format_exception(cause)),
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -12,14 +13,17 @@ from typing import Any
 from trakt._version import __version__
 from trakt.errors import OutputError, PipelineValidationError, UsageError, did_you_mean
 from trakt.runtime.batch import BatchExecution
-from trakt.runtime.execution import TEMP_PREFIX, RunSettings
+from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
+from trakt.runtime.outdir import TEMP_PREFIX, OutputDirLock, remove_leftovers, stale_run
 from trakt.runtime.planning import ExecutionPlan, plan_pipeline
 from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
 
 # Rows per chunk in stream mode; see benchmarks/stream_memory.py for the measurement.
 DEFAULT_CHUNK_SIZE = 50_000
+
+log = logging.getLogger("trakt.runner")
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TEMP_PREFIX", "LocalRunner", "new_run_id"]
 
@@ -79,6 +83,25 @@ class LocalRunner:
             trakt_version=__version__,
         )
         self._prepare_output_dir()
+        lock = OutputDirLock(self.output_dir, manifest.run_id)
+        lock.acquire()
+        try:
+            return self._run_locked(pipeline, manifest)
+        finally:
+            lock.release()
+
+    def _run_locked(self, pipeline: Pipeline, manifest: Manifest) -> dict[str, Any]:
+        stale = stale_run(self.manifest_path)
+        if stale:
+            manifest.extra["stale_run"] = stale
+            log.warning(
+                "the previous run %s in %s never finished (killed?); its leftovers are removed",
+                stale["run_id"],
+                self.output_dir,
+            )
+        removed = remove_leftovers(self.output_dir)
+        if removed:
+            manifest.extra["removed_leftovers"] = removed
         try:
             plan = plan_pipeline(pipeline)
             self._check_overrides(plan)
@@ -86,6 +109,8 @@ class LocalRunner:
             manifest.finish("invalid", exc.to_dict())
             write_json_atomic(self.manifest_path, manifest.to_dict())
             raise
+        # Written first as `running`: a run killed outright leaves this for the next to report.
+        write_json_atomic(self.manifest_path, manifest.to_dict())
         settings = RunSettings(
             self.input_dir,
             self.output_dir,
@@ -94,7 +119,30 @@ class LocalRunner:
             self.stream_chunk_size,
         )
         execution = StreamExecution if plan.mode == "stream" else BatchExecution
-        return execution(settings, plan, manifest).execute()
+        result = execution(settings, plan, manifest).execute()
+        if stale:
+            result["stale_run"] = stale
+        return result
+
+    def record_invalid(
+        self, error: PipelineValidationError, pipeline_file: str | None, run_id: str | None
+    ) -> str:
+        """Write an ``invalid`` manifest for a pipeline that failed to load; return its path."""
+        manifest = Manifest(
+            run_id=run_id or new_run_id(),
+            pipeline={"name": None, "file": pipeline_file, "sha256": None},
+            mode=None,
+            trakt_version=__version__,
+        )
+        manifest.finish("invalid", error.to_dict())
+        self._prepare_output_dir()
+        lock = OutputDirLock(self.output_dir, manifest.run_id)
+        lock.acquire()
+        try:
+            write_json_atomic(self.manifest_path, manifest.to_dict())
+        finally:
+            lock.release()
+        return str(self.manifest_path)
 
     def _prepare_output_dir(self) -> None:
         try:

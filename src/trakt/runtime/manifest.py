@@ -67,7 +67,7 @@ class StepRecord:
 class Manifest:
     run_id: str
     pipeline: dict[str, Any]
-    mode: str
+    mode: str | None
     trakt_version: str
     status: str = "running"
     started_at: str = field(default_factory=utc_now)
@@ -109,6 +109,9 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide the manifest from other users
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, default=str)

@@ -41,6 +41,7 @@ class StepPlan:
     outputs: Mapping[str, str]  # binding -> artifact
     params: Mapping[str, Any]
     mode: str | None = None
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,7 @@ def _producers(
                 bindings.outputs,
                 bindings.params,
                 step.mode,
+                step.timeout_s,
             )
         )
     return produced, plans

@@ -32,6 +32,7 @@ from trakt.runtime.execution import (
     check_chunks,
     check_frame,
     check_outputs,
+    deadline,
     finish_failed,
     step_failure,
 )
@@ -217,7 +218,8 @@ class StreamExecution(Execution):
         assert record.chunks_out is not None
         while True:
             try:
-                chunk = next(chunks)
+                with deadline(step, record.current_chunk):
+                    chunk = next(chunks)
             except StopIteration:
                 break
             except TraktError as exc:

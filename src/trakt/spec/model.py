@@ -30,6 +30,7 @@ class InputSpec(_Frozen):
     format: str | None = None
     sheet: str | int | None = None
     source_column: str | None = None
+    on_bad_lines: Literal["error", "skip", "quarantine"] = "error"
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -40,6 +41,7 @@ class StepSpec(_Frozen):
     uses: str = Field(min_length=1)
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     mode: ExecutionMode | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
 
 
 class OutputDataset(_Frozen):

@@ -1,0 +1,136 @@
+"""Malformed CSV rows: find them with their line numbers, and set them aside.
+
+pyarrow's fast parser does not report line numbers once quoted line breaks are allowed, so
+this module re-reads a file record by record (RFC 4180: a record goes on while its quotes are
+unbalanced) in bounded memory. It runs only where needed: to locate the first bad row when
+the fast reader failed (``on_bad_lines: error``), or to write a clean copy of a file whose
+input asked for ``skip`` or ``quarantine``. Encodings must be ASCII-compatible (UTF-8,
+Latin-1, cp1252, ...), which is what line-based CSV files are in practice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+POLICIES = ("error", "skip", "quarantine")
+
+
+@dataclass(frozen=True)
+class BadLine:
+    file: str
+    line: int  # 1-based line where the record starts
+    raw: bytes
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    encoding: str
+    delimiter: str
+    quotechar: str
+    skiprows: int
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> _Dialect:
+        return cls(
+            encoding=str(options.get("encoding") or "utf-8"),
+            delimiter=str(options.get("sep") or options.get("delimiter") or ","),
+            quotechar=str(options.get("quotechar") or '"'),
+            skiprows=int(options.get("skiprows") or 0),
+        )
+
+
+def _records(handle: io.BufferedReader, quote: bytes) -> Iterator[tuple[int, bytes, bool]]:
+    """(first line number, raw bytes, complete?) for every record; blank lines skipped."""
+    line_no = 0
+    start = 0
+    parts: list[bytes] = []
+    quotes = 0
+    for line in handle:
+        line_no += 1
+        if not parts:
+            start = line_no
+            if not line.strip(b"\r\n"):
+                continue
+        parts.append(line)
+        quotes += line.count(quote)
+        if quotes % 2 == 0:
+            yield start, b"".join(parts), True
+            parts, quotes = [], 0
+    if parts:
+        yield start, b"".join(parts), False
+
+
+def _fields(text: str, dialect: _Dialect) -> int:
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quotechar
+    )
+    return len(next(reader, []))
+
+
+def scan(
+    path: Path, options: Mapping[str, Any], shown: str | None = None
+) -> Iterator[tuple[bytes, BadLine | None]]:
+    """Every record of ``path`` with the problem it has, if any (the header included)."""
+    dialect = _Dialect.of(options)
+    name = shown or str(path)
+    expected: int | None = None
+    encoding = dialect.encoding.lower().replace("_", "-")
+    if encoding in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"  # a BOM is not part of the first field
+    with open(path, "rb") as handle:
+        for _ in range(dialect.skiprows):
+            handle.readline()
+        for line, raw, complete in _records(handle, dialect.quotechar.encode("ascii")):
+            if not complete:
+                yield raw, BadLine(name, line, raw, "unterminated quote: the quoted field runs "
+                                   "to the end of the file")  # fmt: skip
+                return
+            try:
+                text = raw.decode(encoding if expected is None else dialect.encoding)
+            except UnicodeDecodeError as exc:
+                reason = f"bytes not valid {dialect.encoding} at column {exc.start + 1}"
+                yield raw, BadLine(name, line, raw, reason)
+                continue
+            count = _fields(text.rstrip("\r\n"), dialect)
+            if expected is None:
+                expected = count
+                yield raw, None
+            elif count != expected:
+                yield raw, BadLine(name, line, raw, f"expected {expected} fields, found {count}")
+            else:
+                yield raw, None
+
+
+def first_bad_line(path: Path, options: Mapping[str, Any]) -> BadLine | None:
+    for _, bad in scan(path, options):
+        if bad is not None:
+            return bad
+    return None
+
+
+def clean_copy(path: Path, dest: Path, options: Mapping[str, Any], shown: str) -> list[BadLine]:
+    """Write the well-formed records of ``path`` to ``dest``; return the others."""
+    bad: list[BadLine] = []
+    with open(dest, "wb") as out:
+        for raw, problem in scan(path, options, shown):
+            if problem is None:
+                out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+            else:
+                bad.append(problem)
+    return bad
+
+
+def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
+    """The quarantine file: file, line, reason and the raw text of each rejected record."""
+    with open(dest, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["file", "line", "reason", "raw"])
+        for b in bad:
+            raw = b.raw.decode(encoding, errors="backslashreplace").rstrip("\r\n")
+            writer.writerow([b.file, b.line, b.reason, raw])

@@ -1,0 +1,84 @@
+"""One run at a time per output directory, and what a crashed run left behind.
+
+The lock is an ``flock`` on ``<output-dir>/.trakt.lock``: the kernel releases it when the
+process dies, however it dies, so a crashed run never leaves the directory stuck. The file's
+text names the run holding it, for the message a second run gets.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import IO, Any
+
+from trakt.errors import TraktError
+
+LOCK_NAME = ".trakt.lock"
+TEMP_PREFIX = ".trakt-tmp-"
+
+
+class OutputDirLocked(TraktError):
+    """Another run is writing into the same output directory."""
+
+
+class OutputDirLock:
+    def __init__(self, output_dir: Path, run_id: str) -> None:
+        self.path = output_dir / LOCK_NAME
+        self.run_id = run_id
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another run"
+            handle.close()
+            raise OutputDirLocked(
+                f"output dir {self.path.parent} is in use by {holder}; wait for it to finish "
+                "or choose another --output-dir",
+                file=str(self.path.parent),
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"run {self.run_id} (pid {os.getpid()})\n")
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def stale_run(manifest_path: Path) -> dict[str, Any] | None:
+    """The previous run recorded at ``manifest_path`` if it never finished (killed)."""
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("status") != "running":
+        return None
+    return {"run_id": data.get("run_id"), "started_at": data.get("started_at")}
+
+
+def remove_leftovers(output_dir: Path) -> list[str]:
+    """Delete temporary files of earlier runs (only ever called while holding the lock)."""
+    removed = []
+    for path in sorted(output_dir.glob(f"{TEMP_PREFIX}*")):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    rejected = output_dir / "_rejected"
+    if rejected.is_dir():
+        for path in sorted(rejected.glob(f"{TEMP_PREFIX}*")):
+            path.unlink(missing_ok=True)
+            removed.append(f"_rejected/{path.name}")
+    return removed
