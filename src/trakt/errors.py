@@ -72,6 +72,13 @@ class PipelineValidationError(TraktError):
         message = head + "\n" + "\n".join(f"  {p}" for p in ordered)
         super().__init__(message, file=file)
 
+    @classmethod
+    def whole_file(
+        cls, file: str | None, message: str, line: int | None = None, column: int | None = None
+    ) -> PipelineValidationError:
+        """A problem with the document as a whole (unreadable, not YAML, too large...)."""
+        return cls([Problem("<root>", message, file, line, column)], file=file)
+
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
         data["problems"] = [p.to_dict() for p in self.problems]

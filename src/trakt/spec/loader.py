@@ -221,23 +221,22 @@ def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, l
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
-        raise PipelineValidationError(
-            [Problem("<root>", f"pipeline file not found: {file.resolve()}", shown)], file=shown
+        raise PipelineValidationError.whole_file(
+            shown, f"pipeline file not found: {file.resolve()}"
         ) from None
     except IsADirectoryError:
-        raise PipelineValidationError(
-            [Problem("<root>", "expected a YAML file, found a directory", shown)], file=shown
+        raise PipelineValidationError.whole_file(
+            shown, "expected a YAML file, found a directory"
         ) from None
     except OSError as exc:
-        raise PipelineValidationError(
-            [Problem("<root>", f"cannot read pipeline file: {exc.strerror}", shown)], file=shown
+        raise PipelineValidationError.whole_file(
+            shown, f"cannot read pipeline file: {exc.strerror}"
         ) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise PipelineValidationError(
-            [Problem("<root>", f"pipeline file is not UTF-8 text (byte {exc.start})", shown)],
-            file=shown,
+        raise PipelineValidationError.whole_file(
+            shown, f"pipeline file is not UTF-8 text (byte {exc.start})"
         ) from None
     loaded = load_yaml(text, shown)
     positions = {p: (pos.line, pos.column) for p, pos in loaded.positions.items()}

@@ -156,16 +156,14 @@ def load_yaml(text: str, file: str | None = None) -> LoadedYaml:
         mark = exc.problem_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         reason = exc.problem or str(exc)
-        raise PipelineValidationError(
-            [Problem("<root>", f"invalid YAML: {reason}", file, line, column)], file=file
+        raise PipelineValidationError.whole_file(
+            file, f"invalid YAML: {reason}", line, column
         ) from None
     except yaml.YAMLError as exc:
-        raise PipelineValidationError(
-            [Problem("<root>", f"invalid YAML: {exc}", file)], file=file
-        ) from None
+        raise PipelineValidationError.whole_file(file, f"invalid YAML: {exc}") from None
     except RecursionError:
-        raise PipelineValidationError(
-            [Problem("<root>", "invalid YAML: the document nests too deeply", file)], file=file
+        raise PipelineValidationError.whole_file(
+            file, "invalid YAML: the document nests too deeply"
         ) from None
     finally:
         loader.dispose()
@@ -176,16 +174,7 @@ def load_yaml(text: str, file: str | None = None) -> LoadedYaml:
         data = builder.build(root, ())
     except _TooLarge as exc:
         mark = exc.node.start_mark
-        raise PipelineValidationError(
-            [
-                Problem(
-                    "<root>",
-                    exc.reason,
-                    file,
-                    mark.line + 1,
-                    mark.column + 1,
-                )
-            ],
-            file=file,
+        raise PipelineValidationError.whole_file(
+            file, exc.reason, mark.line + 1, mark.column + 1
         ) from None
     return LoadedYaml(data, builder.positions, builder.problems)
