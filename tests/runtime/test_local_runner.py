@@ -72,6 +72,8 @@ def test_success_writes_output_and_complete_manifest(project: Project) -> None:
     (step,) = m["steps"]
     assert step["id"] == "step1" and step["uses"] == uses and step["status"] == "success"
     assert step["rows_in"] == {"input": 3} and step["rows_out"] == {"output": 3}
+    assert m["outputs"][0].pop("duration_s") >= 0
+    assert m["outputs"][0].pop("started_at") >= m["started_at"]
     assert m["outputs"] == [
         {
             "name": "final",

@@ -19,6 +19,7 @@ from trakt.runtime.execution import (
     finish_failed,
     step_failure,
 )
+from trakt.runtime.manifest import Timing
 from trakt.runtime.planning import StepPlan
 
 
@@ -43,6 +44,7 @@ class BatchExecution(Execution):
 
     def _artifact(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.artifacts and artifact in self.plan.inputs:
+            timing = Timing.start()
             source = self.resolve_input(artifact)
             table = read_combined(
                 artifact,
@@ -53,7 +55,7 @@ class BatchExecution(Execution):
                 source.sheet,
             )
             frame = to_pandas(table)
-            self.record_input(source, len(frame), frame.columns)
+            self.record_input(source, len(frame), frame.columns, timing)
             self.artifacts[artifact] = frame
         return self.artifacts[artifact]
 
@@ -105,10 +107,11 @@ class BatchExecution(Execution):
                 continue
             if dataset.from_ in self.plan.inputs or dataset.from_ in self.artifacts:
                 frame = self._artifact(dataset.from_)
+                timing = Timing.start()
                 writer = self.open_output(dataset.name)
                 try:
                     writer.write(frame)
                 finally:
                     writer.close()
                 self.written.add(dataset.name)
-                self.record_output(dataset.name, dataset.from_, len(frame))
+                self.record_output(dataset.name, dataset.from_, len(frame), timing)

@@ -30,7 +30,7 @@ from trakt.io import ChunkWriter, Format, get_format
 from trakt.io.badlines import BadLine, clean_copy, write_rejected
 from trakt.io.sources import SourceFile, resolve_files
 from trakt.runtime.context import StepContext, make_context
-from trakt.runtime.manifest import Manifest, StepRecord, write_json_atomic
+from trakt.runtime.manifest import Manifest, StepRecord, Timing, write_json_atomic
 from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 
@@ -191,8 +191,11 @@ class Execution:
                 entry["path"] = str(final)
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
 
-    def record_input(self, source: ResolvedInput, rows: int, columns: Iterable[Any]) -> None:
+    def record_input(
+        self, source: ResolvedInput, rows: int, columns: Iterable[Any], timing: Timing
+    ) -> None:
         self.manifest.inputs[source.artifact] = {
+            **timing.fields(),
             "uri": source.uri,
             "format": source.format.name,
             "combine_strategy": source.combine_strategy,
@@ -229,9 +232,10 @@ class Execution:
     def open_output(self, name: str) -> ChunkWriter:
         return get_format("csv").open_writer(self.temp_path(name))
 
-    def record_output(self, name: str, artifact: str, rows: int) -> None:
+    def record_output(self, name: str, artifact: str, rows: int, timing: Timing) -> None:
         self.manifest.outputs.append(
             {
+                **timing.fields(),
                 "name": name,
                 "from": artifact,
                 "path": str(self.settings.output_dir / f"{name}.csv"),

@@ -26,6 +26,24 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class Timing:
+    """When something started (ISO, UTC) and a monotonic clock to measure how long it took."""
+
+    started_at: str
+    t0: float
+
+    @classmethod
+    def start(cls) -> Timing:
+        return cls(utc_now(), time.perf_counter())
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "started_at": self.started_at,
+            "duration_s": round(time.perf_counter() - self.t0, 6),
+        }
+
+
 @dataclass
 class StepRecord:
     id: str

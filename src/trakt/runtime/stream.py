@@ -36,7 +36,7 @@ from trakt.runtime.execution import (
     finish_failed,
     step_failure,
 )
-from trakt.runtime.manifest import StepRecord
+from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
 
 Chunks = Iterator[pd.DataFrame]
@@ -49,6 +49,7 @@ class _Sink:
     name: str | None = None  # output dataset name; None drains an unused artifact
     writer: ChunkWriter | None = None
     rows: int = 0
+    timing: Timing = field(default_factory=Timing.start)
 
 
 @dataclass
@@ -88,7 +89,7 @@ class StreamExecution(Execution):
                     sink.writer.close()
         for sink in sinks:
             if sink.name is not None:
-                self.record_output(sink.name, sink.artifact, sink.rows)
+                self.record_output(sink.name, sink.artifact, sink.rows, sink.timing)
 
     # --- wiring -------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class StreamExecution(Execution):
     def _read(self, artifact: str) -> Chunks:
         source = self.resolve_input(artifact)
         rows, columns = 0, []
+        timing = Timing.start()
         for table in stream_combined(
             artifact,
             source.format,
@@ -131,12 +133,13 @@ class StreamExecution(Execution):
         ):
             frame = to_pandas(table)
             rows, columns = rows + len(frame), list(frame.columns)
-            self.record_input(source, rows, columns)
+            self.record_input(source, rows, columns, timing)
             yield frame
 
     def _whole_frame(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.whole:
             if artifact in self.plan.inputs:
+                timing = Timing.start()
                 source = self.resolve_input(artifact)
                 frame = to_pandas(
                     read_combined(
@@ -148,7 +151,7 @@ class StreamExecution(Execution):
                         source.sheet,
                     )
                 )
-                self.record_input(source, len(frame), frame.columns)
+                self.record_input(source, len(frame), frame.columns, timing)
             else:
                 chunks = list(self._branch(artifact))
                 frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
