@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,excel]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel]"
 	touch $(STAMP)
 
 demo: $(STAMP)

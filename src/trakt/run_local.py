@@ -51,6 +51,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", default="WARNING", help="level of the trakt loggers (default WARNING)"
     )
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="emit an OpenTelemetry trace of the run (needs the otel extra; OTEL_* variables "
+        "configure the exporter: OTLP by default, OTEL_TRACES_EXPORTER=console to print)",
+    )
 
 
 def pipeline_path(args: argparse.Namespace) -> Path:
@@ -118,7 +124,7 @@ def execute(args: argparse.Namespace) -> int:
         except PipelineValidationError as exc:
             manifest = runner.record_invalid(exc, str(path), args.run_id)
             return _fail(f"{exc.message}\n(manifest: {manifest})", exc.exit_code)
-        result = runner.run(pipeline, run_id=args.run_id)
+        result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel)
     except TraktError as exc:
         return _fail(exc.message, exc.exit_code)
     except KeyboardInterrupt:

@@ -42,6 +42,8 @@ class RunSettings:
     manifest_path: Path
     input_overrides: Mapping[str, str]
     chunk_rows: int
+    otel_context: Any = None  # set when tracing: the OpenTelemetry context to trace under
+    otel: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Execution:
     def execute(self) -> dict[str, Any]:
         manifest = self.manifest
         exit_code = EXIT_OK
+        failures: dict[str, BaseException] = {}
         try:
             self._resolve_all_inputs()
             self.run_body()
@@ -89,9 +92,11 @@ class Execution:
         except TraktError as exc:
             exit_code = exc.exit_code
             manifest.finish("failed", error_dict(exc))
+            failures.update(_failure_map(exc))
         except Exception as exc:  # a bug in Trakt itself: still leave a manifest
             exit_code = EXIT_RUN_FAILED
             manifest.finish("failed", {**error_dict(exc), "internal": True})
+            failures[""] = exc
         except (KeyboardInterrupt, Cancelled) as exc:
             name = exc.signal_name if isinstance(exc, Cancelled) else "SIGINT"
             manifest.finish(
@@ -102,6 +107,8 @@ class Execution:
         finally:
             self._discard_pending()
             manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
+            if self.settings.otel:
+                self._trace(failures)
             write_json_atomic(self.settings.manifest_path, manifest.to_dict())
         ok = manifest.status == "success"
         return {
@@ -113,6 +120,16 @@ class Execution:
             "duration_s": manifest.duration_s,
             "exit_code": exit_code,
         }
+
+    def _trace(self, failures: Mapping[str, BaseException]) -> None:
+        from trakt.runtime.tracing import emit_trace
+
+        try:
+            ids = emit_trace(self.manifest.to_dict(), failures, self.settings.otel_context)
+        except Exception as exc:  # tracing must never turn a run into a failure
+            self.manifest.extra["trace"] = {"error": f"{type(exc).__name__}: {exc}"}
+        else:
+            self.manifest.extra["trace"] = ids
 
     # --- inputs -------------------------------------------------------------------------
 
@@ -346,6 +363,17 @@ def check_chunks(step: StepPlan, binding: str, value: Any) -> Iterator[Any]:
             step_id=step.id,
         )
     return iter(value)
+
+
+def _failure_map(exc: TraktError) -> dict[str, BaseException]:
+    """Which span each exception belongs on: its step (or input read), and the run."""
+    cause = exc.__cause__ or exc
+    found: dict[str, BaseException] = {"": cause}
+    if exc.fields.get("step_id"):
+        found[exc.fields["step_id"]] = cause
+    elif exc.fields.get("artifact"):
+        found[f"input:{exc.fields['artifact']}"] = cause
+    return found
 
 
 def error_dict(exc: BaseException) -> dict[str, Any]:

@@ -70,8 +70,14 @@ class LocalRunner:
         An invalid pipeline raises :class:`PipelineValidationError` (after writing a manifest
         with status ``invalid``); a run that fails returns ``status: failed`` and ``error``.
         """
+        otel_context = None
         if otel_enabled:
-            raise UsageError("otel_enabled=True: OpenTelemetry support is not built yet")
+            from trakt.runtime.tracing import require_otel
+
+            require_otel()
+            from opentelemetry import context
+
+            otel_context = context.get_current()  # a span the caller has open is the parent
         manifest = Manifest(
             run_id=run_id or new_run_id(),
             pipeline={
@@ -86,11 +92,13 @@ class LocalRunner:
         lock = OutputDirLock(self.output_dir, manifest.run_id)
         lock.acquire()
         try:
-            return self._run_locked(pipeline, manifest)
+            return self._run_locked(pipeline, manifest, otel_enabled, otel_context)
         finally:
             lock.release()
 
-    def _run_locked(self, pipeline: Pipeline, manifest: Manifest) -> dict[str, Any]:
+    def _run_locked(
+        self, pipeline: Pipeline, manifest: Manifest, otel: bool, otel_context: Any
+    ) -> dict[str, Any]:
         stale = stale_run(self.manifest_path)
         if stale:
             manifest.extra["stale_run"] = stale
@@ -117,6 +125,8 @@ class LocalRunner:
             self.manifest_path,
             self.input_overrides,
             self.stream_chunk_size,
+            otel_context,
+            otel,
         )
         execution = StreamExecution if plan.mode == "stream" else BatchExecution
         result = execution(settings, plan, manifest).execute()
