@@ -72,6 +72,16 @@ def test_success_writes_output_and_complete_manifest(project: Project) -> None:
     (step,) = m["steps"]
     assert step["id"] == "step1" and step["uses"] == uses and step["status"] == "success"
     assert step["rows_in"] == {"input": 3} and step["rows_out"] == {"output": 3}
+    assert m["outputs"][0].pop("column_summaries") == {
+        "id": {"dtype": "Int64", "nulls": 0, "min": 1, "max": 3},
+        "amount": {"dtype": "float64", "nulls": 1, "min": 5.0, "max": 20.0},
+    }
+    assert m["inputs"]["records"]["column_summaries"]["amount"] == {
+        "dtype": "float64",
+        "nulls": 1,
+        "min": 2.5,
+        "max": 10.0,
+    }
     assert m["outputs"][0].pop("duration_s") >= 0
     assert m["outputs"][0].pop("started_at") >= m["started_at"]
     assert m["outputs"] == [

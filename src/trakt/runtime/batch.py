@@ -55,7 +55,7 @@ class BatchExecution(Execution):
                 source.sheet,
             )
             frame = to_pandas(table)
-            self.record_input(source, len(frame), frame.columns, timing)
+            self.record_input(source, frame, timing)
             self.artifacts[artifact] = frame
         return self.artifacts[artifact]
 
@@ -114,4 +114,5 @@ class BatchExecution(Execution):
                 finally:
                     writer.close()
                 self.written.add(dataset.name)
+                self.summarize_output(dataset.name, frame)
                 self.record_output(dataset.name, dataset.from_, len(frame), timing)

@@ -33,6 +33,7 @@ from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, write_json_atomic
 from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
+from trakt.runtime.summary import ColumnSummaries
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Execution:
         self.resolved: dict[str, ResolvedInput] = {}
         self.rejected: dict[str, list[BadLine]] = {}
         self.current_step: str | None = None
+        self.summaries: dict[str, ColumnSummaries] = {}
         self.scratch = settings.output_dir / f"{TEMP_PREFIX}{manifest.run_id}-work"
 
     def run_body(self) -> None:
@@ -107,6 +109,7 @@ class Execution:
         finally:
             self._discard_pending()
             manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
+            self._attach_summaries()
             if self.settings.otel:
                 self._trace(failures)
             write_json_atomic(self.settings.manifest_path, manifest.to_dict())
@@ -209,8 +212,14 @@ class Execution:
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
 
     def record_input(
-        self, source: ResolvedInput, rows: int, columns: Iterable[Any], timing: Timing
+        self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True
     ) -> None:
+        """Record what was read; in stream mode once per chunk (``first`` for the first)."""
+        summary = self.summaries.setdefault(f"input:{source.artifact}", ColumnSummaries())
+        summary.add(frame)
+        entry = self.manifest.inputs.get(source.artifact)
+        rows = len(frame) + (0 if first or entry is None else entry["rows"])
+        columns = list(frame.columns)
         self.manifest.inputs[source.artifact] = {
             **timing.fields(),
             "uri": source.uri,
@@ -248,6 +257,19 @@ class Execution:
 
     def open_output(self, name: str) -> ChunkWriter:
         return get_format("csv").open_writer(self.temp_path(name))
+
+    def summarize_output(self, name: str, frame: pd.DataFrame) -> None:
+        self.summaries.setdefault(f"output:{name}", ColumnSummaries()).add(frame)
+
+    def _attach_summaries(self) -> None:
+        for artifact, entry in self.manifest.inputs.items():
+            summary = self.summaries.get(f"input:{artifact}")
+            if summary is not None:
+                entry["column_summaries"] = summary.to_dict()
+        for entry in self.manifest.outputs:
+            summary = self.summaries.get(f"output:{entry['name']}")
+            if summary is not None:
+                entry["column_summaries"] = summary.to_dict()
 
     def record_output(self, name: str, artifact: str, rows: int, timing: Timing) -> None:
         self.manifest.outputs.append(

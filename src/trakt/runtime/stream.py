@@ -120,8 +120,8 @@ class StreamExecution(Execution):
 
     def _read(self, artifact: str) -> Chunks:
         source = self.resolve_input(artifact)
-        rows, columns = 0, []
         timing = Timing.start()
+        first = True
         for table in stream_combined(
             artifact,
             source.format,
@@ -132,8 +132,8 @@ class StreamExecution(Execution):
             source.sheet,
         ):
             frame = to_pandas(table)
-            rows, columns = rows + len(frame), list(frame.columns)
-            self.record_input(source, rows, columns, timing)
+            self.record_input(source, frame, timing, first)
+            first = False
             yield frame
 
     def _whole_frame(self, artifact: str) -> pd.DataFrame:
@@ -151,7 +151,7 @@ class StreamExecution(Execution):
                         source.sheet,
                     )
                 )
-                self.record_input(source, len(frame), frame.columns, timing)
+                self.record_input(source, frame, timing)
             else:
                 chunks = list(self._branch(artifact))
                 frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
@@ -256,8 +256,7 @@ class StreamExecution(Execution):
 
     # --- driving ------------------------------------------------------------------------
 
-    @staticmethod
-    def _drive(sinks: list[_Sink]) -> None:
+    def _drive(self, sinks: list[_Sink]) -> None:
         active = list(sinks)
         while active:
             for sink in list(active):
@@ -265,9 +264,10 @@ class StreamExecution(Execution):
                 if chunk is None:
                     active.remove(sink)
                     continue
-                if sink.writer is not None:
+                if sink.writer is not None and sink.name is not None:
                     sink.writer.write(chunk)
                     sink.rows += len(chunk)
+                    self.summarize_output(sink.name, chunk)
 
 
 class _Fanout:
