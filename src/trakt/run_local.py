@@ -49,7 +49,17 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--stream-chunk-size", type=int, metavar="ROWS", help="rows per chunk in stream mode"
     )
     parser.add_argument(
-        "--log-level", default="WARNING", help="level of the trakt loggers (default WARNING)"
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        help="level of the trakt loggers, steps' ctx.logger included (default WARNING)",
+    )
+    parser.add_argument(
+        "--log-format", default="text", choices=["text", "json"], help="log lines as text or JSON"
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress display and no success summary"
     )
     parser.add_argument(
         "--otel",
@@ -105,10 +115,12 @@ def _raise_cancelled(signum: int, frame: object) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from trakt.api import load_pipeline_from_yaml
+    from trakt.progress import LiveProgress, configure_logging
     from trakt.runtime.local_runner import LocalRunner
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level, args.log_format)
     use_lean_allocator()
+    progress = LiveProgress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
     previous = signal.signal(signal.SIGTERM, _raise_cancelled)
     try:
         runner = LocalRunner(
@@ -117,6 +129,7 @@ def execute(args: argparse.Namespace) -> int:
             manifest_path=args.manifest_path,
             input_overrides=parse_overrides(args.input),
             stream_chunk_size=args.stream_chunk_size,
+            on_start=progress.attach if progress else None,
         )
         path = pipeline_path(args)
         try:
@@ -135,10 +148,12 @@ def execute(args: argparse.Namespace) -> int:
         )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    return report(result)
+        if progress is not None:
+            progress.finish()
+    return report(result, quiet=args.quiet)
 
 
-def report(result: dict[str, Any]) -> int:
+def report(result: dict[str, Any], quiet: bool = False) -> int:
     """Print a run's outcome; the exit code for it."""
     stale = result.get("stale_run")
     if stale:
@@ -148,6 +163,8 @@ def report(result: dict[str, Any]) -> int:
             file=sys.stderr,
         )
     if result["status"] == "success":
+        if quiet:
+            return EXIT_OK
         print(f"run {result['run_id']} succeeded")
         for name, out in result["outputs"].items():
             print(f"  {name}: {out}")

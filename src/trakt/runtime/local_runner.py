@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ class LocalRunner:
         manifest_path: str | os.PathLike[str] | None = None,
         input_overrides: Mapping[str, str] | None = None,
         stream_chunk_size: int | None = None,
+        on_start: Callable[[Manifest], None] | None = None,
     ) -> None:
         if stream_chunk_size is not None and stream_chunk_size < 1:
             raise UsageError(f"stream_chunk_size must be at least 1, got {stream_chunk_size}")
@@ -61,6 +62,8 @@ class LocalRunner:
         )
         self.input_overrides = dict(input_overrides or {})
         self.stream_chunk_size = stream_chunk_size or DEFAULT_CHUNK_SIZE
+        # Called with the live manifest when a run starts (progress displays read it).
+        self.on_start = on_start
 
     def run(
         self, pipeline: Pipeline, run_id: str | None = None, otel_enabled: bool = False
@@ -119,6 +122,8 @@ class LocalRunner:
             raise
         # Written first as `running`: a run killed outright leaves this for the next to report.
         write_json_atomic(self.manifest_path, manifest.to_dict())
+        if self.on_start is not None:
+            self.on_start(manifest)
         settings = RunSettings(
             self.input_dir,
             self.output_dir,
