@@ -113,7 +113,37 @@ def read_combined(
     if strategy == "concat":
         _check_same_columns(artifact, [(s, t.column_names) for s, t in tables])
     unified = unify([t.schema for _, t in tables])
+    if fmt.name == "csv":
+        tables = [(s, _text_where_unified(artifact, fmt, s, t, unified, options, source_column))
+                  for s, t in tables]  # fmt: skip
     return pa.concat_tables([conform(t, unified) for _, t in tables])
+
+
+def _text_where_unified(
+    artifact: str,
+    fmt: Format,
+    source: SourceFile,
+    table: pa.Table,
+    unified: pa.Schema,
+    options: Mapping[str, Any],
+    source_column: str | None,
+) -> pa.Table:
+    """A column that is a number here but text in another file is re-read as this file's
+    own text (casting 007 to a number and back would give 7), as stream mode reads it."""
+    text = [
+        f.name
+        for f in table.schema
+        if f.name != source_column
+        and pa.types.is_string(unified.field(f.name).type)
+        and not (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+    ]
+    declared = options.get("dtype")
+    if not text or isinstance(declared, str):
+        return table
+    pinned = {**options, "dtype": {**(declared or {}), **dict.fromkeys(text, "str")}}
+    with _about(artifact):
+        again = fmt.read_table(ReadRequest(source.path, pinned))
+    return _with_source(again, source_column, source)
 
 
 def _with_source(table: pa.Table, column: str | None, source: SourceFile) -> pa.Table:

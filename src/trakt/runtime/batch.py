@@ -83,7 +83,8 @@ class BatchExecution(Execution):
         self, step: StepPlan, ctx: Any, frames: dict[str, pd.DataFrame]
     ) -> dict[str, pd.DataFrame]:
         """A stream-capable step in a batch run: one-chunk iterators in, chunks concatenated."""
-        whole = set(step.inputs) - set(step.function.stream_inputs or step.inputs)
+        streamed = step.function.stream_inputs
+        whole = set(step.inputs) - set(step.inputs if streamed is None else streamed)
         inputs = {b: f if b in whole else iter([f]) for b, f in frames.items()}
         result = check_outputs(step, self.call(step, ctx, inputs), "an iterator of DataFrames")
         produced = {}

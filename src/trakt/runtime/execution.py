@@ -30,10 +30,12 @@ from trakt.io import ChunkWriter, Format, get_format
 from trakt.io.badlines import BadLine, clean_copy, write_rejected
 from trakt.io.sources import SourceFile, resolve_files
 from trakt.runtime.context import StepContext, make_context
-from trakt.runtime.manifest import Manifest, StepRecord, Timing, write_json_atomic
+from trakt.runtime.contracts import ContractState
+from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
 from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.summary import ColumnSummaries
+from trakt.spec.model import SchemaSpec
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Execution:
         self.rejected: dict[str, list[BadLine]] = {}
         self.current_step: str | None = None
         self.summaries: dict[str, ColumnSummaries] = {}
+        self.contracts: dict[str, ContractState] = {}
         self.scratch = settings.output_dir / f"{TEMP_PREFIX}{manifest.run_id}-work"
 
     def run_body(self) -> None:
@@ -149,6 +152,8 @@ class Execution:
             options = dict(spec.options)
             if spec.source_column:
                 options["source_column"] = spec.source_column
+            if spec.schema_ is not None:
+                options = _read_as_text(options, spec.schema_, planned.format)
             self.resolved[artifact] = ResolvedInput(
                 artifact,
                 uri,
@@ -162,6 +167,34 @@ class Execution:
         for artifact, planned in self.plan.inputs.items():
             if planned.spec.on_bad_lines != "error" and planned.format == "csv":
                 self._set_aside_bad_lines(artifact)
+            if planned.spec.schema_ is not None:
+                shown = ", ".join(f.shown for f in self.resolved[artifact].files)
+                self.contracts[artifact] = ContractState(artifact, planned.spec.schema_, shown)
+        for dataset in self.plan.outputs:
+            if dataset.schema_ is not None:
+                name = f"output:{dataset.name}"
+                self.contracts[name] = ContractState(dataset.name, dataset.schema_, dataset.name)
+
+    # --- data contracts -------------------------------------------------------------------
+
+    def check_contract(self, key: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """Coerce and check a frame (or chunk) against its input's or output's schema."""
+        state = self.contracts.get(key)
+        if state is None:
+            return frame
+        checked = state.apply(frame)
+        state.check_errors()
+        return checked
+
+    def contract_events(self, key: str, entry: dict[str, Any]) -> None:
+        """Once an input has been read (or an output written): its contract's events."""
+        state = self.contracts.get(key)
+        if state is None:
+            return
+        entry["events"] = [
+            {"kind": kind, "message": message, "at": utc_now(), **attributes}
+            for kind, message, attributes in state.events()
+        ]
 
     def _targets(self) -> dict[Path, str]:
         out = self.settings.output_dir
@@ -198,18 +231,27 @@ class Execution:
         self.rejected[artifact] = bad
 
     def _write_rejected(self) -> None:
+        """Counts in the manifest; quarantined rows (malformed, or breaking the schema) go to
+        ``_rejected/<name>.csv``, published with the outputs."""
         for artifact, bad in self.rejected.items():
             policy = self.plan.inputs[artifact].spec.on_bad_lines
             entry: dict[str, Any] = {"policy": policy, "count": len(bad)}
             if policy == "quarantine":
-                final = self.settings.output_dir / "_rejected" / f"{artifact}.csv"
-                final.parent.mkdir(parents=True, exist_ok=True)
-                tmp = final.parent / f"{TEMP_PREFIX}{self.manifest.run_id}-{artifact}.csv"
-                self.pending[f"_rejected/{artifact}"] = tmp
-                encoding = str(self.resolved[artifact].options.get("encoding") or "utf-8")
-                write_rejected(tmp, bad, encoding)
-                entry["path"] = str(final)
+                entry["path"] = str(self.settings.output_dir / "_rejected" / f"{artifact}.csv")
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
+        names = {a for a, p in self.plan.inputs.items() if p.spec.on_bad_lines == "quarantine"}
+        names |= {s.name for s in self.contracts.values() if s.schema.on_violation == "quarantine"}
+        for name in sorted(names):
+            rows = self.rejected.get(name, []) + [
+                row for s in self.contracts.values() if s.name == name for row in s.rejected
+            ]
+            final = self.settings.output_dir / "_rejected" / f"{name}.csv"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.parent / f"{TEMP_PREFIX}{self.manifest.run_id}-{name}.csv"
+            self.pending[f"_rejected/{name}"] = tmp
+            source = self.resolved.get(name)
+            encoding = str(source.options.get("encoding") or "utf-8") if source else "utf-8"
+            write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
 
     def record_input(
         self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True
@@ -385,6 +427,18 @@ def check_chunks(step: StepPlan, binding: str, value: Any) -> Iterator[Any]:
             step_id=step.id,
         )
     return iter(value)
+
+
+def _read_as_text(options: dict[str, Any], schema: SchemaSpec, fmt: str) -> dict[str, Any]:
+    """Columns with a declared type are read as text, so the contract can see (and report)
+    every value that does not parse."""
+    if fmt != "csv":
+        return options
+    declared = options.get("dtype")
+    if isinstance(declared, str):
+        return options
+    pinned = {**(declared or {}), **dict.fromkeys(schema.columns, "str")}
+    return {**options, "dtype": pinned}
 
 
 def _failure_map(exc: TraktError) -> dict[str, BaseException]:

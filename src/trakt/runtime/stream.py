@@ -83,10 +83,15 @@ class StreamExecution(Execution):
         sinks += [_Sink(a, self._branch(a)) for a, n in self.fanout.items() if n == 0]
         try:
             self._drive(sinks)
+        except BaseException:
+            self._settle("aborted")
+            raise
         finally:
             for sink in sinks:
                 if sink.writer is not None:
                     sink.writer.close()
+        # A step whose consumer stopped reading early has done all that was asked of it.
+        self._settle("success")
         for sink in sinks:
             if sink.name is not None:
                 self.record_output(sink.name, sink.artifact, sink.rows, sink.timing)
@@ -240,6 +245,12 @@ class StreamExecution(Execution):
         state.open_outputs.discard(binding)
         if not state.open_outputs:
             self._finish(state)
+
+    def _settle(self, status: str) -> None:
+        """Close the records of steps still marked running when the driving ends."""
+        for record in self.manifest.steps:
+            if record.status == "running":
+                record.finish(status)
 
     @staticmethod
     def _abort(state: _StepState, exc: TraktError) -> None:

@@ -12,12 +12,14 @@ from pydantic import BaseModel, ValidationError
 
 from trakt.errors import PipelineValidationError, Problem, did_you_mean
 from trakt.spec.model import (
+    ColumnRule,
     ExecutionSpec,
     InputSpec,
     OutputDataset,
     OutputsSpec,
     Pipeline,
     PipelineSpec,
+    SchemaSpec,
     SourceInfo,
     StepSpec,
 )
@@ -31,6 +33,10 @@ _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
     ("outputs",): OutputsSpec,
     ("outputs", "datasets", "*"): OutputDataset,
     ("execution",): ExecutionSpec,
+    ("inputs", "*", "schema"): SchemaSpec,
+    ("inputs", "*", "schema", "columns", "*"): ColumnRule,
+    ("outputs", "datasets", "*", "schema"): SchemaSpec,
+    ("outputs", "datasets", "*", "schema", "columns", "*"): ColumnRule,
 }
 
 
@@ -40,7 +46,11 @@ def _keys_of(model: type[BaseModel]) -> list[str]:
 
 def _model_for(parent: Path) -> type[BaseModel] | None:
     shape = tuple(
-        "*" if isinstance(p, int) or (i == 1 and parent[0] == "inputs") else str(p)
+        "*"
+        if isinstance(p, int)
+        or (i == 1 and parent[0] == "inputs")
+        or (i > 0 and parent[i - 1] == "columns")
+        else str(p)
         for i, p in enumerate(parent)
     )
     return _MODEL_AT.get(shape)
@@ -79,6 +89,11 @@ def _message(err: Any) -> tuple[Path, str]:
         return loc, f"expected a list, found {_describe(found)}"
     if kind == "string_type":
         return loc, f"expected a string, found {_describe(found)}"
+    if kind == "string_pattern_mismatch":
+        return loc, (
+            f"unknown column type {found!r}; use int, float, string, bool, date, datetime or "
+            "decimal(p,s)"
+        )
     if kind == "string_too_short":
         return loc, "must not be empty"
     return loc, f"{err['msg']}, found {_describe(found)}"

@@ -22,6 +22,29 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+COLUMN_TYPE = r"^(int|float|string|bool|date|datetime|decimal\(\s*\d+\s*,\s*\d+\s*\))$"
+
+
+class ColumnRule(_Frozen):
+    """``schema.columns.<name>``: the column's type and the rules its values must follow."""
+
+    type: str = Field(default="string", pattern=COLUMN_TYPE)
+    required: bool = True
+    nullable: bool = True
+    unique: bool = False
+    min: float | int | str | None = None
+    max: float | int | str | None = None
+    allowed: list[Any] | None = None
+
+
+class SchemaSpec(_Frozen):
+    """``schema:`` on an input or output: a data contract checked as data flows."""
+
+    columns: dict[str, ColumnRule] = Field(default_factory=dict)
+    extra_columns: Literal["keep", "drop", "error"] = "keep"
+    on_violation: Literal["error", "warn", "quarantine"] = "error"
+
+
 class InputSpec(_Frozen):
     """``inputs.<artifact>``: where a source artifact comes from and how to read it."""
 
@@ -32,6 +55,7 @@ class InputSpec(_Frozen):
     source_column: str | None = None
     on_bad_lines: Literal["error", "skip", "quarantine"] = "error"
     options: dict[str, Any] = Field(default_factory=dict)
+    schema_: SchemaSpec | None = Field(default=None, alias="schema")
 
 
 class StepSpec(_Frozen):
@@ -49,6 +73,7 @@ class OutputDataset(_Frozen):
 
     name: str = Field(min_length=1)
     from_: str = Field(min_length=1, alias="from")
+    schema_: SchemaSpec | None = Field(default=None, alias="schema")
 
 
 class OutputsSpec(_Frozen):

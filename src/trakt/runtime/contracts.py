@@ -1,0 +1,235 @@
+"""Data contracts: an input's (or output's) ``schema:`` checked chunk by chunk.
+
+For each chunk: a missing required column is reported (``missing_column``) and added as
+nulls; columns are coerced to their declared type, and values that do not parse become null
+(``coercion``, with the count and up to five samples with their line numbers); rules are
+checked — null in a non-nullable column, out of ``min``/``max``, not in ``allowed``, a
+duplicate in a ``unique`` column (across all chunks) — and handled by ``on_violation``:
+``error`` stops the run, ``warn`` reports (event ``warning``) and keeps the rows,
+``quarantine`` moves the rows to ``_rejected/<input>.csv``.
+
+Events are totalled over the whole input and emitted once it has been read, so batch and
+stream mode report exactly the same events. Line numbers count one line per record after the
+header (a record with a quoted line break shifts later numbers).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trakt.errors import TraktError
+from trakt.io.badlines import BadLine
+from trakt.spec.model import ColumnRule, SchemaSpec
+
+SAMPLES = 5
+_DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+
+Emit = Callable[..., None]
+
+
+class ContractViolation(TraktError):
+    """Data broke a declared rule under ``on_violation: error``."""
+
+
+@dataclass
+class _Finding:
+    kind: str  # coercion | warning | missing_column
+    column: str
+    rule: str
+    count: int = 0
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, values: pd.Series, lines: pd.Series) -> None:
+        self.count += len(values)
+        for value, line in zip(values.tolist(), lines.tolist(), strict=True):
+            if len(self.samples) >= SAMPLES:
+                break
+            self.samples.append({"value": None if pd.isna(value) else str(value), "line": line})
+
+
+def _coerce(raw: pd.Series, kind: str) -> pd.Series:
+    """Parse text into ``kind``; what does not parse becomes null."""
+    text = raw.astype("string")
+    if kind == "string":
+        return raw
+    if kind in ("int", "float"):
+        numbers = pd.to_numeric(text, errors="coerce")
+        if kind == "float":
+            return numbers.astype("float64")
+        whole = numbers.where(numbers.isna() | (numbers == np.floor(numbers)))
+        return whole.astype("Int64")
+    if kind == "bool":
+        lowered = text.str.strip().str.lower()
+        mapped = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA)
+        return mapped.astype("boolean")
+    if kind in ("date", "datetime"):
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        return parsed.dt.normalize() if kind == "date" else parsed
+    match = _DECIMAL.fullmatch(kind)
+    assert match, kind  # the spec validated the type
+    precision, scale = int(match.group(1)), int(match.group(2))
+    quantum = Decimal(1).scaleb(-scale)
+
+    def to_decimal(value: Any) -> Any:
+        if value is None or value is pd.NA:
+            return None
+        try:
+            number = Decimal(str(value).strip()).quantize(quantum)
+        except (InvalidOperation, ValueError):
+            return None
+        return number if len(number.as_tuple().digits) <= precision else None
+
+    return text.map(to_decimal).astype(object)
+
+
+def _bound(series: pd.Series, value: Any) -> Any:
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return pd.Timestamp(value)
+    if series.dtype == object:
+        return Decimal(str(value))
+    return value
+
+
+@dataclass
+class ContractState:
+    """One input's (or output's) contract across all its chunks."""
+
+    name: str
+    schema: SchemaSpec
+    shown: str
+    findings: dict[tuple[str, str, str], _Finding] = field(default_factory=dict)
+    seen: dict[str, set[Any]] = field(default_factory=dict)
+    rows_seen: int = 0
+    rejected: list[BadLine] = field(default_factory=list)
+
+    def _finding(self, kind: str, column: str, rule: str) -> _Finding:
+        return self.findings.setdefault((kind, column, rule), _Finding(kind, column, rule))
+
+    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Coerce and check one chunk; return the rows to keep."""
+        lines = pd.Series(np.arange(len(frame)) + self.rows_seen + 2, index=frame.index)
+        self.rows_seen += len(frame)
+        original = frame
+        frame = frame.copy()
+        reasons = pd.Series("", index=frame.index, dtype=object)
+        for name, rule in self.schema.columns.items():
+            if name not in frame.columns:
+                if rule.required:
+                    self._finding("missing_column", name, "required").count = 1
+                nulls = pd.Series([None] * len(frame), index=frame.index, dtype="string")
+                frame[name] = _coerce(nulls, rule.type)
+                continue
+            raw = frame[name]
+            typed = _coerce(raw, rule.type)
+            failed = typed.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+            if failed.any():
+                finding = self._finding("coercion", name, f"not a valid {rule.type}")
+                finding.add(raw[failed], lines[failed])
+            frame[name] = typed
+            self._rules(name, rule, typed, raw, lines, reasons)
+        frame = self._extra_columns(frame)
+        bad = reasons != ""
+        if self.schema.on_violation == "quarantine" and bad.any():
+            self._quarantine(original[bad], lines[bad], reasons[bad])
+            frame = frame[~bad]
+        return frame
+
+    def _rules(
+        self,
+        name: str,
+        rule: ColumnRule,
+        typed: pd.Series,
+        raw: pd.Series,
+        lines: pd.Series,
+        reasons: pd.Series,
+    ) -> None:
+        """Check one column's rules; note the first broken rule of each row in ``reasons``."""
+        checks: list[tuple[str, pd.Series]] = []
+        if not rule.nullable:
+            checks.append(("null in a non-nullable column", typed.isna()))
+        present = typed.notna()
+        if rule.min is not None:
+            below = (typed < _bound(typed, rule.min)).fillna(False)
+            checks.append((f"below min {rule.min}", present & below))
+        if rule.max is not None:
+            above = (typed > _bound(typed, rule.max)).fillna(False)
+            checks.append((f"above max {rule.max}", present & above))
+        if rule.allowed is not None:
+            allowed = set(map(str, rule.allowed))
+            checks.append(("not an allowed value", present & ~typed.astype(str).isin(allowed)))
+        if rule.unique:
+            seen = self.seen.setdefault(name, set())
+            values = typed.where(present)
+            duplicate = (values.duplicated(keep="first") | values.isin(seen)) & present
+            seen.update(values[present].tolist())
+            checks.append(("duplicate in a unique column", duplicate))
+        for label, mask in checks:
+            mask = mask.astype(bool)
+            if mask.any():
+                self._finding("warning", name, label).add(raw[mask], lines[mask])
+                reasons[mask & (reasons == "")] = f"{name}: {label}"
+
+    def _extra_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
+        extra = [c for c in frame.columns if c not in self.schema.columns]
+        if not extra or self.schema.extra_columns == "keep":
+            return frame
+        if self.schema.extra_columns == "drop":
+            return frame.drop(columns=extra)
+        raise ContractViolation(
+            f"{self.name}: columns {extra} are not in the schema (extra_columns: error); "
+            "add them to schema.columns or set extra_columns: keep | drop",
+            artifact=self.name,
+        )
+
+    def _quarantine(self, rows: pd.DataFrame, lines: pd.Series, reasons: pd.Series) -> None:
+        """The rows as read (before coercion), with their line and the rule they broke."""
+        for values, line, reason in zip(
+            rows.itertuples(index=False), lines.tolist(), reasons.tolist(), strict=True
+        ):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="").writerow(
+                ["" if pd.isna(v) else v for v in values]
+            )
+            self.rejected.append(BadLine(self.shown, int(line), buffer.getvalue().encode(), reason))
+
+    def check_errors(self) -> None:
+        """Under ``on_violation: error``, stop at the first chunk that broke a rule."""
+        if self.schema.on_violation != "error":
+            return
+        for finding in self.findings.values():
+            if finding.kind in ("warning", "missing_column"):
+                raise ContractViolation(
+                    f"{self.name}: {finding.count} value(s) of column '{finding.column}': "
+                    f"{finding.rule} (e.g. {finding.samples[:SAMPLES]}); schema "
+                    "on_violation: error — fix the data or set on_violation: warn | quarantine",
+                    artifact=self.name,
+                    column=finding.column,
+                )
+
+    def events(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(kind, message, attributes) for every finding, in a stable order."""
+        out = []
+        order = {"missing_column": 0, "coercion": 1, "warning": 2}
+        for f in sorted(self.findings.values(), key=lambda f: (order[f.kind], f.column, f.rule)):
+            if f.kind == "missing_column":
+                message = f"required column '{f.column}' is missing"
+            elif f.kind == "coercion":
+                message = f"{f.count} value(s) of '{f.column}' are {f.rule}; set to null"
+            else:
+                message = f"{f.count} value(s) of '{f.column}': {f.rule}"
+            attributes = {"column": f.column, "count": f.count, "rule": f.rule}
+            if f.samples:
+                attributes["samples"] = f.samples
+            out.append((f.kind, message, attributes))
+        return out
