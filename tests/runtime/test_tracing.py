@@ -257,3 +257,27 @@ def test_without_the_extra_the_message_names_it(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "UsageError otel_enabled=True needs OpenTelemetry" in proc.stdout
     assert "trakt-etl[otel]" in proc.stdout
+
+
+def test_contract_events_are_span_events_on_the_read_span(
+    project: Project, spans: InMemorySpanExporter
+) -> None:
+    from tests.runtime.test_contracts import ORDERS, PIPELINE
+
+    spans.clear()
+    project.csv("orders.csv", ORDERS)
+    yaml_text = PIPELINE.format(policy="warn", mode="stream")
+    pipeline = load_pipeline_from_yaml(project.pipeline(yaml_text))
+    runner = LocalRunner(project.input_dir, project.output_dir, stream_chunk_size=2)
+    assert runner.run(pipeline, otel_enabled=True)["status"] == "success"
+    (read,) = _by_name(list(spans.get_finished_spans()), "trakt.read")
+    found = [
+        (e.name, e.attributes["column"], e.attributes["count"])
+        for e in read.events
+        if e.attributes is not None
+    ]
+    assert found == [
+        ("missing_column", "channel", 1),
+        ("coercion", "amount", 2),
+        ("warning", "amount", 1),
+    ]

@@ -54,8 +54,8 @@ class BatchExecution(Execution):
                 source.options,
                 source.sheet,
             )
-            frame = to_pandas(table)
-            self.record_input(source, frame, timing)
+            frame = self.take_input(source, to_pandas(table), timing)
+            self.input_done(artifact)
             self.artifacts[artifact] = frame
         return self.artifacts[artifact]
 
@@ -107,13 +107,13 @@ class BatchExecution(Execution):
             if dataset.name in self.written:
                 continue
             if dataset.from_ in self.plan.inputs or dataset.from_ in self.artifacts:
-                frame = self._artifact(dataset.from_)
                 timing = Timing.start()
+                frame = self.give_output(dataset.name, self._artifact(dataset.from_))
                 writer = self.open_output(dataset.name)
                 try:
                     writer.write(frame)
                 finally:
                     writer.close()
                 self.written.add(dataset.name)
-                self.summarize_output(dataset.name, frame)
                 self.record_output(dataset.name, dataset.from_, len(frame), timing)
+                self.output_done(dataset.name)

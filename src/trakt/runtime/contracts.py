@@ -207,7 +207,8 @@ class ContractState:
         """Under ``on_violation: error``, stop at the first chunk that broke a rule."""
         if self.schema.on_violation != "error":
             return
-        for finding in self.findings.values():
+        order = {"missing_column": 0, "warning": 1, "coercion": 2}
+        for finding in sorted(self.findings.values(), key=lambda f: order[f.kind]):
             if finding.kind in ("warning", "missing_column"):
                 raise ContractViolation(
                     f"{self.name}: {finding.count} value(s) of column '{finding.column}': "

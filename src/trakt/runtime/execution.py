@@ -183,7 +183,12 @@ class Execution:
         if state is None:
             return frame
         checked = state.apply(frame)
-        state.check_errors()
+        try:
+            state.check_errors()
+        except TraktError:
+            if not key.startswith("output:"):  # what was found so far, for the manifest
+                self.contract_events(key, self.manifest.inputs.setdefault(key, {}))
+            raise
         return checked
 
     def contract_events(self, key: str, entry: dict[str, Any]) -> None:
@@ -252,6 +257,27 @@ class Execution:
             source = self.resolved.get(name)
             encoding = str(source.options.get("encoding") or "utf-8") if source else "utf-8"
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
+
+    def take_input(
+        self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True
+    ) -> pd.DataFrame:
+        """A frame (or chunk) just read: check its contract, record it; what steps will see."""
+        frame = self.check_contract(source.artifact, frame)
+        self.record_input(source, frame, timing, first)
+        return frame
+
+    def input_done(self, artifact: str) -> None:
+        self.contract_events(artifact, self.manifest.inputs[artifact])
+
+    def give_output(self, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """A frame (or chunk) about to be written: check the output's contract, summarize."""
+        frame = self.check_contract(f"output:{name}", frame)
+        self.summarize_output(name, frame)
+        return frame
+
+    def output_done(self, name: str) -> None:
+        entry = next(o for o in self.manifest.outputs if o["name"] == name)
+        self.contract_events(f"output:{name}", entry)
 
     def record_input(
         self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True

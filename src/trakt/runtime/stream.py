@@ -95,6 +95,7 @@ class StreamExecution(Execution):
         for sink in sinks:
             if sink.name is not None:
                 self.record_output(sink.name, sink.artifact, sink.rows, sink.timing)
+                self.output_done(sink.name)
 
     # --- wiring -------------------------------------------------------------------------
 
@@ -136,27 +137,26 @@ class StreamExecution(Execution):
             self.settings.chunk_rows,
             source.sheet,
         ):
-            frame = to_pandas(table)
-            self.record_input(source, frame, timing, first)
+            frame = self.take_input(source, to_pandas(table), timing, first)
             first = False
             yield frame
+        self.input_done(artifact)
 
     def _whole_frame(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.whole:
             if artifact in self.plan.inputs:
                 timing = Timing.start()
                 source = self.resolve_input(artifact)
-                frame = to_pandas(
-                    read_combined(
-                        artifact,
-                        source.format,
-                        source.files,
-                        source.combine_strategy,
-                        source.options,
-                        source.sheet,
-                    )
+                table = read_combined(
+                    artifact,
+                    source.format,
+                    source.files,
+                    source.combine_strategy,
+                    source.options,
+                    source.sheet,
                 )
-                self.record_input(source, frame, timing)
+                frame = self.take_input(source, to_pandas(table), timing)
+                self.input_done(artifact)
             else:
                 chunks = list(self._branch(artifact))
                 frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
@@ -276,9 +276,9 @@ class StreamExecution(Execution):
                     active.remove(sink)
                     continue
                 if sink.writer is not None and sink.name is not None:
+                    chunk = self.give_output(sink.name, chunk)
                     sink.writer.write(chunk)
                     sink.rows += len(chunk)
-                    self.summarize_output(sink.name, chunk)
 
 
 class _Fanout:

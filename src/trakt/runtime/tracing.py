@@ -165,13 +165,7 @@ def _step_span(
     span = tracer.start_span(
         "trakt.step", context=parent, start_time=_ns(step["started_at"]), attributes=attributes
     )
-    for event in step.get("events", []):
-        extra = {k: v for k, v in event.items() if k not in ("kind", "message", "at")}
-        span.add_event(
-            event["kind"],
-            attributes=_attributes({"message": event["message"], **extra}),
-            timestamp=_ns(event.get("at")),
-        )
+    _events(span, step.get("events", []))
     if exc is not None:
         span.record_exception(exc)
     if step["status"] in ("failed", "aborted"):
@@ -202,7 +196,18 @@ def _io_span(
         start_time=_ns(info.get("started_at")),
         attributes=_attributes(attributes),
     )
+    _events(span, info.get("events", []))
     if exc is not None:
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, str(exc)))
     span.end(end_time=_end(info))
+
+
+def _events(span: Any, events: list[dict[str, Any]]) -> None:
+    for event in events:
+        extra = {k: v for k, v in event.items() if k not in ("kind", "message", "at")}
+        span.add_event(
+            event["kind"],
+            attributes=_attributes({"message": event["message"], **extra}),
+            timestamp=_ns(event.get("at")),
+        )
