@@ -107,13 +107,14 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="trakt-stream-bench-") as tmp:
         work = Path(tmp)
         (work / "bench_stream_steps.py").write_text(STEPS)
-        env = {**os.environ, "PYTHONPATH": str(work)}
+        # --otel builds the spans; "none" skips the network export (no collector here).
+        env = {**os.environ, "PYTHONPATH": str(work), "OTEL_TRACES_EXPORTER": "none"}
 
-        def trakt(label: str, template: str, csv: Path, mode: str = "stream") -> None:
+        def trakt(label: str, template: str, csv: Path, mode: str = "stream", *extra: str) -> None:
             yaml = work / f"{label}.yaml"
             yaml.write_text(template.format(csv=csv, mode=mode))
             cmd = [python(), "-m", "trakt.run_local", "--pipeline-file", str(yaml),
-                   "--output-dir", str(work / label)]  # fmt: skip
+                   "--output-dir", str(work / label), *extra]  # fmt: skip
             if args.chunk_size:
                 cmd += ["--stream-chunk-size", str(args.chunk_size)]
             sample = results[label] = measure(cmd, env)
@@ -125,7 +126,9 @@ def main() -> int:
         trakt("stream 1M", SIMPLE, small)
         trakt("stream 10M", SIMPLE, large)
         trakt("stream 10M fan-out", FANOUT, large)
-        trakt("batch 10M", SIMPLE, large, mode="batch")
+        trakt("batch 10M", SIMPLE, large, "batch")
+        trakt("stream 10M no summaries", SIMPLE, large, "stream", "--no-column-summaries")
+        trakt("stream 10M --otel", SIMPLE, large, "stream", "--otel")
         if not args.skip_pandas:
             (work / "loop.py").write_text(PANDAS_LOOP)
             results["pandas loop 10M"] = measure(
@@ -146,6 +149,9 @@ def main() -> int:
         checks.append(
             ("stream / pandas loop time", s10.wall_s / results["pandas loop 10M"].wall_s, 0.25)
         )
+    plain = results["stream 10M no summaries"]
+    print(f"\ncolumn summaries cost: {s10.wall_s / plain.wall_s:.2f}x the time without them")
+    print(f"--otel costs: {results['stream 10M --otel'].wall_s / s10.wall_s:.2f}x the time without")
     print(f"\n{'check':<30}{'value':>10}{'bound':>10}")
     ok = True
     for name, value, bound in checks:

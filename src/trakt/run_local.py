@@ -59,6 +59,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--log-format", default="text", choices=["text", "json"], help="log lines as text or JSON"
     )
     parser.add_argument(
+        "--no-column-summaries",
+        action="store_true",
+        help="leave per-column summaries (dtype, nulls, min/max) out of the manifest",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="no progress display and no success summary"
     )
     parser.add_argument(
@@ -130,6 +135,7 @@ def execute(args: argparse.Namespace) -> int:
             input_overrides=parse_overrides(args.input),
             stream_chunk_size=args.stream_chunk_size,
             on_start=progress.attach if progress else None,
+            column_summaries=not args.no_column_summaries,
         )
         path = pipeline_path(args)
         try:

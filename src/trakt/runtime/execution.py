@@ -47,6 +47,7 @@ class RunSettings:
     chunk_rows: int
     otel_context: Any = None  # set when tracing: the OpenTelemetry context to trace under
     otel: bool = False
+    column_summaries: bool = True
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,9 @@ class Execution:
         self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True
     ) -> None:
         """Record what was read; in stream mode once per chunk (``first`` for the first)."""
-        summary = self.summaries.setdefault(f"input:{source.artifact}", ColumnSummaries())
-        summary.add(frame)
+        if self.settings.column_summaries:
+            summary = self.summaries.setdefault(f"input:{source.artifact}", ColumnSummaries())
+            summary.add(frame)
         entry = self.manifest.inputs.get(source.artifact)
         rows = len(frame) + (0 if first or entry is None else entry["rows"])
         columns = list(frame.columns)
@@ -327,7 +329,8 @@ class Execution:
         return get_format("csv").open_writer(self.temp_path(name))
 
     def summarize_output(self, name: str, frame: pd.DataFrame) -> None:
-        self.summaries.setdefault(f"output:{name}", ColumnSummaries()).add(frame)
+        if self.settings.column_summaries:
+            self.summaries.setdefault(f"output:{name}", ColumnSummaries()).add(frame)
 
     def _attach_summaries(self) -> None:
         for artifact, entry in self.manifest.inputs.items():

@@ -52,6 +52,7 @@ class LocalRunner:
         input_overrides: Mapping[str, str] | None = None,
         stream_chunk_size: int | None = None,
         on_start: Callable[[Manifest], None] | None = None,
+        column_summaries: bool = True,
     ) -> None:
         if stream_chunk_size is not None and stream_chunk_size < 1:
             raise UsageError(f"stream_chunk_size must be at least 1, got {stream_chunk_size}")
@@ -64,6 +65,7 @@ class LocalRunner:
         self.stream_chunk_size = stream_chunk_size or DEFAULT_CHUNK_SIZE
         # Called with the live manifest when a run starts (progress displays read it).
         self.on_start = on_start
+        self.column_summaries = column_summaries
 
     def run(
         self, pipeline: Pipeline, run_id: str | None = None, otel_enabled: bool = False
@@ -132,6 +134,7 @@ class LocalRunner:
             self.stream_chunk_size,
             otel_context,
             otel,
+            self.column_summaries,
         )
         execution = StreamExecution if plan.mode == "stream" else BatchExecution
         result = execution(settings, plan, manifest).execute()
