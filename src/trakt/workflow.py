@@ -36,6 +36,8 @@ class Workflow:
         sheet: str | int | None = None,
         source_column: str | None = None,
         options: Mapping[str, Any] | None = None,
+        on_bad_lines: str | None = None,
+        schema: Mapping[str, Any] | None = None,
     ) -> Workflow:
         entry: dict[str, Any] = {"uri": uri}
         for key, value in (
@@ -44,6 +46,8 @@ class Workflow:
             ("sheet", sheet),
             ("source_column", source_column),
             ("options", dict(options) if options else None),
+            ("on_bad_lines", on_bad_lines),
+            ("schema", dict(schema) if schema else None),
         ):
             if value is not None:
                 entry[key] = value
@@ -58,6 +62,7 @@ class Workflow:
         uses: str | None = None,
         with_: Mapping[str, Any] | None = None,
         mode: str | None = None,
+        timeout_s: float | None = None,
     ) -> Workflow:
         if (run is None) == (uses is None):
             raise UsageError(f"step '{id}': pass exactly one of run=<function> or uses='<name>'")
@@ -69,11 +74,16 @@ class Workflow:
             entry["uses"] = uses
         if mode is not None:
             entry["mode"] = mode
+        if timeout_s is not None:
+            entry["timeout_s"] = timeout_s
         self._doc["steps"].append(entry)
         return self
 
-    def output(self, name: str, *, from_: str) -> Workflow:
-        self._datasets.append({"name": name, "from": from_})
+    def output(self, name: str, *, from_: str, schema: Mapping[str, Any] | None = None) -> Workflow:
+        entry: dict[str, Any] = {"name": name, "from": from_}
+        if schema:
+            entry["schema"] = dict(schema)
+        self._datasets.append(entry)
         return self
 
     def execution(self, mode: str) -> Workflow:
