@@ -32,6 +32,6 @@ def normalize_table(table: pa.Table) -> pa.Table:
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
     frame: pd.DataFrame = normalize_table(table).to_pandas(
-        types_mapper=_MAPPING.get, split_blocks=True, self_destruct=True
+        types_mapper=_MAPPING.get, split_blocks=True
     )
     return frame

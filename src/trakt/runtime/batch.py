@@ -8,7 +8,6 @@ import pandas as pd
 
 from trakt.errors import TraktError
 from trakt.io.csv import preload_writer
-from trakt.io.frames import to_pandas
 from trakt.io.sources import read_combined
 from trakt.runtime.execution import (
     Execution,
@@ -54,7 +53,7 @@ class BatchExecution(Execution):
                 source.options,
                 source.sheet,
             )
-            frame = self.take_input(source, to_pandas(table), timing)
+            frame = self.take_input(source, table, timing)
             self.input_done(artifact)
             self.artifacts[artifact] = frame
         return self.artifacts[artifact]

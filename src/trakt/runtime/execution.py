@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from trakt.errors import (
     EXIT_OK,
@@ -28,6 +29,7 @@ from trakt.errors import (
 )
 from trakt.io import ChunkWriter, Format, get_format
 from trakt.io.badlines import BadLine, clean_copy, write_rejected
+from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, resolve_files
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
@@ -260,10 +262,19 @@ class Execution:
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
 
     def take_input(
-        self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True
+        self, source: ResolvedInput, table: pa.Table, timing: Timing, first: bool = True
     ) -> pd.DataFrame:
-        """A frame (or chunk) just read: check its contract, record it; what steps will see."""
-        frame = self.check_contract(source.artifact, frame)
+        """A table (or chunk) just read: to pandas, its contract checked, recorded."""
+        frame = to_pandas(table)
+        if source.artifact in self.contracts:
+            frame = self.check_contract(source.artifact, frame)
+            table = None
+        if self.settings.column_summaries:
+            summary = self.summaries.setdefault(f"input:{source.artifact}", ColumnSummaries())
+            if table is not None and table.num_columns == len(frame.columns):
+                summary.add_arrow(table, frame)
+            else:
+                summary.add(frame)
         self.record_input(source, frame, timing, first)
         return frame
 
@@ -284,9 +295,6 @@ class Execution:
         self, source: ResolvedInput, frame: pd.DataFrame, timing: Timing, first: bool = True
     ) -> None:
         """Record what was read; in stream mode once per chunk (``first`` for the first)."""
-        if self.settings.column_summaries:
-            summary = self.summaries.setdefault(f"input:{source.artifact}", ColumnSummaries())
-            summary.add(frame)
         entry = self.manifest.inputs.get(source.artifact)
         rows = len(frame) + (0 if first or entry is None else entry["rows"])
         columns = list(frame.columns)

@@ -24,7 +24,6 @@ import pandas as pd
 from trakt.errors import TraktError
 from trakt.io import ChunkWriter
 from trakt.io.csv import preload_writer
-from trakt.io.frames import to_pandas
 from trakt.io.sources import read_combined, stream_combined
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import (
@@ -137,7 +136,7 @@ class StreamExecution(Execution):
             self.settings.chunk_rows,
             source.sheet,
         ):
-            frame = self.take_input(source, to_pandas(table), timing, first)
+            frame = self.take_input(source, table, timing, first)
             first = False
             yield frame
         self.input_done(artifact)
@@ -155,7 +154,7 @@ class StreamExecution(Execution):
                     source.options,
                     source.sheet,
                 )
-                frame = self.take_input(source, to_pandas(table), timing)
+                frame = self.take_input(source, table, timing)
                 self.input_done(artifact)
             else:
                 chunks = list(self._branch(artifact))
