@@ -281,3 +281,16 @@ def test_contract_events_are_span_events_on_the_read_span(
         ("coercion", "amount", 2),
         ("warning", "amount", 1),
     ]
+
+
+def test_a_failed_read_is_an_error_read_span(project: Project, spans: InMemorySpanExporter) -> None:
+    spans.clear()
+    uses = project.step("coerce", COERCE)
+    pipeline = load_pipeline_from_yaml(project.pipeline(PIPELINE.format(uses=uses, mode="batch")))
+    result = LocalRunner(project.input_dir, project.output_dir).run(pipeline, otel_enabled=True)
+    assert result["status"] == "failed"  # records.csv does not exist
+    (read,) = _by_name(list(spans.get_finished_spans()), "trakt.read")
+    assert read.status.status_code is StatusCode.ERROR
+    assert read.attributes is not None and read.attributes["trakt.artifact"] == "records"
+    (event,) = [e for e in read.events if e.name == "exception"]
+    assert event.attributes is not None and event.attributes["exception.type"] == "InputError"
