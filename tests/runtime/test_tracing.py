@@ -293,4 +293,7 @@ def test_a_failed_read_is_an_error_read_span(project: Project, spans: InMemorySp
     assert read.status.status_code is StatusCode.ERROR
     assert read.attributes is not None and read.attributes["trakt.artifact"] == "records"
     (event,) = [e for e in read.events if e.name == "exception"]
-    assert event.attributes is not None and event.attributes["exception.type"] == "InputError"
+    assert (
+        event.attributes is not None
+        and event.attributes["exception.type"] == "trakt.errors.InputError"
+    )

@@ -125,9 +125,9 @@ def emit_trace(
     inside = trace.set_span_in_context(run)
     for artifact, info in manifest["inputs"].items():
         _io_span(tracer, inside, "trakt.read", artifact, info, failures.get(f"input:{artifact}"))
-    for key, exc in failures.items():  # a read that failed before anything was recorded
+    for key, failure in failures.items():  # a read that failed before anything was recorded
         if key.startswith("input:") and key[6:] not in manifest["inputs"]:
-            _io_span(tracer, inside, "trakt.read", key[6:], {}, exc)
+            _io_span(tracer, inside, "trakt.read", key[6:], {}, failure)
     for step in manifest["steps"]:
         _step_span(tracer, inside, step, failures.get(step["id"]))
     for output in manifest["outputs"]:
