@@ -146,6 +146,9 @@ def execute(args: argparse.Namespace) -> int:
         result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel)
     except TraktError as exc:
         return _fail(exc.message, exc.exit_code)
+    except OSError as exc:  # last resort: an I/O failure no layer below named more precisely
+        where = f" {exc.filename}" if exc.filename else ""
+        return _fail(f"I/O error{where}: {exc.strerror or exc}", EXIT_RUN_FAILED)
     except KeyboardInterrupt:
         return _fail("cancelled by SIGINT; the manifest says how far it got", EXIT_SIGINT)
     except Cancelled as exc:
@@ -181,6 +184,8 @@ def report(result: dict[str, Any], quiet: bool = False) -> int:
         where = f"step '{error['step_id']}'"
     elif error.get("artifact"):
         where = f"input '{error['artifact']}'"
+    elif error.get("output"):
+        where = f"writing output '{error['output']}'"
     else:
         where = "writing outputs"
     chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""

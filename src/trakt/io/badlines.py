@@ -33,6 +33,7 @@ class _Dialect:
     encoding: str
     delimiter: str
     quotechar: str
+    escapechar: str | None
     skiprows: int
 
     @classmethod
@@ -41,13 +42,17 @@ class _Dialect:
             encoding=str(options.get("encoding") or "utf-8"),
             delimiter=str(options.get("sep") or options.get("delimiter") or ","),
             quotechar=str(options.get("quotechar") or '"'),
+            escapechar=str(options["escapechar"]) if options.get("escapechar") else None,
             skiprows=int(options.get("skiprows") or 0),
         )
 
 
-def _records(handle: io.BufferedReader, quote: bytes) -> Iterator[tuple[int, bytes, bool]]:
-    """(first line number, raw bytes, complete?) for every record; blank lines skipped."""
-    line_no = 0
+def _records(
+    handle: io.BufferedReader, quote: bytes, escape: bytes | None, line_no: int = 0
+) -> Iterator[tuple[int, bytes, bool]]:
+    """(first line number, raw bytes, complete?) for every record; blank lines skipped.
+
+    A record goes on while its (unescaped) quotes are unbalanced."""
     start = 0
     parts: list[bytes] = []
     quotes = 0
@@ -58,7 +63,7 @@ def _records(handle: io.BufferedReader, quote: bytes) -> Iterator[tuple[int, byt
             if not line.strip(b"\r\n"):
                 continue
         parts.append(line)
-        quotes += line.count(quote)
+        quotes += line.count(quote) - (line.count(escape + quote) if escape else 0)
         if quotes % 2 == 0:
             yield start, b"".join(parts), True
             parts, quotes = [], 0
@@ -68,7 +73,10 @@ def _records(handle: io.BufferedReader, quote: bytes) -> Iterator[tuple[int, byt
 
 def _fields(text: str, dialect: _Dialect) -> int:
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=dialect.delimiter, quotechar=dialect.quotechar
+        io.StringIO(text, newline=""),
+        delimiter=dialect.delimiter,
+        quotechar=dialect.quotechar,
+        escapechar=dialect.escapechar,
     )
     return len(next(reader, []))
 
@@ -76,17 +84,22 @@ def _fields(text: str, dialect: _Dialect) -> int:
 def scan(
     path: Path, options: Mapping[str, Any], shown: str | None = None
 ) -> Iterator[tuple[bytes, BadLine | None]]:
-    """Every record of ``path`` with the problem it has, if any (the header included)."""
+    """Every record of ``path`` with the problem it has, if any (the header included).
+
+    Lines before the header (``skiprows``) come first, unchecked, so a clean copy keeps them
+    and reads the same way; line numbers count them."""
     dialect = _Dialect.of(options)
     name = shown or str(path)
     expected: int | None = None
     encoding = dialect.encoding.lower().replace("_", "-")
     if encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"  # a BOM is not part of the first field
+    escape = dialect.escapechar.encode("ascii") if dialect.escapechar else None
     with open(path, "rb") as handle:
         for _ in range(dialect.skiprows):
-            handle.readline()
-        for line, raw, complete in _records(handle, dialect.quotechar.encode("ascii")):
+            yield handle.readline(), None
+        records = _records(handle, dialect.quotechar.encode("ascii"), escape, dialect.skiprows)
+        for line, raw, complete in records:
             if not complete:
                 yield raw, BadLine(name, line, raw, "unterminated quote: the quoted field runs "
                                    "to the end of the file")  # fmt: skip

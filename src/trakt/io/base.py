@@ -191,6 +191,10 @@ def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
             put("done", None)
         except BaseException as exc:  # handed to the consumer, raised there
             put("error", exc)
+        finally:  # in this thread, which owns it: releases the reader and its file
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=produce, name="trakt-prefetch", daemon=True)
     worker.start()

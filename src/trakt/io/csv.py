@@ -378,7 +378,12 @@ class CsvChunkWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
+        try:
+            self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {path}: {exc.strerror or exc}", file=str(path)
+            ) from None
         self._columns: list[str] | None = None
 
     def write(self, frame: pd.DataFrame) -> None:

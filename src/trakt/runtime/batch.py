@@ -14,6 +14,7 @@ from trakt.runtime.execution import (
     check_chunks,
     check_frame,
     check_outputs,
+    concat_chunks,
     deadline,
     finish_failed,
     step_failure,
@@ -97,7 +98,7 @@ class BatchExecution(Execution):
                 raise
             except Exception as exc:
                 raise step_failure(step, exc, len(chunks)) from exc
-            produced[binding] = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+            produced[binding] = concat_chunks(chunks)
         return produced
 
     def _write_ready_outputs(self) -> None:

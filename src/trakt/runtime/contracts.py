@@ -108,6 +108,7 @@ class ContractState:
     name: str
     schema: SchemaSpec
     shown: str
+    kind: str = "artifact"  # "artifact" for an input, "output" for an output dataset
     findings: dict[tuple[str, str, str], _Finding] = field(default_factory=dict)
     seen: dict[str, set[Any]] = field(default_factory=dict)
     rows_seen: int = 0
@@ -189,7 +190,7 @@ class ContractState:
         raise ContractViolation(
             f"{self.name}: columns {extra} are not in the schema (extra_columns: error); "
             "add them to schema.columns or set extra_columns: keep | drop",
-            artifact=self.name,
+            **{self.kind: self.name},
         )
 
     def _quarantine(self, rows: pd.DataFrame, lines: pd.Series, reasons: pd.Series) -> None:
@@ -214,7 +215,7 @@ class ContractState:
                     f"{self.name}: {finding.count} value(s) of column '{finding.column}': "
                     f"{finding.rule} (e.g. {finding.samples[:SAMPLES]}); schema "
                     "on_violation: error — fix the data or set on_violation: warn | quarantine",
-                    artifact=self.name,
+                    **{self.kind: self.name},
                     column=finding.column,
                 )
 

@@ -24,6 +24,7 @@ from trakt.errors import (
     EXIT_RUN_FAILED,
     Cancelled,
     OutputConflict,
+    OutputError,
     StepError,
     TraktError,
 )
@@ -112,6 +113,9 @@ class Execution:
                 {"type": name, "message": f"cancelled by {name}", "step_id": self.current_step},
             )
             raise
+        except BaseException as exc:  # SystemExit from deep inside a library, ...: record it
+            manifest.finish("failed", {**error_dict(exc), "internal": True})
+            raise
         finally:
             self._discard_pending()
             manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
@@ -148,24 +152,8 @@ class Execution:
     def _resolve_all_inputs(self) -> None:
         """Find every input file before any data is read; refuse outputs that would land on
         an input; set malformed rows aside for inputs that ask for it."""
-        for artifact, planned in self.plan.inputs.items():
-            spec = planned.spec
-            override = self.settings.input_overrides.get(artifact)
-            uri, base = (override, Path.cwd()) if override else (spec.uri, self.settings.input_dir)
-            options = dict(spec.options)
-            if spec.source_column:
-                options["source_column"] = spec.source_column
-            if spec.schema_ is not None:
-                options = _read_as_text(options, spec.schema_, planned.format)
-            self.resolved[artifact] = ResolvedInput(
-                artifact,
-                uri,
-                get_format(planned.format),
-                resolve_files(artifact, uri, base),
-                spec.combine_strategy,
-                options,
-                spec.sheet,
-            )
+        for artifact in self.plan.inputs:
+            self.resolved[artifact] = self._resolve(artifact)
         self._refuse_overwriting_inputs()
         for artifact, planned in self.plan.inputs.items():
             if planned.spec.on_bad_lines != "error" and planned.format == "csv":
@@ -176,7 +164,9 @@ class Execution:
         for dataset in self.plan.outputs:
             if dataset.schema_ is not None:
                 name = f"output:{dataset.name}"
-                self.contracts[name] = ContractState(dataset.name, dataset.schema_, dataset.name)
+                self.contracts[name] = ContractState(
+                    dataset.name, dataset.schema_, dataset.name, kind="output"
+                )
 
     # --- data contracts -------------------------------------------------------------------
 
@@ -204,14 +194,54 @@ class Execution:
             for kind, message, attributes in state.events()
         ]
 
+    def _resolve(self, artifact: str) -> ResolvedInput:
+        planned = self.plan.inputs[artifact]
+        spec = planned.spec
+        override = self.settings.input_overrides.get(artifact)
+        uri, base = (override, Path.cwd()) if override else (spec.uri, self.settings.input_dir)
+        options = dict(spec.options)
+        if spec.source_column:
+            options["source_column"] = spec.source_column
+        if spec.schema_ is not None:
+            options = _read_as_text(options, spec.schema_, planned.format)
+        return ResolvedInput(
+            artifact,
+            uri,
+            get_format(planned.format),
+            resolve_files(artifact, uri, base),
+            spec.combine_strategy,
+            options,
+            spec.sheet,
+        )
+
+    def refuse_overwrites_early(self) -> None:
+        """Before the manifest is first written: no output, quarantine file or manifest may
+        land on an input file. Inputs that cannot be found yet are reported by the run."""
+        for artifact in self.plan.inputs:
+            try:
+                self.resolved[artifact] = self._resolve(artifact)
+            except TraktError:
+                continue
+        try:
+            self._refuse_overwriting_inputs()
+        finally:
+            self.resolved.clear()
+
     def _targets(self) -> dict[Path, str]:
         out = self.settings.output_dir
         targets = {(out / f"{d.name}.csv"): f"output '{d.name}'" for d in self.plan.outputs}
         targets[self.settings.manifest_path] = "the manifest"
-        for artifact, planned in self.plan.inputs.items():
-            if planned.spec.on_bad_lines == "quarantine":
-                targets[out / "_rejected" / f"{artifact}.csv"] = f"quarantine of '{artifact}'"
+        for artifact in self._quarantined():
+            targets[out / "_rejected" / f"{artifact}.csv"] = f"quarantine of '{artifact}'"
         return {p.resolve(): what for p, what in targets.items()}
+
+    def _quarantined(self) -> set[str]:
+        """Names that get a ``_rejected/<name>.csv``: malformed rows or contract breaches."""
+        names = {a for a, p in self.plan.inputs.items() if p.spec.on_bad_lines == "quarantine"}
+        schemas = [(a, p.spec.schema_) for a, p in self.plan.inputs.items()]
+        schemas += [(d.name, d.schema_) for d in self.plan.outputs]
+        names |= {n for n, s in schemas if s is not None and s.on_violation == "quarantine"}
+        return names
 
     def _refuse_overwriting_inputs(self) -> None:
         targets = self._targets()
@@ -221,9 +251,11 @@ class Execution:
                 if what:
                     raise OutputConflict(
                         f"{what} would overwrite input file {f.path} of '{source.artifact}'; "
-                        "choose another --output-dir or output name (inputs are never written)",
+                        "choose another --output-dir, --manifest-path or output name (inputs "
+                        "are never written)",
                         artifact=source.artifact,
                         file=str(f.path),
+                        target="manifest" if what == "the manifest" else "output",
                     )
 
     def _set_aside_bad_lines(self, artifact: str) -> None:
@@ -247,9 +279,7 @@ class Execution:
             if policy == "quarantine":
                 entry["path"] = str(self.settings.output_dir / "_rejected" / f"{artifact}.csv")
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
-        names = {a for a, p in self.plan.inputs.items() if p.spec.on_bad_lines == "quarantine"}
-        names |= {s.name for s in self.contracts.values() if s.schema.on_violation == "quarantine"}
-        for name in sorted(names):
+        for name in sorted(self._quarantined()):
             rows = self.rejected.get(name, []) + [
                 row for s in self.contracts.values() if s.name == name for row in s.rejected
             ]
@@ -323,7 +353,7 @@ class Execution:
                 return step.function.fn(ctx, **inputs, **step.outputs, **step.params)
         except TraktError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a step fails the step
             raise step_failure(step, exc) from exc
 
     # --- outputs ------------------------------------------------------------------------
@@ -363,10 +393,42 @@ class Execution:
         )
 
     def _publish(self) -> None:
-        """Rename every temporary output into place: only now does any output appear."""
-        for name, tmp in list(self.pending.items()):
-            os.replace(tmp, self.settings.output_dir / f"{name}.csv")
-            del self.pending[name]
+        """Rename every temporary output into place: only now does any output appear.
+
+        Previous outputs are first moved aside; if any rename fails, everything already moved
+        is put back, so a failed run never leaves a mix of old and new outputs."""
+        out = self.settings.output_dir
+        moves = [(tmp, out / f"{name}.csv") for name, tmp in self.pending.items()]
+        for _, final in moves:
+            if final.is_dir():
+                raise OutputError(
+                    f"cannot publish {final}: a directory is in the way; remove or rename it",
+                    file=str(final),
+                )
+        saved: list[tuple[Path, Path]] = []
+        done: list[Path] = []
+        try:
+            for i, (_, final) in enumerate(moves):
+                if final.exists():
+                    backup = final.with_name(f"{TEMP_PREFIX}{self.manifest.run_id}-old{i}")
+                    os.replace(final, backup)
+                    saved.append((backup, final))
+            for tmp, final in moves:
+                os.replace(tmp, final)
+                done.append(final)
+        except OSError as exc:
+            for final in done:
+                final.unlink(missing_ok=True)
+            for backup, final in saved:
+                os.replace(backup, final)
+            raise OutputError(
+                f"cannot publish outputs in {out}: {exc.strerror or exc}; the previous outputs "
+                "were restored",
+                file=str(out),
+            ) from None
+        for backup, _ in saved:
+            backup.unlink(missing_ok=True)
+        self.pending.clear()
 
     def _discard_pending(self) -> None:
         for tmp in self.pending.values():
@@ -402,7 +464,10 @@ def deadline(step: StepPlan, chunk: int | None = None) -> Iterator[None]:
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, limit)
     try:
-        yield
+        try:
+            yield
+        finally:  # disarm first: an alarm right at the end still lands in the handler below
+            signal.setitimer(signal.ITIMER_REAL, 0)
     except _Overtime:
         at = f" at chunk {chunk}" if chunk is not None else ""
         raise StepError(
@@ -412,11 +477,10 @@ def deadline(step: StepPlan, chunk: int | None = None) -> Iterator[None]:
             exception_type="StepTimeout",
         ) from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
-def step_failure(step: StepPlan, exc: Exception, chunk: int | None = None) -> StepError:
+def step_failure(step: StepPlan, exc: BaseException, chunk: int | None = None) -> StepError:
     at = f" at chunk {chunk}" if chunk is not None else ""
     return StepError(
         f"step '{step.id}' raised {type(exc).__name__}{at}: {exc}",
@@ -508,3 +572,12 @@ def finish_failed(record: StepRecord, ctx: StepContext, exc: BaseException, step
         exc.fields.setdefault("step_id", step_id)
     record.events = [e.to_dict() for e in ctx.events]
     record.finish("failed")
+
+
+def concat_chunks(chunks: list[pd.DataFrame]) -> pd.DataFrame:
+    """Chunks as one frame; a named index (e.g. from groupby) is data and is kept."""
+    if not chunks:
+        return pd.DataFrame()
+    if any(name is not None for name in chunks[0].index.names):
+        return pd.concat(chunks)
+    return pd.concat(chunks, ignore_index=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -11,7 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from trakt._version import __version__
-from trakt.errors import OutputError, PipelineValidationError, UsageError, did_you_mean
+from trakt.errors import (
+    OutputConflict,
+    OutputError,
+    PipelineValidationError,
+    UsageError,
+    did_you_mean,
+)
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
@@ -24,6 +31,7 @@ from trakt.spec.model import Pipeline
 DEFAULT_CHUNK_SIZE = 50_000
 
 log = logging.getLogger("trakt.runner")
+RUN_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "TEMP_PREFIX", "LocalRunner", "new_run_id"]
 
@@ -75,6 +83,11 @@ class LocalRunner:
         An invalid pipeline raises :class:`PipelineValidationError` (after writing a manifest
         with status ``invalid``); a run that fails returns ``status: failed`` and ``error``.
         """
+        if run_id is not None and not RUN_ID.fullmatch(run_id):
+            raise UsageError(
+                f"run id {run_id!r}: use letters, digits, '.', '_' and '-' (at most 128, not "
+                "starting with '.' or '-'); it becomes part of file names in the output dir"
+            )
         otel_context = None
         if otel_enabled:
             from trakt.runtime.tracing import require_otel
@@ -122,10 +135,6 @@ class LocalRunner:
             manifest.finish("invalid", exc.to_dict())
             write_json_atomic(self.manifest_path, manifest.to_dict())
             raise
-        # Written first as `running`: a run killed outright leaves this for the next to report.
-        write_json_atomic(self.manifest_path, manifest.to_dict())
-        if self.on_start is not None:
-            self.on_start(manifest)
         settings = RunSettings(
             self.input_dir,
             self.output_dir,
@@ -136,8 +145,21 @@ class LocalRunner:
             otel,
             self.column_summaries,
         )
-        execution = StreamExecution if plan.mode == "stream" else BatchExecution
-        result = execution(settings, plan, manifest).execute()
+        execution = (StreamExecution if plan.mode == "stream" else BatchExecution)(
+            settings, plan, manifest
+        )
+        try:
+            execution.refuse_overwrites_early()
+        except OutputConflict as exc:
+            if exc.fields.get("target") != "manifest":  # never write over the input itself
+                manifest.finish("invalid", exc.to_dict())
+                write_json_atomic(self.manifest_path, manifest.to_dict())
+            raise
+        # Written first as `running`: a run killed outright leaves this for the next to report.
+        write_json_atomic(self.manifest_path, manifest.to_dict())
+        if self.on_start is not None:
+            self.on_start(manifest)
+        result = execution.execute()
         if stale:
             result["stale_run"] = stale
         return result

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from trakt.errors import OutputError
+
 MANIFEST_VERSION = 1
 
 
@@ -125,6 +127,15 @@ class Manifest:
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
+    try:
+        _write_json(path, data)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the manifest {path}: {exc.strerror or exc}", file=str(path)
+        ) from None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     umask = os.umask(0)

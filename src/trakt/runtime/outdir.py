@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 from typing import IO, Any
 
-from trakt.errors import TraktError
+from trakt.errors import OutputError, TraktError
 
 LOCK_NAME = ".trakt.lock"
 TEMP_PREFIX = ".trakt-tmp-"
@@ -31,7 +31,13 @@ class OutputDirLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        try:
+            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot use output dir {self.path.parent}: {exc.strerror or exc}",
+                file=str(self.path.parent),
+            ) from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

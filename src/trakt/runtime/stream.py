@@ -15,7 +15,7 @@ come from a file.)
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from trakt.runtime.execution import (
     check_chunks,
     check_frame,
     check_outputs,
+    concat_chunks,
     deadline,
     finish_failed,
     step_failure,
@@ -67,20 +68,22 @@ def _streamed(step: StepPlan, binding: str) -> bool:
 class StreamExecution(Execution):
     def run_body(self) -> None:
         self.whole: dict[str, pd.DataFrame] = {}
+        self.generators: list[Generator[Any, None, None]] = []
         self.branches: dict[str, list[Chunks]] = {}
         self.fanout = self._count_branches()
         self.manifest.extra["stream_chunk_size"] = self.settings.chunk_rows
         if self.plan.outputs:
             preload_writer()
-        for step in self.plan.steps:
-            self._wire(step)
-        self.whole.clear()  # the steps that needed whole frames hold them now
-        sinks = [
-            _Sink(d.from_, self._branch(d.from_), d.name, self.open_output(d.name))
-            for d in self.plan.outputs
-        ]
-        sinks += [_Sink(a, self._branch(a)) for a, n in self.fanout.items() if n == 0]
+        sinks: list[_Sink] = []
         try:
+            for step in self.plan.steps:
+                self._wire(step)
+            self.whole.clear()  # the steps that needed whole frames hold them now
+            for d in self.plan.outputs:
+                sinks.append(
+                    _Sink(d.from_, self._branch(d.from_), d.name, self.open_output(d.name))
+                )
+            sinks += [_Sink(a, self._branch(a)) for a, n in self.fanout.items() if n == 0]
             self._drive(sinks)
         except BaseException:
             self._settle("aborted")
@@ -89,6 +92,10 @@ class StreamExecution(Execution):
             for sink in sinks:
                 if sink.writer is not None:
                     sink.writer.close()
+            # Close every chain now (readers, prefetch threads, open files), not whenever the
+            # garbage collector finds the cycle that a failure's traceback makes.
+            for generator in reversed(self.generators):
+                generator.close()
         # A step whose consumer stopped reading early has done all that was asked of it.
         self._settle("success")
         for sink in sinks:
@@ -102,25 +109,35 @@ class StreamExecution(Execution):
         """How many streaming branches each artifact needs (0: produced but never read)."""
         count: dict[str, int] = {a: 0 for s in self.plan.steps for a in s.outputs.values()}
         whole: set[str] = set()
+        streamed: set[str] = set()
         for step in self.plan.steps:
             for binding, artifact in step.inputs.items():
                 if _streamed(step, binding):
                     count[artifact] = count.get(artifact, 0) + 1
-                elif artifact not in self.plan.inputs:
+                    streamed.add(artifact)
+                else:
                     whole.add(artifact)
+        # An input wanted only whole is read whole, on its own; one that is also streamed is
+        # read once, and the whole frame gathered from a branch of that stream.
+        whole -= set(self.plan.inputs) - streamed
         for artifact in whole:
             count[artifact] = count.get(artifact, 0) + 1
         for dataset in self.plan.outputs:
             count[dataset.from_] = count.get(dataset.from_, 0) + 1
         return count
 
+    def _track(self, chunks: Any) -> Any:
+        self.generators.append(chunks)
+        return chunks
+
     def _provide(self, artifact: str, chunks: Chunks) -> None:
         n = max(self.fanout.get(artifact, 0), 1)
-        self.branches[artifact] = _Fanout(chunks, n).branches() if n > 1 else [chunks]
+        branches = _Fanout(chunks, n).branches() if n > 1 else [chunks]
+        self.branches[artifact] = [self._track(b) for b in branches]
 
     def _branch(self, artifact: str) -> Chunks:
         if artifact not in self.branches:
-            self._provide(artifact, self._read(artifact))
+            self._provide(artifact, self._track(self._read(artifact)))
         return self.branches[artifact].pop()
 
     def _read(self, artifact: str) -> Chunks:
@@ -143,7 +160,7 @@ class StreamExecution(Execution):
 
     def _whole_frame(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.whole:
-            if artifact in self.plan.inputs:
+            if artifact in self.plan.inputs and self.fanout.get(artifact, 0) == 0:
                 timing = Timing.start()
                 source = self.resolve_input(artifact)
                 table = read_combined(
@@ -157,8 +174,7 @@ class StreamExecution(Execution):
                 frame = self.take_input(source, table, timing)
                 self.input_done(artifact)
             else:
-                chunks = list(self._branch(artifact))
-                frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame()
+                frame = concat_chunks(list(self._branch(artifact)))
             self.whole[artifact] = frame
         return self.whole[artifact]
 
@@ -180,7 +196,8 @@ class StreamExecution(Execution):
         inputs: dict[str, Any] = {}
         for binding, artifact in step.inputs.items():
             if _streamed(step, binding):
-                inputs[binding] = self._count_in(record, binding, self._branch(artifact))
+                counted = self._count_in(record, binding, self._branch(artifact))
+                inputs[binding] = self._track(counted)
             else:
                 frame = self._whole_frame(artifact)
                 record.rows_in[binding] = len(frame)
@@ -192,7 +209,9 @@ class StreamExecution(Execution):
         for binding, value in result.items():
             record.chunks_out[binding] = 0
             record.rows_out[binding] = 0
-            chunks = self._count_out(step, state, binding, check_chunks(step, binding, value))
+            chunks = self._track(
+                self._count_out(step, state, binding, check_chunks(step, binding, value))
+            )
             self._provide(step.outputs[binding], chunks)
         if not result:
             self._finish(state)
@@ -206,7 +225,8 @@ class StreamExecution(Execution):
         for binding, value in result.items():
             frame = check_frame(step, binding, value)
             state.record.rows_out[binding] = len(frame)
-            self._provide(step.outputs[binding], _frame_chunks(frame, self.settings.chunk_rows))
+            chunks = self._track(_frame_chunks(frame, self.settings.chunk_rows))
+            self._provide(step.outputs[binding], chunks)
         self._finish(state)
 
     # --- counting and failure attribution -------------------------------------------------
@@ -233,7 +253,7 @@ class StreamExecution(Execution):
                 exc.fields.setdefault("step_id", step.id)
                 self._abort(state, exc)
                 raise
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:
                 error = step_failure(step, exc, record.current_chunk)
                 self._abort(state, error)
                 raise error from exc

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 CombineStrategy = Literal["concat", "union", "latest"]
 ExecutionMode = Literal["batch", "stream"]
@@ -35,6 +35,12 @@ class ColumnRule(_Frozen):
     min: float | int | str | None = None
     max: float | int | str | None = None
     allowed: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _bounds_fit_the_type(self) -> ColumnRule:
+        if (self.min is not None or self.max is not None) and self.type in ("string", "bool"):
+            raise ValueError(f"min/max do not apply to {self.type} columns; use allowed")
+        return self
 
 
 class SchemaSpec(_Frozen):
