@@ -135,6 +135,8 @@ def configure_logging(level: str, fmt: str) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    # The CLI prints its own line for a stale run; the library's record would repeat it.
+    handler.addFilter(lambda record: not getattr(record, "stale_run", False))
     root = logging.getLogger("trakt")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

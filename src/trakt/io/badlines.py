@@ -48,14 +48,19 @@ class _Dialect:
 
 
 def _records(
-    handle: io.BufferedReader, quote: bytes, escape: bytes | None, line_no: int = 0
+    handle: io.BufferedReader,
+    quote: bytes,
+    escape: bytes | None,
+    delimiter: bytes,
+    line_no: int = 0,
 ) -> Iterator[tuple[int, bytes, bool]]:
     """(first line number, raw bytes, complete?) for every record; blank lines skipped.
 
-    A record goes on while its (unescaped) quotes are unbalanced."""
+    A record goes on while a quoted field is open."""
     start = 0
     parts: list[bytes] = []
-    quotes = 0
+    inside = False
+    q, e, d = quote[0], (escape[0] if escape else None), delimiter[0]
     for line in handle:
         line_no += 1
         if not parts:
@@ -63,12 +68,37 @@ def _records(
             if not line.strip(b"\r\n"):
                 continue
         parts.append(line)
-        quotes += line.count(quote) - (line.count(escape + quote) if escape else 0)
-        if quotes % 2 == 0:
+        if quote in line:
+            inside = _ends_inside(line, inside, q, e, d)
+        if not inside:
             yield start, b"".join(parts), True
-            parts, quotes = [], 0
+            parts = []
     if parts:
         yield start, b"".join(parts), False
+
+
+def _ends_inside(line: bytes, inside: bool, q: int, e: int | None, d: int) -> bool:
+    """Whether ``line`` ends inside a quoted field. As RFC 4180 (and pyarrow) read it: a
+    quote opens a field only at its start; inside, a doubled quote is a literal quote."""
+    field_start = not inside
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if inside:
+            if c == e:
+                i += 2
+                continue
+            if c == q:
+                if i + 1 < n and line[i + 1] == q:
+                    i += 2
+                    continue
+                inside = False
+        else:
+            if c == q and field_start:
+                inside = True
+            field_start = c == d
+        i += 1
+    return inside
 
 
 def _fields(text: str, dialect: _Dialect) -> int:
@@ -98,7 +128,13 @@ def scan(
     with open(path, "rb") as handle:
         for _ in range(dialect.skiprows):
             yield handle.readline(), None
-        records = _records(handle, dialect.quotechar.encode("ascii"), escape, dialect.skiprows)
+        records = _records(
+            handle,
+            dialect.quotechar.encode("ascii"),
+            escape,
+            dialect.delimiter.encode("ascii"),
+            dialect.skiprows,
+        )
         for line, raw, complete in records:
             if not complete:
                 yield raw, BadLine(name, line, raw, "unterminated quote: the quoted field runs "
@@ -147,3 +183,21 @@ def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
         for b in bad:
             raw = b.raw.decode(encoding, errors="backslashreplace").rstrip("\r\n")
             writer.writerow([b.file, b.line, b.reason, raw])
+
+
+def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
+    """A fast first look (bytes.count, no parsing): an odd number of unescaped quotes means
+    a quoted field may run to the end of the file, which pyarrow accepts silently."""
+    dialect = _Dialect.of(options)
+    quote = dialect.quotechar.encode("ascii")
+    escaped = dialect.escapechar.encode("ascii") + quote if dialect.escapechar else None
+    count = 0
+    tail = b""
+    with open(path, "rb") as handle:
+        while block := handle.read(16 << 20):
+            count += block.count(quote)
+            if escaped:
+                data = tail + block
+                count -= data.count(escaped) - tail.count(escaped)
+                tail = data[-1:]
+    return count % 2 == 1

@@ -60,10 +60,11 @@ class BatchExecution(Execution):
         return self.artifacts[artifact]
 
     def _run_step(self, step: StepPlan) -> None:
+        # Inputs are read before the step starts: a read that fails is the input's failure.
+        # A shallow copy: under pandas copy-on-write a step's changes stay its own.
+        frames = {b: self._artifact(a).copy(deep=False) for b, a in step.inputs.items()}
         record, ctx = self.start_step(step)
         try:
-            # A shallow copy: under pandas copy-on-write a step's changes stay its own.
-            frames = {b: self._artifact(a).copy(deep=False) for b, a in step.inputs.items()}
             record.rows_in = {b: len(f) for b, f in frames.items()}
             if step.function.supports_stream and step.mode != "batch":
                 produced = self._call_stream_step(step, ctx, frames)

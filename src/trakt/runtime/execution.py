@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -101,10 +101,12 @@ class Execution:
         except TraktError as exc:
             exit_code = exc.exit_code
             manifest.finish("failed", error_dict(exc))
+            manifest.outputs.clear()  # nothing of this run was published
             failures.update(_failure_map(exc))
         except Exception as exc:  # a bug in Trakt itself: still leave a manifest
             exit_code = EXIT_RUN_FAILED
             manifest.finish("failed", {**error_dict(exc), "internal": True})
+            manifest.outputs.clear()
             failures[""] = exc
         except (KeyboardInterrupt, Cancelled) as exc:
             name = exc.signal_name if isinstance(exc, Cancelled) else "SIGINT"
@@ -443,7 +445,7 @@ class _Overtime(BaseException):
 
 
 @contextmanager
-def deadline(step: StepPlan, chunk: int | None = None) -> Iterator[None]:
+def deadline(step: StepPlan, chunk: int | Callable[[], int | None] | None = None) -> Iterator[None]:
     """Stop the step with a StepError if it runs past ``timeout_s``.
 
     Uses SIGALRM, so it applies in the main thread (the CLI, and API callers running there);
@@ -469,6 +471,8 @@ def deadline(step: StepPlan, chunk: int | None = None) -> Iterator[None]:
         finally:  # disarm first: an alarm right at the end still lands in the handler below
             signal.setitimer(signal.ITIMER_REAL, 0)
     except _Overtime:
+        if callable(chunk):
+            chunk = chunk()
         at = f" at chunk {chunk}" if chunk is not None else ""
         raise StepError(
             f"step '{step.id}' did not finish within timeout_s={limit:g}{at}; it was stopped",
@@ -567,9 +571,16 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
     return data
 
 
+def claim(exc: TraktError, step_id: str) -> None:
+    """Attribute an error to the step it surfaced in, unless it belongs to an input (a read
+    that failed while the step pulled from it) or to another step."""
+    if "artifact" not in exc.fields:
+        exc.fields.setdefault("step_id", step_id)
+
+
 def finish_failed(record: StepRecord, ctx: StepContext, exc: BaseException, step_id: str) -> None:
     if isinstance(exc, TraktError):
-        exc.fields.setdefault("step_id", step_id)
+        claim(exc, step_id)
     record.events = [e.to_dict() for e in ctx.events]
     record.finish("failed")
 

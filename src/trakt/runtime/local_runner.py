@@ -124,6 +124,7 @@ class LocalRunner:
                 "the previous run %s in %s never finished (killed?); its leftovers are removed",
                 stale["run_id"],
                 self.output_dir,
+                extra={"stale_run": True},
             )
         removed = remove_leftovers(self.output_dir)
         if removed:

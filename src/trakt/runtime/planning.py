@@ -169,8 +169,9 @@ def _declared(steps: Iterable[tuple[int, Any, StepFunction | None]]) -> set[str]
     names: set[str] = set()
     for _, step, fn in steps:
         if fn is not None and fn.is_declared:
-            names.update(step.with_.get(b) for b in (fn.declared_outputs or ()) if b in step.with_)
-    return {n for n in names if isinstance(n, str)}
+            values = (step.with_.get(b) for b in (fn.declared_outputs or ()))
+            names.update(v for v in values if isinstance(v, str))
+    return names
 
 
 def _check_reads(

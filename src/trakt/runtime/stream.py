@@ -31,6 +31,7 @@ from trakt.runtime.execution import (
     check_chunks,
     check_frame,
     check_outputs,
+    claim,
     concat_chunks,
     deadline,
     finish_failed,
@@ -242,23 +243,31 @@ class StreamExecution(Execution):
 
     def _count_out(self, step: StepPlan, state: _StepState, binding: str, chunks: Any) -> Chunks:
         record = state.record
-        assert record.chunks_out is not None
+        counts = record.chunks_out
+        assert counts is not None
+
+        def at() -> int:
+            """The chunk being worked on: the input chunk taken last, else the output's."""
+            return record.current_chunk if record.current_chunk is not None else counts[binding]
+
         while True:
             try:
-                with deadline(step, record.current_chunk):
+                with deadline(step, at):
                     chunk = next(chunks)
+                frame = check_frame(step, binding, chunk, f" (chunk {counts[binding]})")
             except StopIteration:
                 break
             except TraktError as exc:
-                exc.fields.setdefault("step_id", step.id)
+                claim(exc, step.id)
+                if exc.fields.get("step_id") == step.id:
+                    exc.fields.setdefault("chunk_index", at())
                 self._abort(state, exc)
                 raise
             except (Exception, SystemExit) as exc:
-                error = step_failure(step, exc, record.current_chunk)
+                error = step_failure(step, exc, at())
                 self._abort(state, error)
                 raise error from exc
-            frame = check_frame(step, binding, chunk, f" (chunk {record.chunks_out[binding]})")
-            record.chunks_out[binding] += 1
+            counts[binding] += 1
             record.rows_out[binding] += len(frame)
             yield frame
         state.open_outputs.discard(binding)

@@ -104,8 +104,10 @@ class _Builder:
             return None
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            self.problem(path, node, f"invalid YAML value: {exc}")
+        except Exception as exc:  # the standard constructors fail in many ways on bad text
+            # e.g. `!!int abc`: the standard tag cannot build this value
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            self.problem(path, node, f"invalid value for tag {node.tag}: {reason}")
             return None
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
@@ -113,7 +115,12 @@ class _Builder:
             self.problem(path, node, f"YAML tag '{node.tag}' is not allowed; remove it")
             return {}
         explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
-        self.loader.flatten_mapping(node)
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.YAMLError as exc:  # `<<:` on something that is not a mapping
+            reason = getattr(exc, "problem", None) or str(exc)
+            self.problem(path, node, f"invalid merge key (<<): {reason}")
+            return {}
         result: dict[Any, Any] = {}
         seen_explicit: set[str] = set()
         for key_node, value_node in node.value:
@@ -149,7 +156,10 @@ class _TooLarge(Exception):
 
 def load_yaml(text: str, file: str | None = None) -> LoadedYaml:
     """Parse ``text`` safely. Syntax errors raise; structural oddities become problems."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # e.g. control characters, checked when reading starts
+        raise PipelineValidationError.whole_file(file, f"invalid YAML: {exc}") from None
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
