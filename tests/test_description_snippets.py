@@ -21,6 +21,7 @@ from tests.conftest import REPO, SHARED
 
 EXAMPLE = REPO / "examples" / "multi_file_demo"
 FENCE = re.compile(r"```python\n(.*?)```", re.S)
+YAML_FENCE = re.compile(r"```yaml\n(.*?)```", re.S)
 
 
 def python_blocks(markdown: Path) -> list[str]:
@@ -138,12 +139,10 @@ def test_readme_quotes_every_description_python_snippet() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     seeds = sorted((SHARED / "seed").glob("*.txt"))
     blocks = [b for seed in seeds for b in python_blocks(seed)]
-    assert len(blocks) >= 4
+    blocks += [b for seed in seeds for b in YAML_FENCE.findall(seed.read_text(encoding="utf-8"))]
+    assert len(blocks) >= 6
     for block in blocks:
         assert block in readme, block[:80]
-
-
-YAML_FENCE = re.compile(r"```yaml\n(.*?)```", re.S)
 
 
 def test_readme_yaml_examples_use_only_real_keys() -> None:
