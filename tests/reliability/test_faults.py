@@ -1039,7 +1039,7 @@ def _internal_error(mode: str) -> Callable[[Env], list[str]]:
 
 # Loads a pipeline file; prints the first problem, the seconds it took and the peak RSS.
 BOMB_PROBE = """
-import resource, sys, time
+import sys, time
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 
 start = time.perf_counter()
@@ -1048,7 +1048,9 @@ try:
 except PipelineValidationError as exc:
     print(exc.problems[0].message)
 print(time.perf_counter() - start)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+# VmHWM starts afresh at exec; ru_maxrss would count the (large) pytest parent it forked from.
+from trakt.runtime.execution import peak_rss_bytes
+print(peak_rss_bytes())
 """
 
 
