@@ -8,7 +8,6 @@ import pandas as pd
 
 from trakt.errors import TraktError
 from trakt.io.csv import preload_writer
-from trakt.io.sources import read_combined
 from trakt.runtime.execution import (
     Execution,
     check_chunks,
@@ -44,19 +43,7 @@ class BatchExecution(Execution):
 
     def _artifact(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.artifacts and artifact in self.plan.inputs:
-            timing = Timing.start()
-            source = self.resolve_input(artifact)
-            table = read_combined(
-                artifact,
-                source.format,
-                source.files,
-                source.combine_strategy,
-                source.options,
-                source.sheet,
-            )
-            frame = self.take_input(source, table, timing)
-            self.input_done(artifact)
-            self.artifacts[artifact] = frame
+            self.artifacts[artifact] = self.read_whole(artifact)
         return self.artifacts[artifact]
 
     def _run_step(self, step: StepPlan) -> None:

@@ -31,7 +31,7 @@ from trakt.errors import (
 from trakt.io import ChunkWriter, Format, get_format
 from trakt.io.badlines import BadLine, clean_copy, write_rejected
 from trakt.io.frames import to_pandas
-from trakt.io.sources import SourceFile, resolve_files
+from trakt.io.sources import SourceFile, read_combined, resolve_files
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
@@ -318,6 +318,22 @@ class Execution:
             else:
                 summary.add(frame)
         self.record_input(source, frame, timing, first)
+        return frame
+
+    def read_whole(self, artifact: str) -> pd.DataFrame:
+        """An input read whole (files combined), its contract checked, recorded."""
+        timing = Timing.start()
+        source = self.resolve_input(artifact)
+        table = read_combined(
+            artifact,
+            source.format,
+            source.files,
+            source.combine_strategy,
+            source.options,
+            source.sheet,
+        )
+        frame = self.take_input(source, table, timing)
+        self.input_done(artifact)
         return frame
 
     def input_done(self, artifact: str) -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from trakt.errors import TraktError
 from trakt.io import ChunkWriter
 from trakt.io.csv import preload_writer
-from trakt.io.sources import read_combined, stream_combined
+from trakt.io.sources import stream_combined
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import (
     Execution,
@@ -162,18 +162,7 @@ class StreamExecution(Execution):
     def _whole_frame(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.whole:
             if artifact in self.plan.inputs and self.fanout.get(artifact, 0) == 0:
-                timing = Timing.start()
-                source = self.resolve_input(artifact)
-                table = read_combined(
-                    artifact,
-                    source.format,
-                    source.files,
-                    source.combine_strategy,
-                    source.options,
-                    source.sheet,
-                )
-                frame = self.take_input(source, table, timing)
-                self.input_done(artifact)
+                frame = self.read_whole(artifact)
             else:
                 frame = concat_chunks(list(self._branch(artifact)))
             self.whole[artifact] = frame
