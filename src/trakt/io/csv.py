@@ -4,6 +4,9 @@ Measured on 1M rows (``benchmarks/batch_vs_pandas.py``): pyarrow reads several t
 pandas' C parser, and polars writes about 6x faster than ``DataFrame.to_csv`` while producing the
 same bytes for ints, floats and strings (shortest round-trip floats, ``2.0`` stays ``2.0``,
 quotes only where RFC 4180 needs them, missing values empty).
+
+Columns pyarrow would infer as numbers are read as text and settled by
+:mod:`trakt.io.csvvalues`, so no value changes on the way (``007`` stays ``007``).
 """
 
 from __future__ import annotations
@@ -11,17 +14,24 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from trakt.errors import InputError, OutputError
-from trakt.io.badlines import first_bad_line, unbalanced_quotes
+from trakt.io.badlines import (
+    MAX_FIELD_BYTES,
+    MAX_FIELD_LINES,
+    first_bad_line,
+    record_line,
+    unbalanced_quotes,
+)
 from trakt.io.base import ReadRequest, check_unknown_options, prefetch, rechunk
+from trakt.io.csvvalues import Mismatch, fix, settle, swallowed
 
 OPTION_NAMES = frozenset(
     {
@@ -37,6 +47,8 @@ OPTION_NAMES = frozenset(
         "usecols",
         "decimal",
         "source_column",
+        "max_field_lines",
+        "max_field_bytes",
     }
 )
 
@@ -57,6 +69,8 @@ _PROBE_BLOCK = 1 << 20
 # Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
 # (benchmarks/stream_memory.py).
 _STREAM_BLOCK = 1 << 20
+_MAX_BLOCK = (1 << 31) - 1  # pyarrow's block size is a 32-bit int
+T = TypeVar("T")
 
 
 def _one_char(options: Mapping[str, Any], key: str) -> list[str]:
@@ -66,10 +80,19 @@ def _one_char(options: Mapping[str, Any], key: str) -> list[str]:
     return [f"option '{key}' must be a single character, found {value!r}"]
 
 
+def _positive(options: Mapping[str, Any], key: str) -> list[str]:
+    value = options.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return []
+    return [f"option '{key}' must be a whole number > 0, found {value!r}"]
+
+
 def check_options(options: Mapping[str, Any]) -> list[str]:
     problems = check_unknown_options(options, OPTION_NAMES, "csv")
     for key in ("sep", "delimiter", "quotechar", "escapechar", "decimal"):
         problems += _one_char(options, key)
+    for key in ("max_field_lines", "max_field_bytes"):
+        problems += _positive(options, key)
     dtype = options.get("dtype")
     names: list[Any] = []
     if isinstance(dtype, str):
@@ -159,27 +182,56 @@ def _text_pins(schema: pa.Schema, declared: Mapping[str, pa.DataType]) -> dict[s
     }
 
 
+def _numeric(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
+
+
+def _as_text(schema: pa.Schema, known: Mapping[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """Columns inferred as numbers (and not declared): read as text, settled afterwards."""
+    return {f.name: pa.string() for f in schema if _numeric(f.type) and f.name not in known}
+
+
+def _decimal(options: Mapping[str, Any]) -> str:
+    return str(options.get("decimal") or ".")
+
+
 _FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
+
+
+def _growing(request: ReadRequest, block: int, attempt: Callable[[int], T]) -> T:
+    """``attempt(block)``, again with larger blocks while a record does not fit one."""
+    size = request.path.stat().st_size
+    while True:
+        try:
+            return attempt(block)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) or block > size or block >= _MAX_BLOCK:
+                raise
+            block = min(_MAX_BLOCK, max(block * 4, 1 << 22))
 
 
 def _located(request: ReadRequest, fallback: str) -> InputError:
     """The first malformed record with its line number, found by a careful re-read."""
     try:
-        bad = first_bad_line(request.path, request.options)
+        bad = first_bad_line(request.path, request.options, request.shown)
     except (OSError, LookupError, ValueError):
         bad = None
     if bad is None:
-        return InputError(f"cannot read CSV {request.path}: {fallback}", file=str(request.path))
+        return InputError(
+            f"cannot read CSV {request.shown}: {fallback}", file=request.shown
+        )
     return InputError(
-        f"{request.path}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
-        file=str(request.path),
+        f"{request.shown}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
+        file=request.shown,
         line=bad.line,
     )
 
 
 def _fail(request: ReadRequest, exc: Exception) -> InputError:
     text = str(exc).strip()
-    path = request.path
+    shown = request.shown
+    if isinstance(exc, InputError):
+        return exc
     if isinstance(exc, PermissionError):
         text = "permission denied; make the file readable for this user"
     elif isinstance(exc, IsADirectoryError):
@@ -188,9 +240,11 @@ def _fail(request: ReadRequest, exc: Exception) -> InputError:
         text = exc.strerror or text
     elif "Empty CSV file" in text:
         text = "the file is empty (not even a header line)"
+    elif _CONVERSION.search(text):
+        return _declared_mismatch(request, text)
     elif isinstance(exc, UnicodeDecodeError) or "CSV parse error" in text:
         return _located(request, text)
-    return InputError(f"cannot read CSV {path}: {text}", file=str(path))
+    return InputError(f"cannot read CSV {shown}: {text}", file=shown)
 
 
 def _check_quotes(request: ReadRequest) -> None:
@@ -198,33 +252,95 @@ def _check_quotes(request: ReadRequest) -> None:
     silently: look for that first (a byte count; the careful re-read only when it is odd)."""
     if not unbalanced_quotes(request.path, request.options):
         return
-    bad = first_bad_line(request.path, request.options)
+    bad = first_bad_line(request.path, request.options, request.shown)
     if bad is not None:
         raise InputError(
-            f"{request.path}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
-            file=str(request.path),
+            f"{request.shown}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
+            file=request.shown,
             line=bad.line,
         )
+
+
+def _check_names(request: ReadRequest, names: list[str]) -> None:
+    seen: set[str] = set()
+    twice = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if twice:
+        raise InputError(
+            f"{request.shown}:{int(request.options.get('skiprows') or 0) + 1}: the header "
+            f"names column(s) {twice} more than once; give every column its own name",
+            file=request.shown,
+            line=int(request.options.get("skiprows") or 0) + 1,
+            column=twice[0],
+        )
+
+
+def _check_swallowed(request: ReadRequest, table: pa.Table, before: int = 0) -> None:
+    """A quoted value over too many lines: pyarrow took a stray quote at its word."""
+    options = request.options
+    limit = int(options.get("max_field_lines") or MAX_FIELD_LINES)
+    size = int(options.get("max_field_bytes") or MAX_FIELD_BYTES)
+    index = swallowed(table, limit, size)
+    if index is None:
+        return
+    bad = first_bad_line(request.path, options, request.shown)
+    if bad is not None:
+        raise InputError(
+            f"{request.shown}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
+            file=request.shown,
+            line=bad.line,
+        )
+    line = record_line(request.path, options, before + index)
+    raise InputError(
+        f"{request.shown}:{line}: a quoted value spans more than {limit} lines or {size} bytes "
+        "(a stray quote?); fix the quoting, or raise options.max_field_lines / max_field_bytes",
+        file=request.shown,
+        line=line,
+    )
+
+
+def _open(request: ReadRequest, types: Mapping[str, pa.DataType], block: int) -> Any:
+    options = request.options
+    return pacsv.open_csv(
+        request.path,
+        read_options=_read_options(options, block),
+        parse_options=_parse_options(options),
+        convert_options=_convert_options(options, types),
+    )
 
 
 def _probe(request: ReadRequest) -> tuple[pa.Schema, dict[str, pa.DataType]]:
     """The first block's inferred schema, and the declared dtypes plus text pins."""
     _check_quotes(request)
-    options = request.options
-    with pacsv.open_csv(
-        request.path,
-        read_options=_read_options(options, _PROBE_BLOCK),
-        parse_options=_parse_options(options),
-        convert_options=_convert_options(options, {}),
-    ) as reader:
-        schema = reader.schema
-    declared = _declared_types(options, schema.names)
+
+    def schema_of(block: int) -> pa.Schema:
+        with _open(request, {}, block) as reader:
+            return reader.schema
+
+    schema = _growing(request, _PROBE_BLOCK, schema_of)
+    _check_names(request, schema.names)
+    declared = _declared_types(request.options, schema.names)
     return schema, {**declared, **_text_pins(schema, declared)}
 
 
 def column_types_for(request: ReadRequest) -> dict[str, pa.DataType]:
     """Declared dtypes plus text pins, from a cheap look at the first block."""
     return _probe(request)[1]
+
+
+def _first_block_types(
+    request: ReadRequest, types: Mapping[str, pa.DataType], texts: Mapping[str, pa.DataType]
+) -> dict[str, pa.DataType]:
+    """What the first block's number columns settle to (text where spelled like 007)."""
+
+    def first(block: int) -> pa.Table:
+        with _open(request, {**types, **texts}, block) as reader:
+            try:
+                return pa.Table.from_batches([reader.read_next_batch()])
+            except StopIteration:
+                return reader.schema.empty_table()
+
+    table = _growing(request, _PROBE_BLOCK, first)
+    return {n: settle(table.column(n), _decimal(request.options)).type for n in texts}
 
 
 def stream_schema(request: ReadRequest) -> pa.Schema:
@@ -235,33 +351,47 @@ def stream_schema(request: ReadRequest) -> pa.Schema:
     """
     try:
         inferred, types = _probe(request)
+        texts = _as_text(inferred, types)
+        settled = _first_block_types(request, types, texts) if texts else {}
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(request, exc) from None
     _check_text(request, inferred)
-    return pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in inferred])
+    fields = [pa.field(f.name, settled.get(f.name, types.get(f.name, f.type))) for f in inferred]
+    return pa.schema(fields)
+
+
+def _read_all(request: ReadRequest, types: Mapping[str, pa.DataType]) -> pa.Table:
+    def whole(block: int) -> pa.Table:
+        return pacsv.read_csv(
+            request.path,
+            read_options=_read_options(request.options, block if block > _PROBE_BLOCK else None),
+            parse_options=_parse_options(request.options),
+            convert_options=_convert_options(request.options, types),
+        )
+
+    return _growing(request, _PROBE_BLOCK, whole)
 
 
 def read_table(request: ReadRequest) -> pa.Table:
-    options = request.options
     try:
-        types = column_types_for(request)
-        table = pacsv.read_csv(
-            request.path,
-            read_options=_read_options(options),
-            parse_options=_parse_options(options),
-            convert_options=_convert_options(options, types),
-        )
-        late = _text_pins(table.schema, types)
-        if late:  # a date column that was empty in the first block: read again, pinned
-            table = pacsv.read_csv(
-                request.path,
-                read_options=_read_options(options),
-                parse_options=_parse_options(options),
-                convert_options=_convert_options(options, {**types, **late}),
-            )
+        inferred, types = _probe(request)
+        texts = _as_text(inferred, types)
+        table = _read_all(request, {**types, **texts})
+        # A column that had no values in the first block: dates pinned, numbers settled.
+        late = {**_text_pins(table.schema, types), **_as_text(table.schema, {**types, **texts})}
+        if late:
+            texts.update({n: t for n, t in late.items() if n not in types})
+            types.update({n: t for n, t in late.items() if n in types})
+            table = _read_all(request, {**types, **texts})
+        decimal = _decimal(request.options)
+        for name in texts:
+            if name in table.column_names:
+                i = table.column_names.index(name)
+                table = table.set_column(i, name, settle(table.column(i), decimal))
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         raise _fail(request, exc) from None
     _check_text(request, table.schema)
+    _check_swallowed(request, table)
     return table
 
 
@@ -274,13 +404,13 @@ def _undecodable(request: ReadRequest, column: str) -> InputError:
     encoding = request.options.get("encoding") or "utf-8"
     hint = f"set options.encoding to the file's encoding (e.g. latin-1, cp1252), or {_FIX_ROWS}"
     try:
-        bad = first_bad_line(request.path, request.options)
+        bad = first_bad_line(request.path, request.options, request.shown)
     except (OSError, LookupError, ValueError):
         bad = None
-    where = f"{request.path}:{bad.line}" if bad else f"cannot read CSV {request.path}"
+    where = f"{request.shown}:{bad.line}" if bad else f"cannot read CSV {request.shown}"
     return InputError(
         f"{where}: column '{column}' has bytes that are not valid {encoding}; {hint}",
-        file=str(request.path),
+        file=request.shown,
         column=column,
         line=bad.line if bad else None,
     )
@@ -293,7 +423,40 @@ def _check_text(request: ReadRequest, schema: pa.Schema) -> None:
             raise _undecodable(request, f.name)
 
 
-def _stream_fail(request: ReadRequest, exc: Exception, names: list[str]) -> InputError:
+def _value_line(request: ReadRequest, column: str, value: str, start: int = 0) -> int | None:
+    """The line of the first record (from ``start``) whose ``column`` holds ``value``."""
+    import pyarrow.compute as pc
+
+    try:
+        table = _read_all(request, dict.fromkeys([column], pa.string()))
+        found = pc.index(table.column(column).slice(start), value).as_py()
+    except (pa.ArrowException, OSError, ValueError, KeyError):
+        return None
+    return None if found < 0 else record_line(request.path, request.options, start + found)
+
+
+def _declared_mismatch(request: ReadRequest, text: str) -> InputError:
+    """A value that does not parse as its column's declared dtype, with its line."""
+    found = _CONVERSION.search(text)
+    assert found is not None
+    names = _probe(request)[0].names
+    index = int(found.group(1))
+    column = names[index] if index < len(names) else found.group(1)
+    kind, value = found.group(2), found.group(3)
+    if kind in ("string", "utf8", "large_string"):
+        return _undecodable(request, str(column))
+    line = _value_line(request, str(column), value)
+    where = f"{request.shown}:{line}" if line else f"cannot read CSV {request.shown}"
+    return InputError(
+        f"{where}: column '{column}' is declared {kind} (options.dtype) but holds {value!r}; "
+        "fix the value or declare the column str",
+        file=request.shown,
+        line=line,
+        column=column,
+    )
+
+
+def _stream_fail(request: ReadRequest, exc: Exception, names: list[str], done: int) -> InputError:
     found = _CONVERSION.search(str(exc))
     if not found:
         if "invalid UTF8" in str(exc):
@@ -303,12 +466,24 @@ def _stream_fail(request: ReadRequest, exc: Exception, names: list[str]) -> Inpu
     kind, value = found.group(2), found.group(3)
     if kind in ("string", "utf8", "large_string"):
         return _undecodable(request, str(column))
+    declared = _declared_types(request.options, names)
+    if column in declared:
+        return _declared_mismatch(request, str(exc))
+    return _unstreamable(request, str(column), kind, value, "", done)
+
+
+def _unstreamable(
+    request: ReadRequest, column: str, kind: str, value: str, why: str, done: int
+) -> InputError:
     seen = "had no values" if kind == "null" else f"held only {kind} values"
+    line = _value_line(request, column, value, done)
+    where = f"{request.shown}:{line}: cannot stream CSV" if line else "cannot stream CSV"
     return InputError(
-        f"cannot stream CSV {request.path}: column '{column}' {seen} in the first rows, so "
-        f"stream mode reads it as {kind}, but a later row has {value!r}. Declare its type: "
-        f"options: {{dtype: {{{column}: <str|int|float|bool>}}}}",
-        file=str(request.path),
+        f"{where} {request.shown}: column '{column}' {seen} in the first rows, so "
+        f"stream mode reads it as {kind}, but a later row has {value!r}{why}. Declare its "
+        f"type: options: {{dtype: {{{column}: <str|int|float|bool>}}}}",
+        file=request.shown,
+        line=line,
         column=column,
     )
 
@@ -323,21 +498,42 @@ def iter_tables(
     """
     fixed = schema if schema is not None else stream_schema(request)
     types = {f.name: f.type for f in fixed if not pa.types.is_null(f.type)}
-    options = request.options
+    declared = _declared_types(request.options, fixed.names)
+    texts = {n: pa.string() for n, t in types.items() if _numeric(t) and n not in declared}
+    reading = {**types, **texts}
 
     def read() -> Iterator[Any]:
-        try:
-            reader = pacsv.open_csv(
-                request.path,
-                read_options=_read_options(options, _STREAM_BLOCK),
-                parse_options=_parse_options(options),
-                convert_options=_convert_options(options, types),
-            )
-        except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-            raise _fail(request, exc) from None
-        with reader:
-            yield reader.schema
-            yield from _batches(reader, request, fixed.names)
+        done = 0  # rows produced so far: after a larger block is needed, read on from here
+        block = _STREAM_BLOCK
+        first = True
+        while True:
+            try:
+                reader = _open(request, reading, block)
+            except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+                if "straddling" in str(exc) and block < _MAX_BLOCK:
+                    block = min(_MAX_BLOCK, block * 4)
+                    continue
+                raise _fail(request, exc) from None
+            with reader:
+                if first:
+                    yield _settled_schema(reader.schema, types, texts)
+                    first = False
+                skip = done
+                try:
+                    for batch in _batches(reader, request, fixed.names, done):
+                        if skip:
+                            cut = min(skip, batch.num_rows)
+                            batch, skip = batch.slice(cut), skip - cut
+                            if not batch.num_rows:
+                                continue
+                        batch = _fixed(request, batch, types, texts, done)
+                        done += batch.num_rows
+                        yield batch
+                    return
+                except _Straddling:
+                    if block >= min(_MAX_BLOCK, request.path.stat().st_size + 1):
+                        raise
+                    block = min(_MAX_BLOCK, block * 4)
 
     # pyarrow's streaming parser runs on one core; parsing the next block in a thread while
     # this one converts, runs steps and writes uses the second.
@@ -345,8 +541,42 @@ def iter_tables(
     yield from rechunk(items, chunk_rows, next(items))
 
 
+class _Straddling(Exception):
+    """A record larger than the stream reader's block."""
+
+
+def _settled_schema(
+    schema: pa.Schema, types: Mapping[str, pa.DataType], texts: Mapping[str, pa.DataType]
+) -> pa.Schema:
+    return pa.schema([pa.field(f.name, types[f.name]) if f.name in texts else f for f in schema])
+
+
+def _fixed(
+    request: ReadRequest,
+    batch: pa.RecordBatch,
+    types: Mapping[str, pa.DataType],
+    texts: Mapping[str, pa.DataType],
+    done: int,
+) -> pa.RecordBatch:
+    """A batch with its number columns (read as text) checked and converted."""
+    _check_swallowed(request, pa.Table.from_batches([batch]), done)
+    if not texts:
+        return batch
+    columns = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if name in texts:
+            try:
+                column = fix(column, types[name], _decimal(request.options))
+            except Mismatch as exc:
+                kind = str(types[name])
+                why = f" ({exc.reason})" if "spelled" in exc.reason else ""
+                raise _unstreamable(request, name, kind, exc.value, why, done) from None
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=_settled_schema(batch.schema, types, texts))
+
+
 def _batches(
-    reader: pacsv.CSVStreamingReader, request: ReadRequest, names: list[str]
+    reader: pacsv.CSVStreamingReader, request: ReadRequest, names: list[str], done: int
 ) -> Iterator[pa.RecordBatch]:
     while True:
         try:
@@ -354,7 +584,9 @@ def _batches(
         except StopIteration:
             return
         except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-            raise _stream_fail(request, exc, names) from None
+            if "straddling" in str(exc):
+                raise _Straddling from None
+            raise _stream_fail(request, exc, names, done) from None
         yield batch
 
 

@@ -29,7 +29,8 @@ from trakt.errors import (
     TraktError,
 )
 from trakt.io import ChunkWriter, Format, get_format
-from trakt.io.badlines import BadLine, clean_copy, write_rejected
+from trakt.io.badlines import BadLine, write_rejected
+from trakt.io.csvinputs import FileCounts, set_aside_bad_lines, to_utf8_where_needed
 from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, read_combined, resolve_files
 from trakt.runtime.context import StepContext, make_context
@@ -90,6 +91,8 @@ class Execution:
         self.pending: dict[str, Path] = {}  # dataset name -> temporary file
         self.resolved: dict[str, ResolvedInput] = {}
         self.rejected: dict[str, list[BadLine]] = {}
+        self.file_counts: dict[str, dict[str, FileCounts]] = {}  # artifact -> shown -> counts
+        self.file_rows: dict[str, dict[str, int]] = {}  # artifact -> shown -> rows read
         self.current_step: str | None = None
         self.summaries: dict[str, ColumnSummaries] = {}
         self.contracts: dict[str, ContractState] = {}
@@ -168,6 +171,10 @@ class Execution:
             self.resolved[artifact] = self._resolve(artifact)
         self._refuse_overwriting_inputs()
         for artifact, planned in self.plan.inputs.items():
+            if planned.format == "csv":
+                self.resolved[artifact] = to_utf8_where_needed(
+                    self.resolved[artifact], self.scratch
+                )
             if planned.spec.on_bad_lines != "error" and planned.format == "csv":
                 self._set_aside_bad_lines(artifact)
             if planned.spec.schema_ is not None:
@@ -272,15 +279,12 @@ class Execution:
 
     def _set_aside_bad_lines(self, artifact: str) -> None:
         source = self.resolved[artifact]
+        spec = self.plan.inputs[artifact].spec
         self.scratch.mkdir(parents=True, exist_ok=True)
-        clean: list[SourceFile] = []
-        bad: list[BadLine] = []
-        for i, f in enumerate(source.files):
-            dest = self.scratch / f"{artifact}-{i}.csv"
-            bad += clean_copy(f.path, dest, source.options, f.shown)
-            clean.append(SourceFile(dest, f.shown, f.size))
+        clean, bad, counts = set_aside_bad_lines(source, self.scratch, spec.max_bad_lines)
         self.resolved[artifact] = replace(source, files=clean)
         self.rejected[artifact] = bad
+        self.file_counts[artifact] = counts
 
     def _write_rejected(self) -> None:
         """Counts in the manifest; quarantined rows (malformed, or breaking the schema) go to
@@ -288,6 +292,7 @@ class Execution:
         for artifact, bad in self.rejected.items():
             policy = self.plan.inputs[artifact].spec.on_bad_lines
             entry: dict[str, Any] = {"policy": policy, "count": len(bad)}
+            entry["max_bad_lines"] = self.plan.inputs[artifact].spec.max_bad_lines
             if policy == "quarantine":
                 entry["path"] = str(self.settings.output_dir / "_rejected" / f"{artifact}.csv")
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
@@ -331,6 +336,7 @@ class Execution:
             source.combine_strategy,
             source.options,
             source.sheet,
+            self.file_rows.setdefault(artifact, {}),
         )
         frame = self.take_input(source, table, timing)
         self.input_done(artifact)
@@ -361,10 +367,22 @@ class Execution:
             "uri": source.uri,
             "format": source.format.name,
             "combine_strategy": source.combine_strategy,
-            "files": [{"path": f.shown, "bytes": f.size} for f in source.files],
+            "files": [self._file_entry(source.artifact, f) for f in source.files],
             "rows": rows,
             "columns": [str(c) for c in columns],
         }
+
+    def _file_entry(self, artifact: str, f: SourceFile) -> dict[str, Any]:
+        """One input file in the manifest: its records, how many were kept and set aside."""
+        entry: dict[str, Any] = {"path": f.shown, "bytes": f.size}
+        rows = self.file_rows.get(artifact, {}).get(f.shown)
+        counted = self.file_counts.get(artifact, {}).get(f.shown)
+        if counted is not None:
+            kept = counted.records - counted.set_aside if rows is None else rows
+            entry.update(records=counted.records, kept=kept, set_aside=counted.set_aside)
+        elif rows is not None:
+            entry.update(records=rows, kept=rows, set_aside=0)
+        return entry
 
     # --- steps --------------------------------------------------------------------------
 
