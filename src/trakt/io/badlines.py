@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from pathlib import Path
 from typing import IO, Any
 
 POLICIES = ("error", "skip", "quarantine")
+# Huge fields are fine (the fast reader takes them too); the csv module's default cap is 128 KiB.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 MAX_FIELD_LINES = 100
 MAX_FIELD_BYTES = 16 << 20
 
@@ -175,29 +178,37 @@ def scan(
     Lines before the header (``skiprows``) come first, unchecked, so a clean copy keeps them
     and reads the same way; line numbers count them."""
     d = Dialect.of(options)
-    name = shown or str(path)
+    for _, text, bad in _checked(path, options, shown or str(path)):
+        yield (bad.raw if bad is not None else _raw(text, d)), bad
+
+
+def _checked(
+    path: Path, options: Mapping[str, Any], name: str
+) -> Iterator[tuple[int, str, BadLine | None]]:
+    """(first line, text, problem) of every record, the skipped lines first."""
+    d = Dialect.of(options)
     expected: int | None = None
     with open(path, encoding=d.read_encoding, errors="surrogateescape", newline="") as handle:
-        for _ in range(d.skiprows):
-            yield _raw(handle.readline(), d), None
+        for number in range(1, d.skiprows + 1):
+            yield number, handle.readline(), None
         for line, text, problem in _records(_numbered(handle, d.skiprows + 1), d):
-            raw = _raw(text, d)
             if problem is not None:
-                yield raw, BadLine(name, line, raw, problem)
+                yield line, text, BadLine(name, line, _raw(text, d), problem)
                 continue
             undecodable = _undecodable(text)
             if undecodable is not None:
                 reason = f"bytes not valid {d.encoding} at column {undecodable + 1}"
-                yield raw, BadLine(name, line, raw, reason)
+                yield line, text, BadLine(name, line, _raw(text, d), reason)
                 continue
             count = _fields(text.rstrip("\r\n"), d)
             if expected is None:
                 expected = count
-                yield raw, None
+                yield line, text, None
             elif count != expected:
-                yield raw, BadLine(name, line, raw, f"expected {expected} fields, found {count}")
+                reason = f"expected {expected} fields, found {count}"
+                yield line, text, BadLine(name, line, _raw(text, d), reason)
             else:
-                yield raw, None
+                yield line, text, None
 
 
 def _undecodable(text: str) -> int | None:
@@ -228,6 +239,27 @@ def record_line(path: Path, options: Mapping[str, Any], index: int) -> int | Non
     return None
 
 
+def good_record_lines(
+    path: Path, options: Mapping[str, Any], indices: set[int]
+) -> dict[int, int]:
+    """Line numbers of the well-formed data records at ``indices`` (0-based, counting only
+    well-formed records after the header: the records a clean copy keeps, in order)."""
+    found: dict[int, int] = {}
+    if not indices:
+        return found
+    skip = Dialect.of(options).skiprows
+    index = -1  # the header is not a data record
+    for position, (line, _, bad) in enumerate(_checked(path, options, str(path))):
+        if position < skip or bad is not None:
+            continue
+        if index in indices:
+            found[index] = line
+        index += 1
+        if len(found) == len(indices):
+            break
+    return found
+
+
 @dataclass(frozen=True)
 class Cleaned:
     """What a clean copy kept and set aside (records exclude the header)."""
@@ -237,7 +269,8 @@ class Cleaned:
 
 
 def clean_copy(path: Path, dest: Path, options: Mapping[str, Any], shown: str) -> Cleaned:
-    """Write the well-formed records of ``path`` to ``dest``; count and return the others."""
+    """Write the well-formed records of ``path`` to ``dest``, blank lines in place of the
+    others (so every line keeps its number); count and return the others."""
     bad: list[BadLine] = []
     records = -1  # the header is not a record
     skip = Dialect.of(options).skiprows
@@ -247,9 +280,14 @@ def clean_copy(path: Path, dest: Path, options: Mapping[str, Any], shown: str) -
                 records += 1
             if problem is None:
                 out.write(raw if raw.endswith((b"\n", b"\r")) else raw + b"\n")
-            else:
+            else:  # blank lines in its place (readers skip them): line numbers stay the same
+                out.write(b"\n" * max(1, _breaks(problem.raw)))
                 bad.append(problem)
     return Cleaned(max(records, 0), bad)
+
+
+def _breaks(raw: bytes) -> int:
+    return raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
 
 
 def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar
 
 from trakt.errors import InputError
-from trakt.io.badlines import BadLine, clean_copy
+from trakt.io.badlines import BadLine, clean_copy, good_record_lines
 from trakt.io.encodings import ascii_safe, effective, to_utf8
 from trakt.io.sources import SourceFile
 
@@ -105,3 +106,38 @@ def set_aside_bad_lines(
             count=len(bad),
         )
     return clean, bad, counts
+
+
+def locate_rows(
+    rows: list[BadLine],
+    files: list[SourceFile],
+    rows_per_file: Mapping[str, int],
+    options: Mapping[str, Any],
+) -> list[BadLine]:
+    """Rows numbered across an input's files (line = index + 2, as data contracts number
+    them) given their own file and their line in it (quoted line breaks counted)."""
+    if not rows:
+        return rows
+    wanted: dict[int, list[tuple[int, BadLine]]] = {}
+    offset = 0
+    bounds: list[tuple[int, int, SourceFile]] = []
+    for f in files:
+        count = rows_per_file.get(f.shown, 0)
+        bounds.append((offset, offset + count, f))
+        offset += count
+    located: list[BadLine] = []
+    for position, row in enumerate(rows):
+        index = row.line - 2
+        for i, (start, end, _) in enumerate(bounds):
+            if start <= index < end:
+                wanted.setdefault(i, []).append((position, row))
+                break
+        else:
+            located.append(row)
+    for i, items in wanted.items():
+        start, _, f = bounds[i]
+        lines = good_record_lines(f.path, options, {row.line - 2 - start for _, row in items})
+        for _, row in items:
+            line = lines.get(row.line - 2 - start, row.line - start)
+            located.append(BadLine(f.shown, line, row.raw, row.reason))
+    return located

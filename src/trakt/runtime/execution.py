@@ -30,7 +30,12 @@ from trakt.errors import (
 )
 from trakt.io import ChunkWriter, Format, get_format
 from trakt.io.badlines import BadLine, write_rejected
-from trakt.io.csvinputs import FileCounts, set_aside_bad_lines, to_utf8_where_needed
+from trakt.io.csvinputs import (
+    FileCounts,
+    locate_rows,
+    set_aside_bad_lines,
+    to_utf8_where_needed,
+)
 from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, read_combined, resolve_files
 from trakt.runtime.context import StepContext, make_context
@@ -93,6 +98,7 @@ class Execution:
         self.rejected: dict[str, list[BadLine]] = {}
         self.file_counts: dict[str, dict[str, FileCounts]] = {}  # artifact -> shown -> counts
         self.file_rows: dict[str, dict[str, int]] = {}  # artifact -> shown -> rows read
+        self.scanned: dict[str, list[SourceFile]] = {}  # files before their clean copies
         self.current_step: str | None = None
         self.summaries: dict[str, ColumnSummaries] = {}
         self.contracts: dict[str, ContractState] = {}
@@ -282,6 +288,7 @@ class Execution:
         spec = self.plan.inputs[artifact].spec
         self.scratch.mkdir(parents=True, exist_ok=True)
         clean, bad, counts = set_aside_bad_lines(source, self.scratch, spec.max_bad_lines)
+        self.scanned[artifact] = source.files
         self.resolved[artifact] = replace(source, files=clean)
         self.rejected[artifact] = bad
         self.file_counts[artifact] = counts
@@ -292,14 +299,11 @@ class Execution:
         for artifact, bad in self.rejected.items():
             policy = self.plan.inputs[artifact].spec.on_bad_lines
             entry: dict[str, Any] = {"policy": policy, "count": len(bad)}
-            entry["max_bad_lines"] = self.plan.inputs[artifact].spec.max_bad_lines
             if policy == "quarantine":
                 entry["path"] = str(self.settings.output_dir / "_rejected" / f"{artifact}.csv")
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
         for name in sorted(self._quarantined()):
-            rows = self.rejected.get(name, []) + [
-                row for s in self.contracts.values() if s.name == name for row in s.rejected
-            ]
+            rows = self.rejected.get(name, []) + self._contract_rows(name)
             final = self.settings.output_dir / "_rejected" / f"{name}.csv"
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp = final.parent / f"{TEMP_PREFIX}{self.manifest.run_id}-{name}.csv"
@@ -307,6 +311,21 @@ class Execution:
             source = self.resolved.get(name)
             encoding = str(source.options.get("encoding") or "utf-8") if source else "utf-8"
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
+
+    def _contract_rows(self, name: str) -> list[BadLine]:
+        """Rows a contract quarantined; an input's carry their own file and line in it."""
+        output = self.contracts.get(f"output:{name}")
+        rows = list(output.rejected) if output is not None else []
+        state = self.contracts.get(name)
+        if state is None:
+            return rows
+        source = self.resolved.get(name)
+        if source is None or source.format.name != "csv":
+            return rows + state.rejected
+        files = self.scanned.get(name, source.files)
+        if source.combine_strategy == "latest":
+            files = files[-1:]
+        return rows + locate_rows(state.rejected, files, self.file_rows.get(name, {}), source.options)
 
     def take_input(
         self, source: ResolvedInput, table: pa.Table, timing: Timing, first: bool = True
