@@ -104,9 +104,7 @@ def _size(parts: list[str]) -> int:
     return sum(len(p.encode("utf-8", "surrogateescape")) for p in parts)
 
 
-def _records(
-    lines: Iterator[tuple[int, str]], d: Dialect
-) -> Iterator[tuple[int, str, str | None]]:
+def _records(lines: Iterator[tuple[int, str]], d: Dialect) -> Iterator[tuple[int, str, str | None]]:
     """(first line number, text, problem or None) for every record; blank lines skipped."""
     again: deque[tuple[int, str]] = deque()  # lines to read once more after a bad record
 
@@ -148,8 +146,7 @@ def _records(
 
 
 def _numbered(handle: IO[str], first: int) -> Iterator[tuple[int, str]]:
-    for number, line in enumerate(handle, start=first):
-        yield number, line
+    yield from enumerate(handle, start=first)
 
 
 def _fields(text: str, d: Dialect) -> int:
@@ -220,7 +217,9 @@ def _undecodable(text: str) -> int | None:
     return None
 
 
-def first_bad_line(path: Path, options: Mapping[str, Any], shown: str | None = None) -> BadLine | None:
+def first_bad_line(
+    path: Path, options: Mapping[str, Any], shown: str | None = None
+) -> BadLine | None:
     for _, bad in scan(path, options, shown):
         if bad is not None:
             return bad
@@ -239,9 +238,7 @@ def record_line(path: Path, options: Mapping[str, Any], index: int) -> int | Non
     return None
 
 
-def good_record_lines(
-    path: Path, options: Mapping[str, Any], indices: set[int]
-) -> dict[int, int]:
+def good_record_lines(path: Path, options: Mapping[str, Any], indices: set[int]) -> dict[int, int]:
     """Line numbers of the well-formed data records at ``indices`` (0-based, counting only
     well-formed records after the header: the records a clean copy keeps, in order)."""
     found: dict[int, int] = {}

@@ -9,9 +9,9 @@ names the user's file; transcoding keeps line breaks, so line numbers stay the s
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar
 
 from trakt.errors import InputError

@@ -68,12 +68,6 @@ def settle(text: pa.ChunkedArray, decimal: str = ".") -> pa.ChunkedArray:
         return text
 
 
-def spelled_as_text(text: pa.ChunkedArray, decimal: str = ".") -> bool:
-    """Whether a column pyarrow took for numbers keeps its text (see :func:`settle`)."""
-    settled = settle(text, decimal)
-    return pa.types.is_string(settled.type)
-
-
 def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -> pa.Array:
     """A chunk's text column as ``to`` (int64 or float64), or :class:`Mismatch`."""
     chunked = text if isinstance(text, pa.ChunkedArray) else pa.chunked_array([text])
@@ -88,7 +82,9 @@ def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -
             raise Mismatch(str(bad[0]), "spelled so an integer would not give it back")
         return _combined(pc.cast(ints, to))
     if pa.types.is_floating(to):
-        spelled = pc.filter(chunked, pc.fill_null(pc.match_substring_regex(chunked, _SPELLED), False))
+        spelled = pc.filter(
+            chunked, pc.fill_null(pc.match_substring_regex(chunked, _SPELLED), False)
+        )
         if len(spelled):
             raise Mismatch(str(spelled[0]), "spelled so a number would not give it back")
         try:

@@ -325,7 +325,9 @@ class Execution:
         files = self.scanned.get(name, source.files)
         if source.combine_strategy == "latest":
             files = files[-1:]
-        return rows + locate_rows(state.rejected, files, self.file_rows.get(name, {}), source.options)
+        return rows + locate_rows(
+            state.rejected, files, self.file_rows.get(name, {}), source.options
+        )
 
     def take_input(
         self, source: ResolvedInput, table: pa.Table, timing: Timing, first: bool = True

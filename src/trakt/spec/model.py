@@ -66,11 +66,11 @@ class InputSpec(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     schema_: SchemaSpec | None = Field(default=None, alias="schema")
 
-    @field_validator("max_bad_lines")
+    @field_validator("max_bad_lines", mode="before")
     @classmethod
-    def _a_count_or_a_share(cls, value: int | float | str) -> int | float | str:
-        if isinstance(value, bool):
-            raise ValueError("must be a count (100), a fraction (0.01) or a percentage (\"1%\")")
+    def _a_count_or_a_share(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError('must be a count (100), a fraction (0.01) or a percentage ("1%")')
         if isinstance(value, str):
             number = value.strip().removesuffix("%")
             try:
@@ -80,9 +80,7 @@ class InputSpec(_Frozen):
             if not value.strip().endswith("%") or not 0 <= share <= 100:
                 raise ValueError(f"must be a percentage between 0% and 100%, found {value!r}")
         elif value < 0 or (isinstance(value, float) and value >= 1 and not value.is_integer()):
-            raise ValueError(
-                f"must be a count >= 0 or a fraction between 0 and 1, found {value!r}"
-            )
+            raise ValueError(f"must be a count >= 0 or a fraction between 0 and 1, found {value!r}")
         return value
 
 
