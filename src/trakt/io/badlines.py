@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from trakt.errors import InputError
+
 POLICIES = ("error", "skip", "quarantine")
 # Huge fields are fine (the fast reader takes them too); the csv module's default cap is 128 KiB.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -275,6 +277,13 @@ def clean_copy(path: Path, dest: Path, options: Mapping[str, Any], shown: str) -
         for i, (raw, problem) in enumerate(scan(path, options, shown)):
             if i >= skip:
                 records += 1
+            if problem is not None and records == 0:  # the header: nothing reads without it
+                raise InputError(
+                    f"{shown}:{problem.line}: the header is malformed: {problem.reason}; fix "
+                    "the header line (on_bad_lines sets aside data records only)",
+                    file=shown,
+                    line=problem.line,
+                )
             if problem is None:
                 out.write(raw if raw.endswith((b"\n", b"\r")) else raw + b"\n")
             else:  # blank lines in its place (readers skip them): line numbers stay the same
