@@ -45,7 +45,8 @@ def csv_texts(draw: st.DrawFn) -> tuple[str, bool]:
     # writer issue outside this test's subject.
     name = cell.filter(lambda c: c.strip(" \r\n") != "")
     header = draw(st.lists(name, min_size=width, max_size=width))
-    rows = [header] + draw(st.lists(st.lists(cell, min_size=width, max_size=width), max_size=25))
+    body = draw(st.lists(st.lists(cell, min_size=width, max_size=width), max_size=25))
+    rows = [header, *body]
     newline = draw(st.sampled_from(["\n", "\r\n"]))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=newline)
