@@ -36,6 +36,9 @@ class ExcelFormat:
             problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
         return problems
 
+    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(options)
+
     def read_table(self, request: ReadRequest) -> pa.Table:
         opts = {k: v for k, v in request.options.items() if k != "source_column"}
         try:

@@ -36,7 +36,7 @@ from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
 from trakt.runtime.outdir import TEMP_PREFIX
-from trakt.runtime.planning import ExecutionPlan, StepPlan
+from trakt.runtime.planning import ExecutionPlan, StepPlan, override_format
 from trakt.runtime.summary import ColumnSummaries
 from trakt.spec.model import SchemaSpec
 
@@ -211,15 +211,16 @@ class Execution:
         spec = planned.spec
         override = self.settings.input_overrides.get(artifact)
         uri, base = (override, Path.cwd()) if override else (spec.uri, self.settings.input_dir)
-        options = dict(spec.options)
+        fmt = get_format(override_format(planned, uri) if override else planned.format)
+        options = fmt.options_for(uri, spec.options)  # e.g. a .tsv file's tab separator
         if spec.source_column:
             options["source_column"] = spec.source_column
         if spec.schema_ is not None:
-            options = _read_as_text(options, spec.schema_, planned.format)
+            options = _read_as_text(options, spec.schema_, fmt.name)
         return ResolvedInput(
             artifact,
             uri,
-            get_format(planned.format),
+            fmt,
             resolve_files(artifact, uri, base),
             spec.combine_strategy,
             options,
