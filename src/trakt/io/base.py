@@ -137,7 +137,7 @@ def input_format(uri: str, declared: str | None, default: str = "csv") -> str:
         raise UsageError(
             f"'{uri}': Trakt has no reader for '{extension}' files; formats: {_extensions()}. "
             "For delimited text under another extension set `format: csv` (and "
-            "`options.sep`, e.g. sep: \"|\")"
+            '`options.sep`, e.g. sep: "|")'
         )
     return name
 

@@ -80,11 +80,13 @@ def _matching(artifact: str, uri: str, full: Path) -> list[Path]:
     matches = sorted(Path(p) for p in glob.glob(_pattern(full), recursive=True))
     files = [p for p in matches if p.is_file()]
     if not files:
+        only_dirs = " (only directories matched)" if matches else ""
+        bracket = (
+            "; '[' starts a character class: write '[[]' for a literal '['" if "[" in uri else ""
+        )
         raise InputError(
-            f"input '{artifact}': pattern '{uri}' matched no files in {full.parent.resolve()}"
-            + (" (only directories matched)" if matches else "")
-            + ("; '[' starts a character class in a pattern: write '[[]' for a literal '['"
-               if "[" in uri else ""),  # fmt: skip
+            f"input '{artifact}': pattern '{uri}' matched no files in "
+            f"{full.parent.resolve()}{only_dirs}{bracket}",
             artifact=artifact,
             file=str(full),
         )
