@@ -58,39 +58,157 @@ class _Finding:
             self.samples.append({"value": None if pd.isna(value) else str(value), "line": line})
 
 
-def _coerce(raw: pd.Series, kind: str) -> pd.Series:
-    """Parse text into ``kind``; what does not parse becomes null."""
+_INT64 = (-(2**63), 2**63 - 1)
+# Up to 18 digits always fit int64: converted at once, the rest one by one.
+_PLAIN_INT = r"[+-]?\d{1,18}"
+# A UTC offset after a time of day (a date's "-02" is none).
+_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)
+_FINE_FRACTION = r"[.,]\d{7,}"  # more than microseconds: parsed at nanoseconds, checked
+_INFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+_MISFIT_RULE = "does not fit "
+
+
+def _misfit_rule(kind: str) -> str:
+    """The rule of the coercion event for values that parse but do not fit ``kind``."""
+    match = _DECIMAL.fullmatch(kind)
+    why = {
+        "int": "a fraction, or outside the 64-bit range",
+        "float": "too large or too small for a 64-bit float",
+        "date": "has a time of day, or is outside years 1-9999",
+        "datetime": "finer than microseconds, outside years 1-9999, or without a UTC offset "
+        "where other values have one",
+    }.get(kind, "")
+    if match:
+        why = f"more than {match.group(2)} decimal places or {match.group(1)} digits"
+    return f"{_MISFIT_RULE}{kind} ({why})"
+
+
+def _coerce(raw: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """Parse text into ``kind``: the typed values, and where a value parsed but would have
+    to change to fit (rounded, truncated, overflowed). Both kinds of failure become null."""
     text = raw.astype("string")
+    none = pd.Series(False, index=raw.index)
     if kind == "string":
-        return raw
-    if kind in ("int", "float"):
-        numbers = pd.to_numeric(text, errors="coerce")
-        if kind == "float":
-            return numbers.astype("float64")
-        whole = numbers.where(numbers.isna() | (numbers == np.floor(numbers)))
-        return whole.astype("Int64")
+        return raw, none
+    if kind == "int":
+        return _to_int(text)
+    if kind == "float":
+        return _to_float(text)
     if kind == "bool":
         lowered = text.str.strip().str.lower()
         mapped = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA)
-        return mapped.astype("boolean")
+        return mapped.astype("boolean"), none
     if kind in ("date", "datetime"):
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        return parsed.dt.normalize() if kind == "date" else parsed
+        return _to_datetime(text, kind)
     match = _DECIMAL.fullmatch(kind)
     assert match, kind  # the spec validated the type
-    precision, scale = int(match.group(1)), int(match.group(2))
+    return _to_decimal(text, int(match.group(1)), int(match.group(2)))
+
+
+def _to_int(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    stripped = text.str.strip()
+    plain = stripped.str.fullmatch(_PLAIN_INT).fillna(False).astype(bool)
+    typed = pd.Series(pd.NA, index=text.index, dtype="Int64")
+    if plain.any():
+        typed[plain] = stripped[plain].astype("int64")
+    rest = stripped[~plain & stripped.notna()]  # 1.0, 1e3, 1.5, huge numbers, text
+    values = [_exact_int(v) for v in rest.tolist()]
+    typed.update(pd.Series([v if isinstance(v, int) else None for v in values], rest.index))
+    misfit = pd.Series([v is _MISFIT for v in values], rest.index, dtype=bool)
+    return typed, misfit.reindex(text.index, fill_value=False)
+
+
+def _exact_int(value: Any) -> object:
+    """``value`` as an int if it is one exactly (``1.0``, ``1e3``); _MISFIT if it is a
+    number that is no int64; None if it is no number."""
+    number = _decimal(value)
+    if number is None or not number.is_finite():
+        return None
+    if number == number.to_integral_value() and _INT64[0] <= number <= _INT64[1]:
+        return int(number)
+    return _MISFIT
+
+
+def _to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+    lowered = text.str.strip().str.lower()
+    written_inf = lowered.isin(_INFINITE).fillna(False).astype(bool)
+    overflow = numbers.isin([np.inf, -np.inf]) & ~written_inf
+    mantissa = lowered.str.replace(r"e.*$", "", regex=True)
+    nonzero = mantissa.str.contains(r"[1-9]", regex=True).fillna(False).astype(bool)
+    misfit = (overflow | ((numbers == 0) & nonzero)).astype(bool)  # 1e400, 1e-400
+    return numbers.where(~misfit), misfit
+
+
+def _to_datetime(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """ISO 8601 at microsecond resolution (years 1-9999) in every chunk, whatever pandas
+    would infer for it; a date has no time of day."""
+    stripped = text.str.strip()
+    present = stripped.notna() & (stripped != "")
+    aware = stripped.str.contains(_OFFSET, regex=True).fillna(False).astype(bool) & present
+    misfit = pd.Series(False, index=text.index)
+    if aware.any() and not aware[present].all():
+        misfit |= present & ~aware  # a naive value among values with a UTC offset
+    fine = stripped.str.contains(_FINE_FRACTION, regex=True).fillna(False).astype(bool)
+    usable = stripped.where(present & ~misfit)
+    utc = bool(aware.any())
+    parsed = _parse(usable.where(~fine), utc)
+    if fine.any():  # nanosecond digits: they fit only when they are zero
+        exact = _parse(usable.where(fine), utc)
+        ok = exact.notna() & (exact.dt.nanosecond == 0)
+        misfit |= fine & present & ~ok & ~misfit
+        parsed = parsed.where(~(fine & ok), exact.where(ok).astype(parsed.dtype))
+    if kind == "date":
+        timed = parsed.notna() & (parsed != parsed.dt.normalize())
+        misfit |= timed
+        parsed = parsed.where(~timed)
+    # Out of range (year 10000...) and invalid values alike come back as NaT: tell them apart.
+    unparsed = parsed.isna() & present & ~misfit
+    if unparsed.any():
+        misfit |= unparsed & stripped.str.fullmatch(r"[+-]?\d{5,}-\d{2}-\d{2}.*").fillna(
+            False
+        ).astype(bool)
+    return parsed, misfit.astype(bool)
+
+
+def _parse(text: pd.Series, utc: bool) -> pd.Series:
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=utc)
+    return parsed.astype("datetime64[us, UTC]") if utc else parsed.astype("datetime64[us]")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _to_decimal(text: pd.Series, precision: int, scale: int) -> tuple[pd.Series, pd.Series]:
     quantum = Decimal(1).scaleb(-scale)
+    misfit = pd.Series(False, index=text.index)
 
     def to_decimal(value: Any) -> Any:
         if value is None or value is pd.NA:
             return None
-        try:
-            number = Decimal(str(value).strip()).quantize(quantum)
-        except (InvalidOperation, ValueError):
+        number = _decimal(value)
+        if number is None or not number.is_finite():
             return None
-        return number if len(number.as_tuple().digits) <= precision else None
+        try:
+            exact = number.quantize(quantum)
+        except InvalidOperation:  # more digits than the context holds: far too large
+            return _MISFIT
+        if exact != number or len(exact.as_tuple().digits) > precision:
+            return _MISFIT  # rounding 1.234 to 1.23 would change the value
+        return exact
 
-    return text.map(to_decimal).astype(object)
+    converted = text.map(to_decimal).astype(object)
+    misfit = converted.map(lambda v: v is _MISFIT).astype(bool)
+    return converted.where(~misfit, None), misfit
+
+
+_MISFIT = object()
 
 
 def _bound(series: pd.Series, value: Any) -> Any:
@@ -113,12 +231,15 @@ class ContractState:
     seen: dict[str, set[Any]] = field(default_factory=dict)
     rows_seen: int = 0
     rejected: list[BadLine] = field(default_factory=list)
+    source_column: str | None = None  # the input's own column of file names: not extra
 
     def _finding(self, kind: str, column: str, rule: str) -> _Finding:
         return self.findings.setdefault((kind, column, rule), _Finding(kind, column, rule))
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Coerce and check one chunk; return the rows to keep."""
+        if any(name is not None for name in frame.index.names):
+            frame = frame.reset_index()  # a named index (groupby) is written as columns
         lines = pd.Series(np.arange(len(frame)) + self.rows_seen + 2, index=frame.index)
         self.rows_seen += len(frame)
         original = frame
@@ -129,14 +250,23 @@ class ContractState:
                 if rule.required:
                     self._finding("missing_column", name, "required").count = 1
                 nulls = pd.Series([None] * len(frame), index=frame.index, dtype="string")
-                frame[name] = _coerce(nulls, rule.type)
+                frame[name] = _coerce(nulls, rule.type)[0]
                 continue
             raw = frame[name]
-            typed = _coerce(raw, rule.type)
+            typed, misfit = _coerce(raw, rule.type)
             failed = typed.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-            if failed.any():
+            failed = failed.fillna(False).astype(bool)
+            invalid = failed & ~misfit
+            if invalid.any():
                 finding = self._finding("coercion", name, f"not a valid {rule.type}")
-                finding.add(raw[failed], lines[failed])
+                finding.add(raw[invalid], lines[invalid])
+            if misfit.any():
+                finding = self._finding("coercion", name, _misfit_rule(rule.type))
+                finding.add(raw[misfit], lines[misfit])
+            # A value that does not fit its type breaks the contract like any rule.
+            first = failed & (reasons == "")
+            reasons[first & misfit] = f"{name}: {_misfit_rule(rule.type)}"
+            reasons[first & ~misfit] = f"{name}: not a valid {rule.type}"
             frame[name] = typed
             self._rules(name, rule, typed, raw, lines, reasons)
         frame = self._extra_columns(frame)
@@ -182,7 +312,9 @@ class ContractState:
                 reasons[mask & (reasons == "")] = f"{name}: {label}"
 
     def _extra_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        extra = [c for c in frame.columns if c not in self.schema.columns]
+        extra = [
+            c for c in frame.columns if c not in self.schema.columns and c != self.source_column
+        ]
         if not extra or self.schema.extra_columns == "keep":
             return frame
         if self.schema.extra_columns == "drop":
@@ -210,7 +342,7 @@ class ContractState:
             return
         order = {"missing_column": 0, "warning": 1, "coercion": 2}
         for finding in sorted(self.findings.values(), key=lambda f: order[f.kind]):
-            if finding.kind in ("warning", "missing_column"):
+            if finding.kind in ("warning", "missing_column", "coercion"):
                 raise ContractViolation(
                     f"{self.name}: {finding.count} value(s) of column '{finding.column}': "
                     f"{finding.rule} (e.g. {finding.samples[:SAMPLES]}); schema "
@@ -226,6 +358,11 @@ class ContractState:
         for f in sorted(self.findings.values(), key=lambda f: (order[f.kind], f.column, f.rule)):
             if f.kind == "missing_column":
                 message = f"required column '{f.column}' is missing"
+            elif f.kind == "coercion" and f.rule.startswith(_MISFIT_RULE):
+                message = (
+                    f"{f.count} value(s) of '{f.column}' do not fit "
+                    f"{f.rule.removeprefix(_MISFIT_RULE)}; set to null, never rounded or cut"
+                )
             elif f.kind == "coercion":
                 message = f"{f.count} value(s) of '{f.column}' are {f.rule}; set to null"
             else:

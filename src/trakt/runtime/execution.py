@@ -171,8 +171,14 @@ class Execution:
             if planned.spec.on_bad_lines != "error" and planned.format == "csv":
                 self._set_aside_bad_lines(artifact)
             if planned.spec.schema_ is not None:
-                shown = ", ".join(f.shown for f in self.resolved[artifact].files)
-                self.contracts[artifact] = ContractState(artifact, planned.spec.schema_, shown)
+                source = self.resolved[artifact]
+                shown = ", ".join(f.shown for f in source.files)
+                self.contracts[artifact] = ContractState(
+                    artifact,
+                    planned.spec.schema_,
+                    shown,
+                    source_column=source.options.get("source_column"),
+                )
         for dataset in self.plan.outputs:
             if dataset.schema_ is not None:
                 name = f"output:{dataset.name}"
