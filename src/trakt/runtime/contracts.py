@@ -77,15 +77,17 @@ def _misfit_rule(kind: str) -> str:
         "int": "a fraction, or outside the 64-bit range",
         "float": "too large or too small for a 64-bit float",
         "date": "has a time of day, or is outside years 1-9999",
-        "datetime": "finer than microseconds, outside years 1-9999, or without a UTC offset "
-        "where other values have one",
+        "datetime": "finer than microseconds, outside years 1-9999, or with(out) a UTC offset "
+        "unlike the column's first value",
     }.get(kind, "")
     if match:
         why = f"more than {match.group(2)} decimal places or {match.group(1)} digits"
     return f"{_MISFIT_RULE}{kind} ({why})"
 
 
-def _coerce(raw: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+def _coerce(
+    raw: pd.Series, kind: str, memo: dict[str, Any] | None = None
+) -> tuple[pd.Series, pd.Series]:
     """Parse text into ``kind``: the typed values, and where a value parsed but would have
     to change to fit (rounded, truncated, overflowed). Both kinds of failure become null."""
     text = raw.astype("string")
@@ -101,7 +103,7 @@ def _coerce(raw: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
         mapped = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA)
         return mapped.astype("boolean"), none
     if kind in ("date", "datetime"):
-        return _to_datetime(text, kind)
+        return _to_datetime(text, kind, {} if memo is None else memo)
     match = _DECIMAL.fullmatch(kind)
     assert match, kind  # the spec validated the type
     return _to_decimal(text, int(match.group(1)), int(match.group(2)))
@@ -115,7 +117,8 @@ def _to_int(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         typed[plain] = stripped[plain].astype("int64")
     rest = stripped[~plain & stripped.notna()]  # 1.0, 1e3, 1.5, huge numbers, text
     values = [_exact_int(v) for v in rest.tolist()]
-    typed.update(pd.Series([v if isinstance(v, int) else None for v in values], rest.index))
+    exact = [v if isinstance(v, int) else None for v in values]
+    typed.update(pd.Series(exact, rest.index, dtype="Int64"))
     misfit = pd.Series([v is _MISFIT for v in values], rest.index, dtype=bool)
     return typed, misfit.reindex(text.index, fill_value=False)
 
@@ -142,21 +145,24 @@ def _to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return numbers.where(~misfit), misfit
 
 
-def _to_datetime(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+def _to_datetime(text: pd.Series, kind: str, memo: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 at microsecond resolution (years 1-9999) in every chunk, whatever pandas
     would infer for it; a date has no time of day."""
     stripped = text.str.strip()
     present = stripped.notna() & (stripped != "")
     aware = stripped.str.contains(_OFFSET, regex=True).fillna(False).astype(bool) & present
-    misfit = pd.Series(False, index=text.index)
-    if aware.any() and not aware[present].all():
-        misfit |= present & ~aware  # a naive value among values with a UTC offset
+    # The column's first time of day decides, in every chunk: with a UTC offset (values are
+    # then instants in UTC) or without; a value of the other kind is never guessed.
+    timed = present & stripped.str.contains(r"\d:\d{2}", regex=True).fillna(False).astype(bool)
+    if "utc" not in memo and timed.any():
+        memo["utc"] = bool(aware[timed].iloc[0])
+    utc = bool(memo.get("utc", False))
+    misfit = (present & (aware != utc)).astype(bool)
     fine = stripped.str.contains(_FINE_FRACTION, regex=True).fillna(False).astype(bool)
     usable = stripped.where(present & ~misfit)
-    utc = bool(aware.any())
     parsed = _parse(usable.where(~fine), utc)
     if fine.any():  # nanosecond digits: they fit only when they are zero
-        exact = _parse(usable.where(fine), utc)
+        exact = pd.to_datetime(usable.where(fine), errors="coerce", format="ISO8601", utc=utc)
         ok = exact.notna() & (exact.dt.nanosecond == 0)
         misfit |= fine & present & ~ok & ~misfit
         parsed = parsed.where(~(fine & ok), exact.where(ok).astype(parsed.dtype))
@@ -232,6 +238,7 @@ class ContractState:
     rows_seen: int = 0
     rejected: list[BadLine] = field(default_factory=list)
     source_column: str | None = None  # the input's own column of file names: not extra
+    memo: dict[str, dict[str, Any]] = field(default_factory=dict)  # per column, across chunks
 
     def _finding(self, kind: str, column: str, rule: str) -> _Finding:
         return self.findings.setdefault((kind, column, rule), _Finding(kind, column, rule))
@@ -253,7 +260,7 @@ class ContractState:
                 frame[name] = _coerce(nulls, rule.type)[0]
                 continue
             raw = frame[name]
-            typed, misfit = _coerce(raw, rule.type)
+            typed, misfit = _coerce(raw, rule.type, self.memo.setdefault(name, {}))
             failed = typed.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
             failed = failed.fillna(False).astype(bool)
             invalid = failed & ~misfit
