@@ -40,9 +40,7 @@ execution:
 """
 
 
-def _run(
-    project: Project, yaml_text: str, chunk: int = 1
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def _run(project: Project, yaml_text: str, chunk: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
     pipeline = load_pipeline_from_yaml(project.pipeline(yaml_text))
     runner = LocalRunner(project.input_dir, project.output_dir, stream_chunk_size=chunk)
     result = runner.run(pipeline)

@@ -136,7 +136,7 @@ def test_tsv_bad_lines_are_found_with_tabs(project: Project, mode: str) -> None:
     assert result["status"] == "success", result["error"]
     assert _out(project) == "id,name\n1,Ada\n3,Lin\n"
     assert (project.output_dir / "_rejected" / "orders.csv").read_text() == (
-        "file,line,reason,raw\npeople.tsv,3,\"expected 2 fields, found 3\",2\tGrace\textra\n"
+        'file,line,reason,raw\npeople.tsv,3,"expected 2 fields, found 3",2\tGrace\textra\n'
     )
     assert manifest["inputs"]["orders"]["bad_lines"]["count"] == 1
 
@@ -181,7 +181,7 @@ def test_csv_by_default_and_by_declaration(project: Project, mode: str) -> None:
         result, _ = _run(project, _yaml(uri, mode, extra))
         assert result["status"] == "success", (uri, result["error"])
         assert _out(project) == expected
-    with pytest.raises(PipelineValidationError, match="no reader for '.dat'"):
+    with pytest.raises(PipelineValidationError, match=r"no reader for '\.dat'"):
         _run(project, _yaml("pipes.dat", mode))
 
 
@@ -211,8 +211,10 @@ def test_cli_exit_code_for_an_unreadable_extension(project: Project) -> None:
     path = project.pipeline(_yaml("orders.json"))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.run(
-        [sys.executable, "-m", "trakt.run_local", "--pipeline-file", str(path)]
-        + ["--input-dir", str(project.input_dir), "--output-dir", str(project.output_dir)],
+        [
+            *(sys.executable, "-m", "trakt.run_local", "--pipeline-file", str(path)),
+            *("--input-dir", str(project.input_dir), "--output-dir", str(project.output_dir)),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -264,9 +266,7 @@ def test_xlsx_declared_number_with_text_names_the_cell(project: Project) -> None
 
 
 @pytest.mark.parametrize("policy", ["skip", "quarantine"])
-def test_on_bad_lines_on_an_xlsx_input_is_a_validation_error(
-    project: Project, policy: str
-) -> None:
+def test_on_bad_lines_on_an_xlsx_input_is_a_validation_error(project: Project, policy: str) -> None:
     _workbook(project.input_dir / "book.xlsx")
     path = project.pipeline(_yaml("book.xlsx", extra=f"    on_bad_lines: {policy}"))
     with pytest.raises(PipelineValidationError, match="applies to CSV inputs") as info:
