@@ -223,3 +223,17 @@ def test_an_output_contract_sees_a_grouped_index_as_columns(project: Project, mo
     assert result["status"] == "success", result["error"]
     assert (project.output_dir / "totals.csv").read_text() == "region,amount\nN,4\nS,2\n"
     assert manifest["outputs"][0]["events"] == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_datetime_bounds_apply_to_values_with_an_offset(project: Project, mode: str) -> None:
+    project.csv("orders.csv", "id,v\n1,2024-01-01T10:00:00+02:00\n2,2023-12-31T23:00:00Z\n")
+    text = _yaml("datetime", "warn", mode).replace(
+        '{type: "datetime"}', '{type: "datetime", min: "2024-01-01"}'
+    )
+    result, manifest = _run(project, text)
+    assert result["status"] == "success", result["error"]
+    events = manifest["inputs"]["orders"]["events"]
+    assert [(e["kind"], e["rule"], e["samples"]) for e in events] == [
+        ("warning", "below min 2024-01-01", [{"value": "2023-12-31T23:00:00Z", "line": 3}])
+    ]

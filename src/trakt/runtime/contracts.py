@@ -219,7 +219,13 @@ _MISFIT = object()
 
 def _bound(series: pd.Series, value: Any) -> Any:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return pd.Timestamp(value)
+        bound = pd.Timestamp(value)
+        aware = getattr(series.dtype, "tz", None) is not None
+        if aware and bound.tz is None:  # a column of UTC instants: a plain bound is UTC too
+            return bound.tz_localize("UTC")
+        if not aware and bound.tz is not None:
+            return bound.tz_convert("UTC").tz_localize(None)
+        return bound
     if series.dtype == object:
         return Decimal(str(value))
     return value
