@@ -60,10 +60,11 @@ class _Finding:
 
 _INT64 = (-(2**63), 2**63 - 1)
 # Up to 18 digits always fit int64: converted at once, the rest one by one.
-_PLAIN_INT = r"[+-]?\d{1,18}"
-# A UTC offset after a time of day (a date's "-02" is none).
-_OFFSET = re.compile(r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)
-_FINE_FRACTION = r"[.,]\d{7,}"  # more than microseconds: parsed at nanoseconds, checked
+_PLAIN_INT = r"[+-]?[0-9]{1,18}"
+# A UTC offset after a time of day (a date's "-02" is none). Patterns use [0-9] and no \s,
+# so pandas runs them in pyarrow's regex engine, not value by value in Python's.
+_OFFSET = r"[0-9]:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)? ?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+_FINE_FRACTION = r"[.,][0-9]{7,}"  # more than microseconds: parsed at nanoseconds, checked
 _INFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
@@ -136,12 +137,15 @@ def _exact_int(value: Any) -> object:
 
 def _to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    lowered = text.str.strip().str.lower()
-    written_inf = lowered.isin(_INFINITE).fillna(False).astype(bool)
-    overflow = numbers.isin([np.inf, -np.inf]) & ~written_inf
-    mantissa = lowered.str.replace(r"e.*$", "", regex=True)
-    nonzero = mantissa.str.contains(r"[1-9]", regex=True).fillna(False).astype(bool)
-    misfit = (overflow | ((numbers == 0) & nonzero)).astype(bool)  # 1e400, 1e-400
+    misfit = pd.Series(False, index=text.index)
+    suspect = numbers.isin([np.inf, -np.inf, 0.0])
+    if suspect.any():  # 1e400 became inf, 1e-400 became 0: only a written inf or 0 is one
+        lowered = text[suspect].str.strip().str.lower()
+        mantissa = lowered.str.replace(r"e.*$", "", regex=True)
+        zero = ~mantissa.str.contains(r"[1-9]", regex=True).fillna(False).astype(bool)
+        infinite = lowered.isin(_INFINITE).fillna(False).astype(bool)
+        fits = ((numbers[suspect] == 0) & zero) | infinite
+        misfit[suspect] = ~fits
     return numbers.where(~misfit), misfit
 
 
@@ -153,7 +157,9 @@ def _to_datetime(text: pd.Series, kind: str, memo: dict[str, Any]) -> tuple[pd.S
     aware = stripped.str.contains(_OFFSET, regex=True).fillna(False).astype(bool) & present
     # The column's first time of day decides, in every chunk: with a UTC offset (values are
     # then instants in UTC) or without; a value of the other kind is never guessed.
-    timed = present & stripped.str.contains(r"\d:\d{2}", regex=True).fillna(False).astype(bool)
+    timed = present & stripped.str.contains(r"[0-9]:[0-9]{2}", regex=True).fillna(False).astype(
+        bool
+    )
     if "utc" not in memo and timed.any():
         memo["utc"] = bool(aware[timed].iloc[0])
     utc = bool(memo.get("utc", False))
@@ -173,7 +179,7 @@ def _to_datetime(text: pd.Series, kind: str, memo: dict[str, Any]) -> tuple[pd.S
     # Out of range (year 10000...) and invalid values alike come back as NaT: tell them apart.
     unparsed = parsed.isna() & present & ~misfit
     if unparsed.any():
-        misfit |= unparsed & stripped.str.fullmatch(r"[+-]?\d{5,}-\d{2}-\d{2}.*").fillna(
+        misfit |= unparsed & stripped.str.fullmatch(r"[+-]?[0-9]{5,}-[0-9]{2}-[0-9]{2}.*").fillna(
             False
         ).astype(bool)
     return parsed, misfit.astype(bool)
@@ -193,7 +199,6 @@ def _decimal(value: Any) -> Decimal | None:
 
 def _to_decimal(text: pd.Series, precision: int, scale: int) -> tuple[pd.Series, pd.Series]:
     quantum = Decimal(1).scaleb(-scale)
-    misfit = pd.Series(False, index=text.index)
 
     def to_decimal(value: Any) -> Any:
         if value is None or value is pd.NA:
@@ -209,9 +214,10 @@ def _to_decimal(text: pd.Series, precision: int, scale: int) -> tuple[pd.Series,
             return _MISFIT  # rounding 1.234 to 1.23 would change the value
         return exact
 
-    converted = text.map(to_decimal).astype(object)
-    misfit = converted.map(lambda v: v is _MISFIT).astype(bool)
-    return converted.where(~misfit, None), misfit
+    values = [to_decimal(v) for v in text.tolist()]
+    misfit = pd.Series([v is _MISFIT for v in values], index=text.index, dtype=bool)
+    exact = [None if v is _MISFIT else v for v in values]
+    return pd.Series(exact, index=text.index, dtype=object), misfit
 
 
 _MISFIT = object()
