@@ -85,6 +85,15 @@ def test_patterns_still_match_and_an_input_dir_with_brackets_is_literal(
     result = LocalRunner(odd_dir, project.output_dir).run(pipeline)
     assert result["status"] == "success", result["error"]
     assert _out(project) == "id\n1\n2\n"
+    # A directory inside the uri that exists as named is literal too.
+    (odd_dir / "q[1]").mkdir()
+    (odd_dir / "q[1]" / "a.csv").write_text("id\n7\n")
+    (odd_dir / "q1").mkdir()
+    (odd_dir / "q1" / "a.csv").write_text("id\n9\n")
+    pipeline = load_pipeline_from_yaml(project.pipeline(_yaml("q[1]/*.csv", mode)))
+    result = LocalRunner(odd_dir, project.output_dir).run(pipeline)
+    assert result["status"] == "success", result["error"]
+    assert _out(project) == "id\n7\n"
 
 
 def test_a_pattern_with_brackets_that_matches_nothing_says_how_to_escape(
