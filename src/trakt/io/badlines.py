@@ -21,6 +21,7 @@ holds exactly the bytes of the good records.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import sys
 from collections import deque
@@ -309,11 +310,32 @@ def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
 def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
     """A fast first look (bytes.count, no parsing): an odd number of unescaped quotes means
     a quoted field may run to the end of the file, which pyarrow accepts silently."""
-    dialect = Dialect.of(options)
-    quote = dialect.quotechar.encode("ascii")
-    escaped = dialect.escapechar.encode("ascii") + quote if dialect.escapechar else None
-    count = 0
-    tail = b""
+    d = Dialect.of(options)
+    return _shape(path, *_stamp(path), d.quotechar, d.escapechar)[0]
+
+
+def line_count(path: Path, options: Mapping[str, Any]) -> int:
+    """Lines as CSV readers count them (``\\n``, ``\\r\\n``, a lone ``\\r``), a last line
+    without a line break included; a byte count, no parsing."""
+    d = Dialect.of(options)
+    return _shape(path, *_stamp(path), d.quotechar, d.escapechar)[1]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _shape(
+    path: Path, size: int, mtime: int, quotechar: str, escapechar: str | None
+) -> tuple[bool, int]:
+    """(odd number of unescaped quotes?, line count) in one pass over the bytes; cached by
+    the file's size and modification time, as the probe and the read both ask."""
+    quote = quotechar.encode("ascii")
+    escaped = escapechar.encode("ascii") + quote if escapechar else None
+    count = lines = 0
+    tail = last = b""
     with open(path, "rb") as handle:
         while block := handle.read(16 << 20):
             count += block.count(quote)
@@ -321,4 +343,9 @@ def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
                 data = tail + block
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
-    return count % 2 == 1
+            lines += block.count(b"\n")
+            if b"\r" in block or last == b"\r":
+                data = last + block  # a CRLF split across blocks counts once
+                lines += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")
+            last = block[-1:]
+    return count % 2 == 1, lines + (1 if last not in (b"", b"\n", b"\r") else 0)

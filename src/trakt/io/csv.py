@@ -12,8 +12,10 @@ Columns pyarrow would infer as numbers are read as text and settled by
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -139,6 +141,19 @@ def stream_schema(request: ReadRequest) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _settled(table: pa.Table, texts: Mapping[str, pa.DataType], decimal: str) -> pa.Table:
+    """Number columns read as text, settled; pyarrow.compute releases the GIL, so the
+    columns are settled side by side."""
+    names = [n for n in texts if n in table.column_names]
+    if not names:
+        return table
+    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+        columns = list(pool.map(lambda n: settle(table.column(n), decimal), names))
+    for name, column in zip(names, columns, strict=True):
+        table = table.set_column(table.column_names.index(name), name, column)
+    return table
+
+
 def read_table(request: ReadRequest) -> pa.Table:
     try:
         inferred, types = _probe(request)
@@ -150,15 +165,11 @@ def read_table(request: ReadRequest) -> pa.Table:
             texts.update({n: t for n, t in late.items() if n not in types})
             types.update({n: t for n, t in late.items() if n in types})
             table = read_all(request, {**types, **texts})
-        decimal = _decimal(request.options)
-        for name in texts:
-            if name in table.column_names:
-                i = table.column_names.index(name)
-                table = table.set_column(i, name, settle(table.column(i), decimal))
+        table = _settled(table, texts, _decimal(request.options))
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         raise fail(request, exc) from None
     check_text(request, table.schema)
-    check_swallowed(request, table)
+    check_swallowed(request, table, whole=True)
     return table
 
 
@@ -348,6 +359,11 @@ class CsvFormat:
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         return check_options(options)
+
+    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """A ``.tsv`` uri is tab-separated unless ``sep``/``delimiter`` says otherwise."""
+        tabs = uri.lower().endswith(".tsv") and not (options.get("sep") or options.get("delimiter"))
+        return {**options, "sep": "\t"} if tabs else dict(options)
 
     def read_table(self, request: ReadRequest) -> pa.Table:
         return read_table(request)

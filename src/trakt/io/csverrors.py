@@ -14,6 +14,7 @@ from trakt.io.badlines import (
     MAX_FIELD_BYTES,
     MAX_FIELD_LINES,
     first_bad_line,
+    line_count,
     record_line,
     unbalanced_quotes,
 )
@@ -93,9 +94,17 @@ def check_names(request: ReadRequest, names: list[str]) -> None:
         )
 
 
-def check_swallowed(request: ReadRequest, table: pa.Table, before: int = 0) -> None:
-    """A quoted value over too many lines: pyarrow took a stray quote at its word."""
+def check_swallowed(
+    request: ReadRequest, table: pa.Table, before: int = 0, whole: bool = False
+) -> None:
+    """A quoted value over too many lines: pyarrow took a stray quote at its word.
+
+    For a ``whole`` file with one line per record (the common case) there is nothing to
+    look at: a line count settles it faster than looking at every value."""
     options = request.options
+    skip = int(options.get("skiprows") or 0)
+    if whole and table.num_rows + 1 + skip == line_count(request.path, options):
+        return
     limit = int(options.get("max_field_lines") or MAX_FIELD_LINES)
     size = int(options.get("max_field_bytes") or MAX_FIELD_BYTES)
     index = swallowed(table, limit, size)

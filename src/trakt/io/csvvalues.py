@@ -5,7 +5,8 @@ different. Columns pyarrow infers as numbers are read as text and settled here:
 
 - integers: every value must be written the way the integer is written back (``-?[1-9]\\d*``
   or ``0``): ``007``, ``+7``, ``-0``, ``0x1F`` and numbers with spaces around stay text;
-- digits too many for a 64-bit integer stay text (as floats they would lose digits);
+- integers with 17 digits or more in a float column, such as ids beyond the int64 range,
+  keep the column text (as floats they would lose digits);
 - floats: a leading ``+`` or a leading zero before a digit (``007.5``, ``-01.2``) keeps the
   column text; other spellings of the same value (``1.50``, ``1e5``, ``.5``) are read as the
   number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``).
@@ -20,7 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _SPELLED = r"^\+|^-?0[0-9]"  # a float text that a number would not give back
-_INTEGER = r"^-?[0-9]+$"
+# ... or an integer with more digits than a float keeps (an id beyond the int64 range)
+_SPELLED_OR_LONG = _SPELLED + r"|^-?[0-9]{17,}$"
 
 
 class Mismatch(Exception):
@@ -60,7 +62,7 @@ def settle(text: pa.ChunkedArray, decimal: str = ".") -> pa.ChunkedArray:
         pass
     else:
         return ints if _exact_ints(text, ints) else text
-    if _any(text, _SPELLED) or pc.all(pc.match_substring_regex(text, _INTEGER)).as_py():
+    if _any(text, _SPELLED_OR_LONG):
         return text
     try:
         return _as_float(text, decimal)
