@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trakt.errors import OutputError, TraktError
+from trakt.runtime.safefs import open_regular
 
 LOCK_NAME = ".trakt.lock"
 TEMP_PREFIX = ".trakt-tmp-"
@@ -32,7 +33,9 @@ class OutputDirLock:
 
     def acquire(self) -> None:
         try:
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            # Never through a link: truncating below would empty the link's target.
+            fd = open_regular(self.path, "the lock file")
+            handle = open(fd, "r+", encoding="utf-8")  # noqa: SIM115 - held until release()
         except OSError as exc:
             raise OutputError(
                 f"cannot use output dir {self.path.parent}: {exc.strerror or exc}",
@@ -77,13 +80,13 @@ def remove_leftovers(output_dir: Path) -> list[str]:
     """Delete temporary files of earlier runs (only ever called while holding the lock)."""
     removed = []
     for path in sorted(output_dir.glob(f"{TEMP_PREFIX}*")):
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
         removed.append(path.name)
     rejected = output_dir / "_rejected"
-    if rejected.is_dir():
+    if rejected.is_dir() and not rejected.is_symlink():
         for path in sorted(rejected.glob(f"{TEMP_PREFIX}*")):
             path.unlink(missing_ok=True)
             removed.append(f"_rejected/{path.name}")
