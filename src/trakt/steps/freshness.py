@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import site
 import sys
 import sysconfig
 from collections.abc import Iterable, Sequence
@@ -58,7 +59,14 @@ def _found_now(name: str) -> tuple[bool, Location | None]:
 
 def _library_dirs() -> list[str]:
     paths = sysconfig.get_paths()
-    return [os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    found = [paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    return [os.path.realpath(p) for p in [*found, site.getusersitepackages()]]
+
+
+def is_library(module: ModuleType) -> bool:
+    """Whether ``module`` is built in or comes from the standard library or site-packages."""
+    location = _spec_location(getattr(module, "__spec__", None), module)
+    return not location or _inside(location, _library_dirs())
 
 
 def _inside(location: Location, dirs: Iterable[str]) -> bool:

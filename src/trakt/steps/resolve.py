@@ -3,7 +3,8 @@
 Order: (1) an alias from the registry; (2) a module whose ``run`` is the step
 (``steps.normalize.double_amount`` -> ``steps/normalize/double_amount.py``); (3)
 ``package.module.function`` where the function's first parameter is ``ctx``. Nothing else is
-a step: ``uses: os.system`` is refused. Modules are searched on ``sys.path``, then in the extra
+a step: ``uses: os.system`` is refused, and so is a library's ``run`` that does not take
+``ctx`` (``uses: subprocess``). Modules are searched on ``sys.path``, then in the extra
 directories given (the pipeline file's directory, then the current directory); a module that
 an earlier pipeline loaded from another directory is loaded afresh (see ``fresh_modules``).
 """
@@ -21,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from trakt.errors import StepResolutionError
-from trakt.steps.freshness import fresh_modules
+from trakt.steps.freshness import fresh_modules, is_library
 from trakt.steps.registry import lookup_alias
 
 
@@ -135,9 +136,14 @@ def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunct
         module, why = _import(uses)
         if module is not None:
             run = getattr(module, "run", None)
-            if callable(run):
+            if callable(run) and (_takes_ctx(run) or not is_library(module)):
                 return describe(run, f"{uses}.run")
-            why = f"module '{uses}' has no callable 'run'"
+            why = (
+                f"module '{uses}' is a library, not a step module: its 'run' does not take "
+                "'ctx' first"
+                if callable(run)
+                else f"module '{uses}' has no callable 'run'"
+            )
         tried.append(f"module '{uses}' exporting run(): {why}")
 
         if "." in uses:
