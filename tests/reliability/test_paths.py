@@ -257,6 +257,27 @@ def test_leftover_temp_dir_link_is_removed_not_followed(project: Project) -> Non
     assert tree(victim_dir) == {"data.csv": b"keep me\n"}
 
 
+def test_leftovers_in_rejected_are_removed_links_and_dirs_alike(project: Project) -> None:
+    project.csv("r.csv", BAD_CSV)
+    victim_dir = project.root / "victim"
+    victim_dir.mkdir()
+    (victim_dir / "data.csv").write_text("keep me\n")
+    rejected = project.output_dir / "_rejected"
+    (rejected / ".trakt-tmp-old-dir").mkdir(parents=True)
+    (rejected / ".trakt-tmp-old-link").symlink_to(victim_dir, target_is_directory=True)
+
+    result = run(project, quarantine_yaml("r"))
+
+    assert result["status"] == "success", result["error"]
+    manifest = json.loads((project.output_dir / "manifest.json").read_text())
+    assert manifest["removed_leftovers"] == [
+        "_rejected/.trakt-tmp-old-dir",
+        "_rejected/.trakt-tmp-old-link",
+    ]
+    assert sorted(p.name for p in rejected.iterdir()) == ["r.csv"]
+    assert tree(victim_dir) == {"data.csv": b"keep me\n"}
+
+
 @pytest.mark.parametrize("name", ["manifest.json", "final.csv", "_rejected/r.csv"])
 def test_links_at_final_paths_are_replaced_not_written_through(project: Project, name: str) -> None:
     """Verification: publishing and the manifest rename replace a link itself."""

@@ -79,15 +79,14 @@ def stale_run(manifest_path: Path) -> dict[str, Any] | None:
 def remove_leftovers(output_dir: Path) -> list[str]:
     """Delete temporary files of earlier runs (only ever called while holding the lock)."""
     removed = []
-    for path in sorted(output_dir.glob(f"{TEMP_PREFIX}*")):
+    rejected = output_dir / "_rejected"
+    found = sorted(output_dir.glob(f"{TEMP_PREFIX}*"))
+    if rejected.is_dir() and not rejected.is_symlink():  # never look through a link
+        found += sorted(rejected.glob(f"{TEMP_PREFIX}*"))
+    for path in found:
         if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-        removed.append(path.name)
-    rejected = output_dir / "_rejected"
-    if rejected.is_dir() and not rejected.is_symlink():
-        for path in sorted(rejected.glob(f"{TEMP_PREFIX}*")):
-            path.unlink(missing_ok=True)
-            removed.append(f"_rejected/{path.name}")
+        removed.append(str(path.relative_to(output_dir)))
     return removed
