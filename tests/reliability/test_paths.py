@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import DOUBLE, Project
 from trakt import PipelineValidationError, load_pipeline_from_yaml
-from trakt.errors import OutputConflict, OutputError
+from trakt.errors import OutputConflict, OutputError, UsageError
 from trakt.run_local import main as cli_main
 from trakt.runtime.local_runner import LocalRunner
 from trakt.runtime.manifest import Manifest
@@ -331,6 +331,19 @@ def test_manifest_path_on_an_output_is_refused_before_anything_runs(
     assert {k: v for k, v in after.items() if k != ".trakt.lock"} == before
 
 
+def test_refused_run_never_writes_its_manifest_over_another_file(project: Project) -> None:
+    previous = b"id,amount\n9,9\n"
+    final = project.output_dir / "final.csv"
+    final.parent.mkdir()
+    final.write_bytes(previous)
+    overrides = {"nope": "x.csv"}  # a usage error found once the run has the lock
+
+    with pytest.raises(UsageError, match=r"the pipeline has no input 'nope'"):
+        run(project, quarantine_yaml("r"), manifest_path=final, input_overrides=overrides)
+
+    assert final.read_bytes() == previous
+
+
 def test_manifest_path_on_a_quarantine_file_is_refused(project: Project) -> None:
     project.csv("r.csv", BAD_CSV)
     manifest_path = project.output_dir / "_rejected" / "r.csv"
@@ -343,6 +356,17 @@ def test_manifest_path_on_a_quarantine_file_is_refused(project: Project) -> None
     assert "--manifest-path" in message
     assert info.value.exit_code == 2
     assert not manifest_path.exists()
+
+
+def test_manifest_path_on_the_lock_file_is_refused(project: Project) -> None:
+    project.csv("r.csv", "id\n1\n")
+    lock = project.output_dir / ".trakt.lock"
+
+    with pytest.raises(OutputConflict, match=r"the manifest .* and the lock file .* same file"):
+        run(project, quarantine_yaml("r"), manifest_path=lock)
+
+    assert lock.read_text().startswith("run ")
+    assert not (project.output_dir / "final.csv").exists()
 
 
 def test_cli_refuses_manifest_on_output_with_exit_2(

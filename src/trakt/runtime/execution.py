@@ -35,7 +35,7 @@ from trakt.io.sources import SourceFile, read_combined, resolve_files
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
-from trakt.runtime.outdir import TEMP_PREFIX
+from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.safefs import create_new, ensure_dir, places
 from trakt.runtime.summary import ColumnSummaries
@@ -246,6 +246,7 @@ class Execution:
         out = self.settings.output_dir
         targets = [(out / f"{d.name}.csv", f"output '{d.name}'") for d in self.plan.outputs]
         targets.append((self.settings.manifest_path, "the manifest"))
+        targets.append((out / LOCK_NAME, "the lock file"))  # replacing it would void the lock
         for name, kind in self._quarantine_owners():
             targets.append((out / "_rejected" / f"{name}.csv", f"quarantine of {kind} '{name}'"))
         found: dict[Path, tuple[Path, str]] = {}

@@ -22,7 +22,13 @@ from trakt.errors import (
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
-from trakt.runtime.outdir import TEMP_PREFIX, OutputDirLock, remove_leftovers, stale_run
+from trakt.runtime.outdir import (
+    TEMP_PREFIX,
+    OutputDirLock,
+    foreign_file,
+    remove_leftovers,
+    stale_run,
+)
 from trakt.runtime.planning import ExecutionPlan, plan_pipeline
 from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
@@ -134,7 +140,8 @@ class LocalRunner:
             self._check_overrides(plan)
         except (PipelineValidationError, UsageError) as exc:
             manifest.finish("invalid", exc.to_dict())
-            write_json_atomic(self.manifest_path, manifest.to_dict())
+            if not foreign_file(self.manifest_path):  # e.g. --manifest-path on an output
+                write_json_atomic(self.manifest_path, manifest.to_dict())
             raise
         settings = RunSettings(
             self.input_dir,

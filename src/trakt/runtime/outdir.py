@@ -76,6 +76,20 @@ def stale_run(manifest_path: Path) -> dict[str, Any] | None:
     return {"run_id": data.get("run_id"), "started_at": data.get("started_at")}
 
 
+def foreign_file(manifest_path: Path) -> bool:
+    """Whether ``manifest_path`` holds something other than a Trakt manifest (an output or an
+    input named by mistake), which a run that never started must not replace."""
+    try:
+        if manifest_path.stat().st_size > 64 << 20:  # far larger than any manifest
+            return True
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    return not (isinstance(data, dict) and "manifest_version" in data)
+
+
 def remove_leftovers(output_dir: Path) -> list[str]:
     """Delete temporary files of earlier runs (only ever called while holding the lock)."""
     removed = []
