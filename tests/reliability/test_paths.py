@@ -344,6 +344,25 @@ def test_refused_run_never_writes_its_manifest_over_another_file(project: Projec
     assert final.read_bytes() == previous
 
 
+def test_unloadable_pipeline_never_writes_its_manifest_over_another_file(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    previous = b"id,amount\n9,9\n"
+    final = project.output_dir / "final.csv"
+    final.parent.mkdir()
+    final.write_bytes(previous)
+    pipeline = project.pipeline(quarantine_yaml("../r"))
+    argv = ["--pipeline-file", str(pipeline), "--output-dir", str(project.output_dir)]
+
+    code = cli_main([*argv, "--manifest-path", str(final)])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "invalid input name '../r'" in err
+    assert f"(manifest: not written: {final} holds a file that is not a manifest)" in err
+    assert final.read_bytes() == previous
+
+
 def test_manifest_path_on_a_quarantine_file_is_refused(project: Project) -> None:
     project.csv("r.csv", BAD_CSV)
     manifest_path = project.output_dir / "_rejected" / "r.csv"

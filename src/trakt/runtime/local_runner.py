@@ -175,7 +175,8 @@ class LocalRunner:
     def record_invalid(
         self, error: PipelineValidationError, pipeline_file: str | None, run_id: str | None
     ) -> str:
-        """Write an ``invalid`` manifest for a pipeline that failed to load; return its path."""
+        """Write an ``invalid`` manifest for a pipeline that failed to load; return its path
+        (or why it was not written: the path holds a file that is not a manifest)."""
         manifest = Manifest(
             run_id=run_id or new_run_id(),
             pipeline={"name": None, "file": pipeline_file, "sha256": None},
@@ -187,6 +188,8 @@ class LocalRunner:
         lock = OutputDirLock(self.output_dir, manifest.run_id)
         lock.acquire()
         try:
+            if foreign_file(self.manifest_path):
+                return f"not written: {self.manifest_path} holds a file that is not a manifest"
             write_json_atomic(self.manifest_path, manifest.to_dict())
         finally:
             lock.release()
