@@ -37,7 +37,7 @@ from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
 from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
-from trakt.runtime.safefs import create_new, ensure_dir, places
+from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
 from trakt.runtime.summary import ColumnSummaries
 from trakt.spec.model import SchemaSpec
 
@@ -249,20 +249,7 @@ class Execution:
         targets.append((out / LOCK_NAME, "the lock file"))  # replacing it would void the lock
         for name, kind in self._quarantine_owners():
             targets.append((out / "_rejected" / f"{name}.csv", f"quarantine of {kind} '{name}'"))
-        found: dict[Path, tuple[Path, str]] = {}
-        for path, what in targets:
-            for place in places(path):
-                other = found.setdefault(place, (path, what))
-                if other[1] != what:
-                    manifest = "the manifest" in (what, other[1])
-                    raise OutputConflict(
-                        f"{other[1]} ({other[0]}) and {what} ({path}) would be written to the "
-                        f"same file {place}; choose another "
-                        f"{'--manifest-path' if manifest else 'output or input name'}",
-                        file=str(place),
-                        target="manifest" if manifest else "output",
-                    )
-        return {place: what for place, (_, what) in found.items()}
+        return distinct_places(targets)
 
     def _quarantined(self) -> set[str]:
         """Names that get a ``_rejected/<name>.csv``: malformed rows or contract breaches."""

@@ -15,7 +15,7 @@ import os
 import stat
 from pathlib import Path
 
-from trakt.errors import OutputError
+from trakt.errors import OutputConflict, OutputError
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -85,3 +85,22 @@ def places(path: Path) -> set[Path]:
     replaces a link there) and, when it is a link, the link's target (an open follows it)."""
     absolute = Path(os.path.abspath(path))
     return {absolute.parent.resolve() / absolute.name, absolute.resolve()}
+
+
+def distinct_places(targets: list[tuple[Path, str]]) -> dict[Path, str]:
+    """Each place (see :func:`places`) of each (path, what is written there); two targets at
+    one place would overwrite each other: :class:`OutputConflict` naming both."""
+    found: dict[Path, tuple[Path, str]] = {}
+    for path, what in targets:
+        for place in places(path):
+            other = found.setdefault(place, (path, what))
+            if other[1] != what:
+                manifest = "the manifest" in (what, other[1])
+                raise OutputConflict(
+                    f"{other[1]} ({other[0]}) and {what} ({path}) would be written to the same "
+                    f"file {place}; choose another "
+                    f"{'--manifest-path' if manifest else 'output or input name'}",
+                    file=str(place),
+                    target="manifest" if manifest else "output",
+                )
+    return {place: what for place, (_, what) in found.items()}
