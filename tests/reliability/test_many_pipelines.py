@@ -127,8 +127,9 @@ def test_user_functions_resolve_only_when_they_take_ctx(project: Project) -> Non
         def helper(frame, output):
             raise AssertionError("never called")
 
-        def _private(ctx, input, output):
-            return {"output": input}
+        class Step:
+            def __init__(self, ctx, input, output):
+                raise AssertionError("never constructed")
         """,
     )
     project.csv("r.csv", "id,amount\n1,2\n")
@@ -140,8 +141,9 @@ def test_user_functions_resolve_only_when_they_take_ctx(project: Project) -> Non
       datasets: [{{name: out, from: o}}]
     """
 
-    with pytest.raises(PipelineValidationError, match=rf"'{module}\.helper' is not a step"):
-        load_pipeline_from_yaml(project.pipeline(yaml_text.format(uses=f"{module}.helper")))
+    for name in ("helper", "Step"):
+        with pytest.raises(PipelineValidationError, match=rf"'{module}\.{name}' is not a step"):
+            load_pipeline_from_yaml(project.pipeline(yaml_text.format(uses=f"{module}.{name}")))
 
     pipeline = load_pipeline_from_yaml(project.pipeline(yaml_text.format(uses=f"{module}.step")))
     result = LocalRunner(project.input_dir, project.output_dir).run(pipeline)

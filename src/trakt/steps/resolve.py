@@ -115,6 +115,8 @@ def _import(name: str) -> tuple[ModuleType | None, str]:
 
 def _takes_ctx(obj: Any) -> bool:
     """Whether ``obj`` is a step function: its first parameter is named ``ctx``."""
+    if inspect.isclass(obj):  # calling a class runs its constructor, not a step
+        return False
     try:
         params = list(inspect.signature(obj).parameters.values())
     except (TypeError, ValueError):
