@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import trakt
-from tests.conftest import Project
+from tests.conftest import REPO, Project
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.runtime.local_runner import LocalRunner
 from trakt.steps import unregister_step
@@ -215,6 +215,19 @@ def test_each_pipeline_runs_its_own_step_modules(tmp_path: Path, namespace: bool
     assert run_pipeline(triples) == "id,amount\n1,30\n"
     assert run_pipeline(doubles) == "id,amount\n1,20\n"
     assert sys.path == path_before
+
+
+@pytest.mark.usefixtures("forget_steps")
+def test_both_bundled_examples_run_in_one_process(tmp_path: Path) -> None:
+    """Both examples have a package `steps`; the second used to find only the first's."""
+    for i, example in enumerate(["multi_file_demo", "stream_demo", "multi_file_demo"]):
+        folder = REPO / "examples" / example
+        runner = LocalRunner(folder / "input", tmp_path / str(i))
+        result = runner.run(load_pipeline_from_yaml(folder / "pipeline.yaml"))
+        assert result["status"] == "success", result["error"]
+        assert sorted(result["outputs"]) == (
+            ["final"] if example == "multi_file_demo" else ["final", "totals"]
+        )
 
 
 @pytest.mark.usefixtures("forget_steps")
