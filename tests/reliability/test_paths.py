@@ -304,15 +304,18 @@ def _manifest_paths(project: Project) -> dict[str, Path]:
     alias = project.root / "alias"
     alias.symlink_to(out, target_is_directory=True)
     (out / "sub").mkdir(parents=True)
+    (project.root / "deep" / "er").mkdir(parents=True)
+    (project.root / "deep" / "er" / "up").symlink_to(out / "sub", target_is_directory=True)
     return {
         "same": out / "final.csv",
         "dotdot": out / "sub" / ".." / "final.csv",
+        "link then dotdot": project.root / "deep" / "er" / "up" / ".." / "final.csv",
         "linked dir": alias / "final.csv",
         "relative": Path(os.path.relpath(out / "final.csv")),
     }
 
 
-@pytest.mark.parametrize("how", ["same", "dotdot", "linked dir", "relative"])
+@pytest.mark.parametrize("how", ["same", "dotdot", "link then dotdot", "linked dir", "relative"])
 def test_manifest_path_on_an_output_is_refused_before_anything_runs(
     project: Project, how: str
 ) -> None:

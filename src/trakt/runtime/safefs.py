@@ -83,7 +83,7 @@ def ensure_dir(path: Path, what: str) -> Path:
 def places(path: Path) -> set[Path]:
     """Where writing ``path`` may really land: its own name in its real directory (a rename
     replaces a link there) and, when it is a link, the link's target (an open follows it)."""
-    absolute = Path(os.path.abspath(path))
+    absolute = path.absolute()  # not abspath: 'link/..' must go where the kernel goes
     return {absolute.parent.resolve() / absolute.name, absolute.resolve()}
 
 
