@@ -75,7 +75,7 @@ def _inside(location: Location, dirs: Iterable[str]) -> bool:
 
 def _evict(name: str) -> None:
     module = sys.modules.get(name)
-    for other in [n for n in sys.modules if n == name or n.startswith(name + ".")]:
+    for other in [n for n in list(sys.modules) if n == name or n.startswith(name + ".")]:
         del sys.modules[other]
     parent, _, child = name.rpartition(".")
     holder = sys.modules.get(parent) if parent else None
@@ -91,7 +91,8 @@ def fresh_modules(top: str, search_dirs: Sequence[str | Path]) -> list[str]:
     _pipeline_dirs.update(current)
     libraries = _library_dirs()
     evicted: list[str] = []
-    for name in sorted(n for n in sys.modules if n == top or n.startswith(top + ".")):
+    # list(): another thread (a progress display) may import while this runs
+    for name in sorted(n for n in list(sys.modules) if n == top or n.startswith(top + ".")):
         module = sys.modules.get(name)
         if module is None:  # went with its parent
             continue
