@@ -32,7 +32,7 @@ def name_problem(name: str) -> str | None:
     if len(name) > NAME_MAX:
         return f"it is {len(name)} characters long (at most {NAME_MAX})"
     if not DATASET_NAME.fullmatch(name) or ".." in name:
-        return "only letters, digits, '_', '-' and '.' are allowed, not first '.' nor '..'"
+        return "use only letters, digits, '_', '-' and '.', not '.' first and no '..'"
     return None
 
 
@@ -238,8 +238,8 @@ def _check_reads(
         if problem:
             out.add(
                 ("outputs", "datasets", i, "name"),
-                f"invalid dataset name '{_shown(dataset.name)}': {problem}; use a plain file "
-                "name (no '/' or '..'); it becomes <output-dir>/<name>.csv",
+                f"invalid dataset name '{_shown(dataset.name)}': {problem}; it becomes "
+                "<output-dir>/<name>.csv, so it must be a plain file name: rename the output",
             )
         # Case-insensitive file systems (macOS, Windows) would write both to one file.
         key = dataset.name.casefold()
