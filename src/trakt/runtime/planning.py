@@ -32,7 +32,7 @@ def name_problem(name: str) -> str | None:
     if len(name) > NAME_MAX:
         return f"it is {len(name)} characters long (at most {NAME_MAX})"
     if not DATASET_NAME.fullmatch(name) or ".." in name:
-        return "use only letters, digits, '_', '-' and '.', not '.' first and no '..'"
+        return "use only letters, digits, '_', '-' and '.' (not '.' first; no '/' or '..')"
     return None
 
 
