@@ -29,7 +29,7 @@ from trakt.runtime.outdir import (
     remove_leftovers,
     stale_run,
 )
-from trakt.runtime.planning import ExecutionPlan, plan_pipeline
+from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
 from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
 
@@ -211,3 +211,4 @@ class LocalRunner:
                     f"--input {name}=...: the pipeline has no input '{name}'"
                     f"{did_you_mean(name, plan.inputs)}; inputs: {', '.join(plan.inputs)}"
                 )
+            override_format(plan.inputs[name], self.input_overrides[name])
