@@ -120,29 +120,25 @@ def test_registering_the_same_function_twice_is_harmless(alias: str) -> None:
     assert resolve_step(alias).fn is _step_a
 
 
-def test_conflicting_alias_raises(alias: str) -> None:
+def test_reregistering_an_alias_replaces_it_with_a_warning(alias: str) -> None:
     trakt.register_step(alias, _step_a)
 
-    with pytest.raises(
-        RegistryError, match=rf"step alias '{alias}' is already registered by"
-    ) as info:
+    with pytest.warns(RuntimeWarning, match=rf"step alias '{alias}' \(registered by .*_step_a\)"):
         trakt.register_step(alias, _step_b)
 
-    assert "_step_a" in info.value.message
-    assert "_step_b tried to register it again. Pick another alias." in info.value.message
-    assert info.value.fields["alias"] == alias
-    assert info.value.exit_code == 2
-    assert resolve_step(alias).fn is _step_a
+    assert resolve_step(alias).fn is _step_b
 
 
-def test_conflicting_alias_via_decorator_raises(alias: str) -> None:
+def test_reregistering_via_decorator_replaces_it_with_a_warning(alias: str) -> None:
     trakt.register_step(alias, _step_a)
 
-    with pytest.raises(RegistryError, match=r"already registered"):
+    with pytest.warns(RuntimeWarning, match=r"is replaced by .*other"):
 
         @trakt.register_step(alias)
         def other(ctx: Any) -> None:
             return None
+
+    assert resolve_step(alias).fn is other
 
 
 def test_unregister_step_frees_the_alias(alias: str) -> None:
