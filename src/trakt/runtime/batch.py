@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from trakt.errors import TraktError
-from trakt.io.csv import preload_writer
+from trakt.io.csv_writer import preload_writer
 from trakt.runtime.execution import (
     Execution,
     check_chunks,

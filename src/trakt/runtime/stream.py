@@ -23,7 +23,7 @@ import pandas as pd
 
 from trakt.errors import TraktError
 from trakt.io import ChunkWriter
-from trakt.io.csv import preload_writer
+from trakt.io.csv_writer import preload_writer
 from trakt.io.sources import stream_combined
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import (
