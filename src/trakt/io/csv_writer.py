@@ -82,13 +82,14 @@ def _fraction(nanos: int) -> str:
 
 
 def _float_text(value: float | np.floating[Any]) -> str:
-    """Shortest round-trip text in polars' layout: positional for exponents -4..15, else
-    ``1e-7`` / ``1.5e+300`` (Python's ``repr`` pads the exponent: ``1e-07``)."""
+    """Shortest round-trip text laid out as polars lays it out: positional for decimal
+    exponents -5..15 (float32: -6..12), else ``1e-7`` / ``1.5e+300``."""
     if not math.isfinite(value):
         return "inf" if value > 0 else "-inf"
     scientific = np.format_float_scientific(value, unique=True, trim="-", exp_digits=1)
     exponent = int(scientific.partition("e")[2])
-    if -4 <= exponent < 16:
+    low, high = (-6, 12) if isinstance(value, np.float32) else (-5, 15)
+    if low <= exponent <= high:
         return np.format_float_positional(value, unique=True, trim="0")
     return scientific
 
@@ -205,7 +206,7 @@ def _polars_column(pl: Any, name: str, column: pd.Series) -> pl.Series:
 
 def to_polars(frame: pd.DataFrame) -> pl.DataFrame:
     """The frame's data as a polars frame of writable columns, named by position."""
-    import polars as pl  # imported here: only runs that write CSV pay for it
+    import polars as pl
 
     columns = [_polars_column(pl, f"c{i}", frame.iloc[:, i]) for i in range(len(frame.columns))]
     return pl.DataFrame(columns, height=len(frame))
@@ -221,31 +222,26 @@ def _header(frame: pd.DataFrame) -> bytes:
 
 
 def _write(frame: pd.DataFrame, sink: str | Path | IO[bytes], header: bool) -> None:
-    import polars as pl
+    if isinstance(sink, str | Path):
+        with open(sink, "wb") as handle:
+            _write(frame, handle, header)
+        return
+    import polars as pl  # imported here: only runs that write CSV pay for it
 
     frame = _prepare(frame)
     if len(frame.columns) == 0:
         return  # nothing to write: an output without columns is an empty file
     converted = to_polars(frame)
+    if header:
+        sink.write(_header(frame))
+    if not len(converted):
+        return
     # A lone column's missing value would be a blank line, which readers skip: write "".
     nulls = '""' if len(frame.columns) == 1 else ""
     try:
-        if isinstance(sink, str | Path):
-            with open(sink, "wb") as handle:
-                _write_to(handle, frame, converted, header, nulls)
-        else:
-            _write_to(sink, frame, converted, header, nulls)
+        converted.write_csv(sink, include_header=False, null_value=nulls)
     except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
         raise OSError(str(exc)) from exc
-
-
-def _write_to(
-    sink: IO[bytes], frame: pd.DataFrame, converted: pl.DataFrame, header: bool, nulls: str
-) -> None:
-    if header:
-        sink.write(_header(frame))
-    if len(converted):
-        converted.write_csv(sink, include_header=False, null_value=nulls)
 
 
 def write(frame: pd.DataFrame, path: Path) -> None:
