@@ -279,6 +279,14 @@ def test_header_names_are_quoted_like_fields_and_may_repeat() -> None:
     assert _bytes(frame) == b'"a,b","q""","a,b"\n1,2,3\n'
 
 
+def _value_by_value(values: list[Any]) -> bytes:
+    """``values`` written from an object column of mixed types (one trailing text value, its
+    line dropped): the writer's value-by-value path."""
+    written = _bytes(pd.DataFrame({"v": _obj([*values, "x"])}))
+    assert written.endswith(b"\nx\n")
+    return written[:-2]
+
+
 # polars switches to exponent form below 1e-5 and from 1e16 (float32: 1e-6 and 1e13).
 EDGES = [10.0**k * m for k in range(-9, 19) for m in (1.0, 1.5, 9.999)]
 
@@ -288,9 +296,10 @@ EDGES = [10.0**k * m for k in range(-9, 19) for m in (1.0, 1.5, 9.999)]
 @example(EDGES)
 @example([-v for v in EDGES])
 def test_floats_in_object_columns_are_written_as_in_float_columns(values: list[float]) -> None:
-    """Object columns are written value by value; a float column by polars: same text."""
+    """Mixed object columns are written value by value; a float column by polars: same text."""
     typed = _bytes(pd.DataFrame({"v": values}))
     assert _bytes(pd.DataFrame({"v": _obj(values)})) == typed
+    assert _value_by_value(values) == typed
     assert typed == pl.DataFrame({"v": values}).write_csv().encode()
 
 
@@ -301,6 +310,7 @@ def test_float32_values_in_object_columns_match_float32_columns(values: list[flo
     array = np.array(values, np.float32)
     typed = _bytes(pd.DataFrame({"v": array}))
     assert _bytes(pd.DataFrame({"v": _obj(list(array))})) == typed
+    assert _value_by_value(list(array)) == typed
 
 
 @settings(max_examples=200, deadline=None)
@@ -316,3 +326,36 @@ def test_datetimes_in_object_columns_are_written_as_in_datetime_columns(
 ) -> None:
     typed = _bytes(pd.DataFrame({"v": pd.Series(values, dtype="datetime64[us]")}))
     assert _bytes(pd.DataFrame({"v": _obj(values)})) == typed
+    assert _value_by_value(values) == typed
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(
+            min_value=dt.datetime(1900, 1, 1),
+            max_value=dt.datetime(2200, 1, 1),
+            timezones=st.sampled_from([dt.UTC, PARIS, ZoneInfo("America/New_York")]),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.sampled_from(["UTC", "Europe/Paris", "Asia/Kolkata"]),
+)
+def test_zoned_datetimes_in_object_columns_are_written_as_in_zoned_columns(
+    values: list[dt.datetime], zone: str
+) -> None:
+    typed = _bytes(
+        pd.DataFrame({"v": pd.Series(pd.to_datetime(values, utc=True)).dt.tz_convert(zone)})
+    )
+    local = [pd.Timestamp(v).tz_convert(zone) for v in values]
+    assert _bytes(pd.DataFrame({"v": _obj(local)})) == typed
+    assert _value_by_value(local) == typed
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.dates(), min_size=1, max_size=10))
+def test_dates_in_object_columns_are_written_as_in_date32_columns(values: list[dt.date]) -> None:
+    typed = _bytes(pd.DataFrame({"v": pd.array(values, dtype=pd.ArrowDtype(pa.date32()))}))
+    assert _bytes(pd.DataFrame({"v": _obj(values)})) == typed
+    assert _value_by_value(values) == typed

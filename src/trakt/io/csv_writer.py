@@ -144,10 +144,19 @@ def _texts(values: Any) -> pa.Array:
 
 # Object columns whose values are all of one of these kinds convert in one go; the result is
 # the same as value by value (tests/reliability/test_writer.py checks it).
-_FAST_OBJECT = {"string": pa.large_string(), "boolean": pa.bool_(), "integer": pa.int64()}
+_FAST_OBJECT = {
+    "string": pa.large_string(),
+    "boolean": pa.bool_(),
+    "integer": pa.int64(),
+    "date": pa.date32(),
+}
 
 
-def _object_column(column: pd.Series) -> pa.Array:
+def _zone(value: Any) -> Any:
+    return getattr(value, "tzinfo", None)
+
+
+def _object_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     kind = pd.api.types.infer_dtype(column, skipna=True)
     target = _FAST_OBJECT.get(kind)
     if target is not None:
@@ -157,7 +166,35 @@ def _object_column(column: pd.Series) -> pa.Array:
             pass  # e.g. an int beyond int64: value by value
     if kind == "floating" and all(type(v) is float for v in column):
         return pa.array(column, pa.float64(), from_pandas=True)
+    if kind in ("datetime", "datetime64") and len({_zone(v) for v in column.dropna()}) == 1:
+        try:  # one zone (or none) throughout: as a datetime column
+            converted = pd.Series(pd.to_datetime(column))
+        except (OverflowError, TypeError, ValueError):
+            converted = column
+        if not pd.api.types.is_object_dtype(converted.dtype):
+            return _arrow_column(converted)
     return _texts(column)
+
+
+def _zoned_texts(column: pd.Series) -> pa.Array:
+    """Local time and offset by pandas' zone rules (polars' differ after 2037), formatted by
+    polars: the same text as value by value."""
+    import polars as pl
+
+    wall = column.dt.tz_localize(None)
+    minutes = (wall - column.dt.tz_convert("UTC").dt.tz_localize(None)) // pd.Timedelta(minutes=1)
+    parts = pl.DataFrame(
+        {"wall": pa.array(wall), "offset": pa.array(minutes, pa.int64(), from_pandas=True)}
+    )
+    offset = pl.col("offset")
+    text = pl.col("wall").dt.to_string(_DATETIME) + pl.concat_str(
+        pl.when(offset < 0).then(pl.lit("-")).otherwise(pl.lit("+")),
+        (offset.abs() // 60).cast(pl.String).str.zfill(2),
+        pl.lit(":"),
+        (offset.abs() % 60).cast(pl.String).str.zfill(2),
+    )
+    result: pa.Array = parts.select(text).to_series().to_arrow()
+    return result
 
 
 def _arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -170,13 +207,17 @@ def _arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
         return categories.take(indices)
     if pd.api.types.is_object_dtype(dtype):
         return _object_column(column)
-    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return _zoned_texts(column)
+    if pd.api.types.is_datetime64_dtype(dtype):
         return pa.array(column)
     if pd.api.types.is_timedelta64_dtype(dtype):
         return _texts(column)
     if isinstance(dtype, pd.ArrowDtype):
         arrow = pa.array(column)
         kind = arrow.type
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            return _zoned_texts(column.astype(pd.DatetimeTZDtype(kind.unit, kind.tz)))
         if pa.types.is_duration(kind) or pa.types.is_nested(kind) or pa.types.is_binary(kind):
             return _texts(column.astype(object))
         return arrow
@@ -220,26 +261,26 @@ def _in_bulk(dtype: Any) -> bool:
     if isinstance(dtype, np.dtype):
         return dtype.kind in "biuM" or (dtype.kind == "f" and dtype.itemsize >= 4)
     if isinstance(dtype, pd.ArrowDtype):
-        return any(test(dtype.pyarrow_dtype) for test in _ARROW_NATIVE)
-    return isinstance(
-        dtype,
-        pd.BooleanDtype | pd.StringDtype | pd.DatetimeTZDtype,
-    ) or (isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iuf")
+        kind = dtype.pyarrow_dtype
+        zoned = pa.types.is_timestamp(kind) and kind.tz is not None
+        return not zoned and any(test(kind) for test in _ARROW_NATIVE)
+    return isinstance(dtype, pd.BooleanDtype | pd.StringDtype) or (
+        isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iuf"
+    )
 
 
 def _formatting(pl: Any, schema: Any, nan_free: set[str]) -> list[Any]:
     """Expressions turning polars' typed columns into the table's text where it differs."""
     floats: list[str] = []
     naive: list[str] = []
-    zoned: list[str] = []
     times: list[str] = []
     nulls: list[str] = []
     for name, dtype in schema.items():
         if dtype.is_float():
             if name not in nan_free:
                 floats.append(name)
-        elif isinstance(dtype, pl.Datetime):
-            (zoned if dtype.time_zone else naive).append(name)
+        elif isinstance(dtype, pl.Datetime):  # zoned ones are text already (_zoned_texts)
+            naive.append(name)
         elif dtype == pl.Time:
             times.append(name)
         elif dtype == pl.Null:
@@ -249,8 +290,6 @@ def _formatting(pl: Any, schema: Any, nan_free: set[str]) -> list[Any]:
         expressions.append(pl.col(floats).fill_nan(None))
     if naive:
         expressions.append(pl.col(naive).dt.to_string(_DATETIME))
-    if zoned:
-        expressions.append(pl.col(zoned).dt.to_string(_DATETIME + "%:z"))
     if times:
         expressions.append(pl.col(times).dt.to_string(_TIME))
     if nulls:
