@@ -257,6 +257,14 @@ def test_batch_and_stream_write_the_table(project: Project, case: str, lone: boo
         assert _run(project, case, "stream", chunk_rows, lone) == want, chunk_rows
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_empty_output_is_the_header_in_both_modes(project: Project, case: str) -> None:
+    project.csv("rows.csv", "i\n")
+    assert _run(project, case, "batch", 50_000, False) == b"i,v\n"
+    for chunk_rows in (1, 50_000):
+        assert _run(project, case, "stream", chunk_rows, False) == b"i,v\n"
+
+
 def _bytes(frame: pd.DataFrame) -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "out.csv"
