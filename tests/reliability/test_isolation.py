@@ -8,6 +8,7 @@ see the values as they were read.
 
 from __future__ import annotations
 
+import json
 import textwrap
 import warnings
 from pathlib import Path
@@ -176,3 +177,29 @@ def test_side_input_change_stays_in_the_step(project: Project, operation: str) -
     assert _read(project, "original") == SOURCE
     assert _read(project, "kept") == SOURCE
     assert _read(project, "passed") == "k\n1\n2\n"
+
+
+def test_stream_input_read_whole_by_a_step_and_also_written(project: Project) -> None:
+    """Stream mode: an input that a `mode: batch` step reads whole and an output also writes is
+    read twice (whole, and streamed); it used to fail with 'pop from empty list'."""
+    project.csv("src.csv", SOURCE)
+    keeper = project.step("keep", KEEP_WHOLE)
+    text = f"""
+    name: twice
+    execution: {{mode: stream}}
+    inputs:
+      src: {{uri: src.csv}}
+    steps:
+      - {{id: keep, uses: {keeper}, mode: batch, with: {{input: src, output: kept}}}}
+    outputs:
+      datasets:
+        - {{name: original, from: src}}
+        - {{name: kept, from: kept}}
+    """
+    pipeline = load_pipeline_from_yaml(project.pipeline(text))
+    result = LocalRunner(project.input_dir, project.output_dir, stream_chunk_size=2).run(pipeline)
+    assert result["status"] == "success", result["error"]
+    assert _read(project, "original") == SOURCE
+    assert _read(project, "kept") == SOURCE
+    manifest = json.loads((project.output_dir / "manifest.json").read_text())
+    assert manifest["inputs"]["src"]["rows"] == 3
