@@ -195,6 +195,61 @@ CASES: dict[str, tuple[Callable[[], pd.Series], list[str]]] = {
         lambda: pd.Series(['q"x', "a,b", "l\nm", "", NA], dtype="str"),
         ['"q""x"', '"a,b"', '"l\nm"', '""', ""],
     ),
+    "float16": (
+        lambda: pd.Series(np.array([0.1, 1.5, np.nan, -2.0, 65504.0], np.float16)),
+        ["0.1", "1.5", "", "-2.0", "65500.0"],
+    ),
+    "uint64": (
+        lambda: pd.Series(np.array([2**64 - 1, 0, 1, 2, 3], np.uint64)),
+        [str(2**64 - 1), "0", "1", "2", "3"],
+    ),
+    "decimal256_arrow": (
+        lambda: pd.Series(
+            pd.array(
+                [Decimal("1.5"), NA, Decimal("-2"), Decimal("1E+30"), Decimal("0.01")],
+                dtype=pd.ArrowDtype(pa.decimal256(40, 2)),
+            )
+        ),
+        ["1.50", "", "-2.00", "1" + "0" * 30 + ".00", "0.01"],
+    ),
+    "timestamp_tz_arrow": (
+        lambda: pd.Series(
+            pd.array(
+                [
+                    dt.datetime(2025, 1, 9, 9, tzinfo=dt.UTC),
+                    NA,
+                    NA,
+                    NA,
+                    dt.datetime(2100, 7, 1, tzinfo=dt.UTC),
+                ],
+                dtype=pd.ArrowDtype(pa.timestamp("us", "Europe/Paris")),
+            )
+        ),
+        ["2025-01-09T10:00:00+01:00", "", "", "", "2100-07-01T02:00:00+02:00"],
+    ),
+    "time_arrow": (
+        lambda: pd.Series(
+            pd.array(
+                [dt.time(10), NA, dt.time(23, 59, 59, 500000), dt.time(0, 0, 0, 1), NA],
+                dtype=pd.ArrowDtype(pa.time64("us")),
+            )
+        ),
+        ["10:00:00", "", "23:59:59.500", "00:00:00.000001", ""],
+    ),
+    "list_arrow": (
+        lambda: pd.Series(
+            pd.array([[1, 2], NA, [], [3], NA], dtype=pd.ArrowDtype(pa.list_(pa.int64())))
+        ),
+        ['"[1, 2]"', "", "[]", "[3]", ""],
+    ),
+    "categorical_zoned": (
+        lambda: pd.Series(pd.Categorical(_ts(["2025-01-09", NA, "2025-07-09", NA, NA], utc=True))),
+        ["2025-01-09T00:00:00+00:00", "", "2025-07-09T00:00:00+00:00", "", ""],
+    ),
+    "period": (
+        lambda: pd.Series(pd.period_range("2025-01", periods=5, freq="M")),
+        ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"],
+    ),
     "object_strings": (
         lambda: _obj(["plain", NA, " padded ", "tab\there", "crlf\r\n"]),
         ["plain", "", " padded ", "tab\there", '"crlf\r\n"'],

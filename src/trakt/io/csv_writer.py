@@ -140,6 +140,8 @@ def _value_text(value: Any) -> str | None:
         return None if pd.isna(delta) else delta.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, np.ndarray):  # list cells of arrow-backed columns
+        return str(value.tolist())
     return str(value)
 
 
@@ -157,6 +159,20 @@ _FAST_OBJECT = {
     "integer": pa.int64(),
     "date": pa.date32(),
 }
+
+
+_ARROW_NATIVE = (
+    pa.types.is_boolean,
+    pa.types.is_integer,
+    pa.types.is_float64,
+    pa.types.is_float32,
+    pa.types.is_string,
+    pa.types.is_large_string,
+    pa.types.is_decimal128,
+    pa.types.is_date,
+    pa.types.is_timestamp,
+    pa.types.is_time,
+)
 
 
 def _zone(value: Any) -> Any:
@@ -221,13 +237,16 @@ def _arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     if pd.api.types.is_timedelta64_dtype(dtype):
         return _texts(column)
     if isinstance(dtype, pd.ArrowDtype):
-        arrow = pa.array(column)
-        kind = arrow.type
+        kind = dtype.pyarrow_dtype
         if pa.types.is_timestamp(kind) and kind.tz is not None:
             return _zoned_texts(column.astype(pd.DatetimeTZDtype(kind.unit, kind.tz)))
-        if pa.types.is_duration(kind) or pa.types.is_nested(kind) or pa.types.is_binary(kind):
-            return _texts(column.astype(object))
-        return arrow
+        if any(test(kind) for test in _ARROW_NATIVE):
+            return pa.array(column)
+        # Only types polars writes as the table says; the rest (durations, lists, binary,
+        # decimal256, which makes polars panic) value by value.
+        return _texts(column.astype(object))
+    if dtype == np.float16:  # polars would widen it to float32 and write that one's digits
+        return _texts(column.to_numpy())
     if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
         return pa.array(column, from_pandas=True)  # NaN is missing
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
@@ -247,20 +266,6 @@ def _polars_column(name: str, column: pd.Series) -> pl.Series:
         # A type polars cannot hold (e.g. decimal256): value by value, as an object column.
         series = pl.Series(name, _texts(column.astype(object)))
     return series
-
-
-_ARROW_NATIVE = (
-    pa.types.is_boolean,
-    pa.types.is_integer,
-    pa.types.is_float64,
-    pa.types.is_float32,
-    pa.types.is_string,
-    pa.types.is_large_string,
-    pa.types.is_decimal128,
-    pa.types.is_date,
-    pa.types.is_timestamp,
-    pa.types.is_time,
-)
 
 
 def _in_bulk(dtype: Any) -> bool:
