@@ -13,7 +13,7 @@ int, ``Int64``                             decimal digits
 float, ``Float64``                         shortest round-trip: ``2.0``, ``0.1``, ``-0.0``,
                                            ``inf``; exponent form below 1e-5 and from 1e16
                                            (``1e-7``, ``1e+16``); NaN is missing
-float32                                    its own shortest form (``0.1``); exponent form
+float32, float16                           its own shortest form (``0.1``); exponent form
                                            below 1e-6 and from 1e13
 decimal (``Decimal`` objects, arrow)       exact positional text, scale kept (``1.10``)
 date (``datetime.date``, arrow date)       ``2025-01-09``
