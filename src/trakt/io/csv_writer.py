@@ -37,12 +37,9 @@ data: 0.6-1.0 s against 6.5 s; ``benchmarks/batch_vs_pandas.py`` for the whole r
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import importlib
 import io
-import math
 import threading
-from decimal import Decimal
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -51,6 +48,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import OutputError
+from trakt.io.csv_values import texts
 
 if TYPE_CHECKING:
     import polars as pl
@@ -72,81 +70,6 @@ def preload_writer() -> None:
     polars takes ~0.2 s to import; pyarrow's reader releases the GIL, so the two overlap.
     """
     threading.Thread(target=importlib.import_module, args=("polars",), daemon=True).start()
-
-
-# --- one value's text (object columns) ---------------------------------------------------
-
-
-def _fraction(nanos: int) -> str:
-    """Fractional seconds as polars writes them: none, or 3, 6 or 9 digits."""
-    if nanos == 0:
-        return ""
-    if nanos % 1_000_000 == 0:
-        return f".{nanos // 1_000_000:03d}"
-    if nanos % 1_000 == 0:
-        return f".{nanos // 1_000:06d}"
-    return f".{nanos:09d}"
-
-
-def _float_text(value: float | np.floating[Any]) -> str:
-    """Shortest round-trip text laid out as polars lays it out: positional for decimal
-    exponents -5..15 (float32: -6..12), else ``1e-7`` / ``1.5e+300``."""
-    if not math.isfinite(value):
-        return "inf" if value > 0 else "-inf"
-    scientific = np.format_float_scientific(value, unique=True, trim="-", exp_digits=1)
-    exponent = int(scientific.partition("e")[2])
-    low, high = (-6, 12) if isinstance(value, np.float32) else (-5, 15)
-    if low <= exponent <= high:
-        return np.format_float_positional(value, unique=True, trim="0")
-    return scientific
-
-
-def _timestamp_text(value: pd.Timestamp) -> str:
-    text = f"{value:%Y-%m-%dT%H:%M:%S}" + _fraction(value.microsecond * 1000 + value.nanosecond)
-    if value.tzinfo is None:
-        return text
-    offset = value.strftime("%z")
-    return f"{text}{offset[:3]}:{offset[3:5]}"
-
-
-def _time_text(value: dt.time) -> str:
-    return f"{value:%H:%M:%S}" + _fraction(value.microsecond * 1000)
-
-
-def _value_text(value: Any) -> str | None:
-    """One value's text by the table in the module docstring; None for missing."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    if isinstance(value, int | np.integer):
-        return str(int(value))
-    if isinstance(value, float | np.floating):
-        # float32 keeps its own shortest form, as polars writes a float32 column.
-        return None if math.isnan(value) else _float_text(value)
-    if isinstance(value, Decimal):
-        return None if value.is_nan() else format(value, "f")
-    if isinstance(value, dt.datetime | np.datetime64):
-        stamp = pd.Timestamp(value)
-        return None if pd.isna(stamp) else _timestamp_text(stamp)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, dt.time):
-        return _time_text(value)
-    if isinstance(value, dt.timedelta | np.timedelta64):
-        delta = pd.Timedelta(value)
-        return None if pd.isna(delta) else delta.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="backslashreplace")
-    if isinstance(value, np.ndarray):  # list cells of arrow-backed columns
-        return str(value.tolist())
-    return str(value)
-
-
-def _texts(values: Any) -> pa.Array:
-    return pa.array([_value_text(v) for v in values], pa.large_string())
 
 
 # --- one column -------------------------------------------------------------------------
@@ -196,10 +119,10 @@ def _object_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
             converted = column
         if not pd.api.types.is_object_dtype(converted.dtype):
             return _arrow_column(converted)
-    return _texts(column)
+    return texts(column)
 
 
-def _zoned_texts(column: pd.Series) -> pa.Array:
+def _zonedtexts(column: pd.Series) -> pa.Array:
     """Local time and offset by pandas' zone rules (polars' differ after 2037), formatted by
     polars: the same text as value by value."""
     import polars as pl
@@ -231,27 +154,27 @@ def _arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     if pd.api.types.is_object_dtype(dtype):
         return _object_column(column)
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return _zoned_texts(column)
+        return _zonedtexts(column)
     if pd.api.types.is_datetime64_dtype(dtype):
         return pa.array(column)
     if pd.api.types.is_timedelta64_dtype(dtype):
-        return _texts(column)
+        return texts(column)
     if isinstance(dtype, pd.ArrowDtype):
         kind = dtype.pyarrow_dtype
         if pa.types.is_timestamp(kind) and kind.tz is not None:
-            return _zoned_texts(column.astype(pd.DatetimeTZDtype(kind.unit, kind.tz)))
+            return _zonedtexts(column.astype(pd.DatetimeTZDtype(kind.unit, kind.tz)))
         if any(test(kind) for test in _ARROW_NATIVE):
             return pa.array(column)
         # Only types polars writes as the table says; the rest (durations, lists, binary,
         # decimal256, which makes polars panic) value by value.
-        return _texts(column.astype(object))
+        return texts(column.astype(object))
     if dtype == np.float16:  # polars would widen it to float32 and write that one's digits
-        return _texts(column.to_numpy())
+        return texts(column.to_numpy())
     if pd.api.types.is_float_dtype(dtype) or pd.api.types.is_integer_dtype(dtype):
         return pa.array(column, from_pandas=True)  # NaN is missing
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
         return pa.array(column, from_pandas=True)
-    return _texts(column.astype(object))  # periods, intervals, complex, sparse, ...
+    return texts(column.astype(object))  # periods, intervals, complex, sparse, ...
 
 
 def _polars_column(name: str, column: pd.Series) -> pl.Series:
@@ -264,7 +187,7 @@ def _polars_column(name: str, column: pd.Series) -> pl.Series:
         series = pl.Series(name, arrow)
     except (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError):
         # A type polars cannot hold (e.g. decimal256): value by value, as an object column.
-        series = pl.Series(name, _texts(column.astype(object)))
+        series = pl.Series(name, texts(column.astype(object)))
     return series
 
 
