@@ -122,7 +122,7 @@ def _object_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     return texts(column)
 
 
-def _zonedtexts(column: pd.Series) -> pa.Array:
+def _zoned_texts(column: pd.Series) -> pa.Array:
     """Local time and offset by pandas' zone rules (polars' differ after 2037), formatted by
     polars: the same text as value by value."""
     import polars as pl
@@ -154,7 +154,7 @@ def _arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     if pd.api.types.is_object_dtype(dtype):
         return _object_column(column)
     if isinstance(dtype, pd.DatetimeTZDtype):
-        return _zonedtexts(column)
+        return _zoned_texts(column)
     if pd.api.types.is_datetime64_dtype(dtype):
         return pa.array(column)
     if pd.api.types.is_timedelta64_dtype(dtype):
@@ -162,7 +162,7 @@ def _arrow_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
     if isinstance(dtype, pd.ArrowDtype):
         kind = dtype.pyarrow_dtype
         if pa.types.is_timestamp(kind) and kind.tz is not None:
-            return _zonedtexts(column.astype(pd.DatetimeTZDtype(kind.unit, kind.tz)))
+            return _zoned_texts(column.astype(pd.DatetimeTZDtype(kind.unit, kind.tz)))
         if any(test(kind) for test in _ARROW_NATIVE):
             return pa.array(column)
         # Only types polars writes as the table says; the rest (durations, lists, binary,
@@ -186,7 +186,7 @@ def _polars_column(name: str, column: pd.Series) -> pl.Series:
             arrow = arrow.cast(arrow.type.value_type)
         series = pl.Series(name, arrow)
     except (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError):
-        # A type polars cannot hold (e.g. decimal256): value by value, as an object column.
+        # A column polars refuses: value by value, as an object column.
         series = pl.Series(name, texts(column.astype(object)))
     return series
 
