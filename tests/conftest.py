@@ -55,6 +55,54 @@ run.declared_outputs = ["output"]
 """
 
 
+# The description's stream step, copied verbatim (test_stream checks it against the description).
+STREAM_DOUBLE = """\
+def run(ctx, input, output):
+    def _iter_chunks():
+        for chunk in input:
+            frame = chunk.copy()
+            frame["amount"] = frame["amount"] * 2
+            yield frame
+    return {"output": _iter_chunks()}
+
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+run.supports_stream = True
+"""
+
+# Passes its input on unchanged.
+PASSTHROUGH = """
+def run(ctx, input, output):
+    return {"output": input}
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+"""
+
+SIMPLE = """
+name: simple
+execution:
+  mode: {mode}
+inputs:
+  records:
+    uri: {uri}
+steps:
+  - id: step1
+    uses: {uses}
+    with:
+      input: records
+      output: result
+outputs:
+  datasets:
+    - name: final
+      from: result
+"""
+
+
+def simple_pipeline(uses: str, mode: str = "batch", uri: str = "records.csv") -> str:
+    """One input ``records`` -> step ``step1`` (``uses``) -> output ``final``."""
+    return SIMPLE.format(uses=uses, mode=mode, uri=uri)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     proj = Project(tmp_path)

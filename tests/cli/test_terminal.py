@@ -10,7 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Project
+
+# Every test here runs the CLI in child processes.
+pytestmark = pytest.mark.slow
 
 SLOW = """
 import time

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.test_faults import (
+from tests.reliability.harness import (
     RECORDS,
     RUN_ID,
     Env,
@@ -21,6 +21,9 @@ from tests.reliability.test_faults import (
     temp_files,
     wait_for,
 )
+
+# Every test here runs the CLI in child processes.
+pytestmark = pytest.mark.slow
 
 ROWS = 300
 CHUNK = 10

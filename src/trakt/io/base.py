@@ -136,9 +136,10 @@ def rechunk(
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """``table`` with exactly ``schema``'s columns, in its order and types (missing -> null)."""
+    present = set(table.column_names)  # built once: the property makes a new list per call
     columns = [
         table.column(f.name).cast(f.type)
-        if f.name in table.column_names
+        if f.name in present
         else pa.nulls(table.num_rows, f.type)
         for f in schema
     ]
