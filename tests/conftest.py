@@ -70,6 +70,25 @@ run.declared_outputs = ["output"]
 run.supports_stream = True
 """
 
+
+def batch_step(body: str, params: str = "", head: str = "") -> str:
+    """A step module: ``head`` (imports), then ``run(ctx, input, output, <params>)`` = ``body``."""
+    args = f", {params}" if params else ""
+    return (
+        f"{textwrap.dedent(head).strip()}\n\ndef run(ctx, input, output{args}):\n"
+        + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
+        + "\n\nrun.declared_inputs = ['input']\nrun.declared_outputs = ['output']\n"
+    )
+
+
+def stream_step(body: str, params: str = "", head: str = "") -> str:
+    """A stream-capable step module whose ``body`` runs per chunk (``i``, ``chunk``), yielding."""
+    loop = "def chunks():\n    for i, chunk in enumerate(input):\n"
+    inner = textwrap.indent(textwrap.dedent(body).strip("\n"), "        ")
+    step = batch_step(f"{loop}{inner}\nreturn {{'output': chunks()}}", params, head)
+    return step + "run.supports_stream = True\n"
+
+
 # Passes its input on unchanged.
 PASSTHROUGH = """
 def run(ctx, input, output):

@@ -12,26 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import Project, stream_step
 
 # Every test here runs the CLI in child processes.
 pytestmark = pytest.mark.slow
 
-SLOW = """
-import time
-
-def run(ctx, input, output):
-    def chunks():
-        for chunk in input:
-            time.sleep(0.3)
-            ctx.logger.info("chunk of %d rows", len(chunk))
-            yield chunk
-    return {"output": chunks()}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
+SLOW = stream_step(
+    """
+    time.sleep(0.3)
+    ctx.logger.info("chunk of %d rows", len(chunk))
+    yield chunk
+    """,
+    head="import time",
+)
 
 PIPELINE = """
 name: terminal

@@ -9,13 +9,12 @@ from __future__ import annotations
 import itertools
 import shutil
 import sys
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
 import yaml
 
-from tests.conftest import DOUBLE, STREAM_DOUBLE
+from tests.conftest import DOUBLE, STREAM_DOUBLE, batch_step, stream_step
 from tests.reliability.harness import (
     MARKED,
     RECORDS,
@@ -187,23 +186,12 @@ def _step(
 
 
 def _batch_step(body: str) -> str:
-    return (
-        "import time\n\ndef run(ctx, input, output):\n"
-        + textwrap.indent(textwrap.dedent(body), "    ")
-        + "\nrun.declared_inputs = ['input']\nrun.declared_outputs = ['output']\n"
-    )
+    return batch_step(body, head="import time")
 
 
 def _stream_step(body: str) -> str:
     """``body`` runs inside a generator over the input chunks (``i``, ``chunk``)."""
-    return (
-        "import time\n\ndef run(ctx, input, output):\n    def chunks():\n"
-        "        for i, chunk in enumerate(input):\n"
-        + textwrap.indent(textwrap.dedent(body), "            ")
-        + "\n    return {'output': chunks()}\n\n"
-        "run.declared_inputs = ['input']\nrun.declared_outputs = ['output']\n"
-        "run.supports_stream = True\n"
-    )
+    return stream_step(body, head="import time")
 
 
 _AT = "failed at step 'transform'"

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import DOUBLE, Project
+from tests.conftest import DOUBLE, Project, batch_step, stream_step
 from trakt import load_pipeline_from_yaml
 from trakt.runtime.local_runner import LocalRunner
 
@@ -42,72 +42,41 @@ RUN_ID = "faulty"
 CHILD_TIMEOUT_S = 90
 
 # Touches `marker` when called: proves whether a step ran at all.
-MARKED = """
-from pathlib import Path
-
-def run(ctx, input, output, marker):
+MARKED = batch_step(
+    """
     Path(marker).touch()
     frame = input.copy()
     frame["amount"] = frame["amount"] * 2
     return {"output": frame}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-"""
+    """,
+    "marker",
+    "from pathlib import Path",
+)
 
 # Lists the output dir while the run is going (into the manifest's events), then passes the
 # rows on or fails. Stream-capable, so one step body serves both modes.
-SPY = """
-import os
+SPY = stream_step(
+    """
+    ctx.emit_event("listing", "output dir during the run", files=sorted(os.listdir(watch)))
+    if fail:
+        raise RuntimeError("spy saw enough")
+    yield chunk
+    """,
+    "watch, fail",
+    "import os",
+)
 
-def run(ctx, input, output, watch, fail):
-    def chunks():
-        for chunk in input:
-            ctx.emit_event("listing", "output dir during the run", files=sorted(os.listdir(watch)))
-            if fail:
-                raise RuntimeError("spy saw enough")
-            yield chunk
-    return {"output": chunks()}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
+# Announces itself in `marker`, then waits (up to a minute) for `release` to exist: in batch
+# mode once, in stream mode before every chunk.
+_WAIT = """
+Path(marker).write_text(ctx.run_id)
+deadline = time.monotonic() + 60
+while not Path(release).exists() and time.monotonic() < deadline:
+    time.sleep(0.02)
 """
-
-# Announces itself in `marker`, then waits (up to a minute) for `release` to exist.
-SLOW = """
-import time
-from pathlib import Path
-
-def run(ctx, input, output, marker, release):
-    Path(marker).write_text(ctx.run_id)
-    deadline = time.monotonic() + 60
-    while not Path(release).exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return {"output": input}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-"""
-
-SLOW_STREAM = """
-import time
-from pathlib import Path
-
-def run(ctx, input, output, marker, release):
-    def chunks():
-        for chunk in input:
-            Path(marker).write_text(ctx.run_id)
-            deadline = time.monotonic() + 60
-            while not Path(release).exists() and time.monotonic() < deadline:
-                time.sleep(0.02)
-            yield chunk
-    return {"output": chunks()}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
+_WAIT_HEAD = "import time\nfrom pathlib import Path"
+SLOW = batch_step(_WAIT + 'return {"output": input}', "marker, release", _WAIT_HEAD)
+SLOW_STREAM = stream_step(_WAIT + "yield chunk", "marker, release", _WAIT_HEAD)
 
 _modules = itertools.count()
 POOL = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)))

@@ -26,26 +26,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import DOUBLE, SHARED, STREAM_DOUBLE, Project, simple_pipeline
+from tests.conftest import (
+    DOUBLE,
+    SHARED,
+    STREAM_DOUBLE,
+    Project,
+    simple_pipeline,
+    stream_step,
+)
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.errors import UsageError
 from trakt.runtime.local_runner import DEFAULT_CHUNK_SIZE, TEMP_PREFIX, LocalRunner
 
 # Records every chunk it sees (length and dtypes) in a module-level LOG, passes it on unchanged.
-SPY = """
-LOG = []
-
-def run(ctx, input, output):
-    def chunks():
-        for chunk in input:
-            LOG.append((len(chunk), {str(c): str(t) for c, t in chunk.dtypes.items()}))
-            yield chunk
-    return {"output": chunks()}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
+SPY = stream_step(
+    """
+    LOG.append((len(chunk), {str(c): str(t) for c, t in chunk.dtypes.items()}))
+    yield chunk
+    """,
+    head="LOG = []",
+)
 
 
 def _simple(uses: str, mode: str = "stream", uri: str = "records.csv") -> str:
@@ -549,18 +549,13 @@ def test_side_input_produced_by_a_stream_step(project: Project) -> None:
     join = project.step("join", LOOKUP_JOIN)
     upper = project.step(
         "upper",
-        """
-        def run(ctx, input, output):
-            def chunks():
-                for chunk in input:
-                    frame = chunk.copy()
-                    frame["region"] = frame["region"].str.upper()
-                    yield frame
-            return {"output": chunks()}
-        run.declared_inputs = ["input"]
-        run.declared_outputs = ["output"]
-        run.supports_stream = True
-        """,
+        stream_step(
+            """
+            frame = chunk.copy()
+            frame["region"] = frame["region"].str.upper()
+            yield frame
+            """
+        ),
     )
     yaml_text = f"""
     name: side2
