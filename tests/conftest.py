@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import sys
 import textwrap
@@ -30,6 +31,7 @@ class Project:
     def step(self, name: str, code: str) -> str:
         """Write a step module; return its dotted name for `uses:`."""
         (self.root / self.package / f"{name}.py").write_text(textwrap.dedent(code))
+        importlib.invalidate_caches()  # a module written after an import attempt is found
         return f"{self.package}.{name}"
 
     def csv(self, relpath: str, text: str) -> Path:
@@ -122,9 +124,14 @@ def simple_pipeline(uses: str, mode: str = "batch", uri: str = "records.csv") ->
     return SIMPLE.format(uses=uses, mode=mode, uri=uri)
 
 
+def forget_package(package: str) -> None:
+    """Drop ``package`` and its modules from ``sys.modules`` (the next test may reuse names)."""
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     proj = Project(tmp_path)
     yield proj
-    for mod in [m for m in sys.modules if m.startswith(proj.package)]:
-        del sys.modules[mod]
+    forget_package(proj.package)
