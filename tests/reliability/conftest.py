@@ -10,10 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.reliability.cases import (
-    CASES,
-    TABLES,
-)
+from tests.reliability.cases import TABLES
 from tests.reliability.harness import (
     POOL,
     Env,
@@ -23,6 +20,7 @@ from tests.reliability.harness import (
     published,
     run_child,
 )
+from tests.reliability.setups import CASES
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """Fault injection through the real CLI: every way a run can end badly.
 
-The cases are in ``cases.py``, the machinery in ``harness.py``; the table-driven cases are
-started together by the ``launched`` fixture (``conftest.py``), and each test checks its own
-child. Tests that send signals or hold the lock while another run starts run on their own.
+The fault tables are in ``cases.py``, the other pooled cases in ``setups.py``, the machinery
+in ``harness.py``; all of them are started together by the ``launched`` fixture
+(``conftest.py``), and each test checks its own child. Tests that send signals or hold the
+lock while another run starts run on their own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from tests.reliability.cases import (
     CONFLICTS,
     INVALID,
     MALFORMED,
-    QUIRKS,
     STEP_FAULTS,
     YAML_FAULTS,
     missing_file,
@@ -43,6 +43,7 @@ from tests.reliability.harness import (
     temp_files,
     wait_for,
 )
+from tests.reliability.setups import QUIRKS
 
 # Every test here runs the CLI in child processes.
 pytestmark = pytest.mark.slow
