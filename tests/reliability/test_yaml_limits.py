@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+import trakt
 from trakt.api import load_pipeline_from_yaml
 from trakt.errors import PipelineValidationError
 
@@ -71,7 +71,8 @@ def test_pipe_is_read_under_the_cap(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cli_exits_2_on_dev_zero(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    # The child runs the trakt this test imported (this checkout's, not the installed one).
+    env = {**os.environ, "PYTHONPATH": str(Path(trakt.__file__).parents[1])}
     proc = subprocess.run(
         [
             sys.executable,
