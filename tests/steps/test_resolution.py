@@ -14,20 +14,15 @@ from typing import Any
 import pytest
 
 import trakt
+from tests.conftest import Project, forget_package
 from trakt.errors import RegistryError, StepResolutionError, TraktError
 from trakt.steps import bind, describe, registered_aliases, resolve_step, unregister_step
 from trakt.steps import registry as registry_module
 from trakt.steps.contract import BindingProblem, Bindings
 
 
-class Modules:
+class Modules(Project):
     """Step modules written under a unique top-level package in ``tmp_path``."""
-
-    def __init__(self, root: Path, package: str) -> None:
-        self.root = root
-        self.package = package
-        (root / package).mkdir()
-        (root / package / "__init__.py").write_text("", encoding="utf-8")
 
     def write(self, dotted: str, source: str) -> str:
         """Write ``<package>.<dotted>`` (creating sub-packages); return its full dotted name."""
@@ -49,16 +44,11 @@ def _unique(nodeid: str, name: str, prefix: str) -> str:
     return f"{prefix}_{re.sub(r'[^0-9A-Za-z_]', '_', name)[:40]}_{digest}"
 
 
-def _forget_modules(prefix: str) -> None:
-    for name in [m for m in sys.modules if m == prefix or m.startswith(prefix + ".")]:
-        del sys.modules[name]
-
-
 @pytest.fixture
-def modules(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Modules]:
-    package = _unique(request.node.nodeid, request.node.name, "tr")
-    yield Modules(tmp_path, package)
-    _forget_modules(package)
+def modules(tmp_path: Path) -> Iterator[Modules]:
+    mods = Modules(tmp_path)
+    yield mods
+    forget_package(mods.package)
 
 
 @pytest.fixture
@@ -266,7 +256,7 @@ def test_module_on_sys_path_wins_over_search_dirs(
         step = resolve_step(name, [second])
         assert step.fn.tag == "first"  # type: ignore[attr-defined]
     finally:
-        _forget_modules(name)
+        forget_package(name)
 
 
 def test_unresolvable_reference_lists_attempts(tmp_path: Path) -> None:
@@ -412,7 +402,7 @@ def entry_points(
         return module
 
     yield install
-    _forget_modules(module)
+    forget_package(module)
 
 
 def test_entry_point_alias_is_resolved(entry_points: Callable[[dict[str, str]], str]) -> None:
