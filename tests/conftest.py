@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import sys
 import textwrap
@@ -30,6 +31,7 @@ class Project:
     def step(self, name: str, code: str) -> str:
         """Write a step module; return its dotted name for `uses:`."""
         (self.root / self.package / f"{name}.py").write_text(textwrap.dedent(code))
+        importlib.invalidate_caches()  # a module written after an import attempt is found
         return f"{self.package}.{name}"
 
     def csv(self, relpath: str, text: str) -> Path:
@@ -55,9 +57,81 @@ run.declared_outputs = ["output"]
 """
 
 
+# The description's stream step, copied verbatim (test_stream checks it against the description).
+STREAM_DOUBLE = """\
+def run(ctx, input, output):
+    def _iter_chunks():
+        for chunk in input:
+            frame = chunk.copy()
+            frame["amount"] = frame["amount"] * 2
+            yield frame
+    return {"output": _iter_chunks()}
+
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+run.supports_stream = True
+"""
+
+
+def batch_step(body: str, params: str = "", head: str = "") -> str:
+    """A step module: ``head`` (imports), then ``run(ctx, input, output, <params>)`` = ``body``."""
+    args = f", {params}" if params else ""
+    return (
+        f"{textwrap.dedent(head).strip()}\n\ndef run(ctx, input, output{args}):\n"
+        + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ")
+        + "\n\nrun.declared_inputs = ['input']\nrun.declared_outputs = ['output']\n"
+    )
+
+
+def stream_step(body: str, params: str = "", head: str = "") -> str:
+    """A stream-capable step module whose ``body`` runs per chunk (``i``, ``chunk``), yielding."""
+    loop = "def chunks():\n    for i, chunk in enumerate(input):\n"
+    inner = textwrap.indent(textwrap.dedent(body).strip("\n"), "        ")
+    step = batch_step(f"{loop}{inner}\nreturn {{'output': chunks()}}", params, head)
+    return step + "run.supports_stream = True\n"
+
+
+# Passes its input on unchanged.
+PASSTHROUGH = """
+def run(ctx, input, output):
+    return {"output": input}
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+"""
+
+SIMPLE = """
+name: simple
+execution:
+  mode: {mode}
+inputs:
+  records:
+    uri: {uri}
+steps:
+  - id: step1
+    uses: {uses}
+    with:
+      input: records
+      output: result
+outputs:
+  datasets:
+    - name: final
+      from: result
+"""
+
+
+def simple_pipeline(uses: str, mode: str = "batch", uri: str = "records.csv") -> str:
+    """One input ``records`` -> step ``step1`` (``uses``) -> output ``final``."""
+    return SIMPLE.format(uses=uses, mode=mode, uri=uri)
+
+
+def forget_package(package: str) -> None:
+    """Drop ``package`` and its modules from ``sys.modules`` (the next test may reuse names)."""
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     proj = Project(tmp_path)
     yield proj
-    for mod in [m for m in sys.modules if m.startswith(proj.package)]:
-        del sys.modules[mod]
+    forget_package(proj.package)

@@ -56,6 +56,7 @@ def _run_script(root: Path, code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_yaml_api_snippet_runs_verbatim(tmp_path: Path) -> None:
     root = _project(tmp_path)
     proc = _run_script(root, _block("load_pipeline_from_yaml("))
@@ -68,6 +69,7 @@ def test_yaml_api_snippet_runs_verbatim(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_workflow_snippet_runs_verbatim(tmp_path: Path) -> None:
     root = _project(tmp_path)
     code = _block('workflow("python_workflow")')
@@ -88,6 +90,7 @@ def test_example_step_module_is_the_description_snippet() -> None:
     assert _code_lines(snippet) in _code_lines(step)
 
 
+@pytest.mark.slow
 def test_stream_example_runs_and_uses_the_description_step(tmp_path: Path) -> None:
     stream_demo = REPO / "examples" / "stream_demo"
     step = (stream_demo / "steps" / "stream_double.py").read_text()

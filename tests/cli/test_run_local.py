@@ -13,6 +13,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# Every test here runs the CLI in child processes.
+pytestmark = pytest.mark.slow
+
 EXAMPLE = REPO / "examples" / "multi_file_demo"
 EXPECTED_FINAL = (
     "id,customer,country,amount,note\n"

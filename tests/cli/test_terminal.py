@@ -10,23 +10,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Project
+import pytest
 
-SLOW = """
-import time
+from tests.conftest import Project, stream_step
 
-def run(ctx, input, output):
-    def chunks():
-        for chunk in input:
-            time.sleep(0.3)
-            ctx.logger.info("chunk of %d rows", len(chunk))
-            yield chunk
-    return {"output": chunks()}
+# Every test here runs the CLI in child processes.
+pytestmark = pytest.mark.slow
 
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
+SLOW = stream_step(
+    """
+    time.sleep(0.3)
+    ctx.logger.info("chunk of %d rows", len(chunk))
+    yield chunk
+    """,
+    head="import time",
+)
 
 PIPELINE = """
 name: terminal

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.test_faults import (
+from tests.conftest import stream_step
+from tests.reliability.harness import (
     RECORDS,
     RUN_ID,
     Env,
@@ -22,33 +23,27 @@ from tests.reliability.test_faults import (
     wait_for,
 )
 
+# Every test here runs the CLI in child processes.
+pytestmark = pytest.mark.slow
+
 ROWS = 300
 CHUNK = 10
 BAD = {57: "57,1,x,EXTRA", 201: "201"}  # record index -> a malformed line put before it
 
 # Doubles `amount` chunk by chunk; records the chunk index in `progress`, then sleeps `delay`.
-SLOW_CHUNKS = """
-import time
-from pathlib import Path
-
-
-def run(ctx, input, output, progress, delay, fail=False):
-    def chunks():
-        for i, chunk in enumerate(input):
-            Path(progress).write_text(str(i))
-            time.sleep(delay)
-            if fail:
-                raise ValueError("rerun fails too")
-            frame = chunk.copy()
-            frame["amount"] = frame["amount"] * 2
-            yield frame
-    return {"output": chunks()}
-
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
+SLOW_CHUNKS = stream_step(
+    """
+    Path(progress).write_text(str(i))
+    time.sleep(delay)
+    if fail:
+        raise ValueError("rerun fails too")
+    frame = chunk.copy()
+    frame["amount"] = frame["amount"] * 2
+    yield frame
+    """,
+    "progress, delay, fail=False",
+    "import time\nfrom pathlib import Path",
+)
 
 
 def records() -> str:

@@ -215,6 +215,7 @@ def test_an_override_with_an_unreadable_extension_is_refused_at_start(project: P
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_cli_exit_code_for_an_unreadable_extension(project: Project) -> None:
     project.csv("orders.json", '{"id": 1}\n')
     path = project.pipeline(_yaml("orders.json"))

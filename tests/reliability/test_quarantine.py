@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.test_faults import STREAM_DOUBLE, Env, published, temp_files
+from tests.conftest import STREAM_DOUBLE
+from tests.reliability.harness import Env, published, temp_files
 from trakt import load_pipeline_from_yaml
 from trakt.runtime.local_runner import LocalRunner
 

@@ -10,28 +10,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.conftest import DOUBLE, Project
+from tests.conftest import DOUBLE, PASSTHROUGH, Project, simple_pipeline
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.errors import UsageError
 from trakt.runtime.local_runner import TEMP_PREFIX, LocalRunner
 from trakt.runtime.planning import plan_pipeline
-
-SIMPLE = """
-name: simple
-inputs:
-  records:
-    uri: records.csv
-steps:
-  - id: step1
-    uses: {uses}
-    with:
-      input: records
-      output: result
-outputs:
-  datasets:
-    - name: final
-      from: result
-"""
 
 
 def _run(project: Project, yaml_text: str, **kwargs: Any) -> dict[str, Any]:
@@ -48,7 +31,7 @@ def _manifest(project: Project) -> dict[str, Any]:
 def test_success_writes_output_and_complete_manifest(project: Project) -> None:
     project.csv("records.csv", "id,amount\n1,10\n2,2.5\n3,\n")
     uses = project.step("double", DOUBLE)
-    result = _run(project, SIMPLE.format(uses=uses))
+    result = _run(project, simple_pipeline(uses))
 
     assert result["status"] == "success"
     assert result["run_id"] == "test-run"
@@ -105,7 +88,7 @@ def test_success_writes_output_and_complete_manifest(project: Project) -> None:
 def test_step_that_raises_fails_run_and_keeps_previous_output(project: Project) -> None:
     project.csv("records.csv", "id,amount\n1,10\n")
     uses = project.step("double", DOUBLE)
-    assert _run(project, SIMPLE.format(uses=uses))["status"] == "success"
+    assert _run(project, simple_pipeline(uses))["status"] == "success"
     before = (project.output_dir / "final.csv").read_bytes()
 
     boom = project.step(
@@ -117,7 +100,7 @@ def test_step_that_raises_fails_run_and_keeps_previous_output(project: Project) 
         run.declared_outputs = ["output"]
         """,
     )
-    result = _run(project, SIMPLE.format(uses=boom))
+    result = _run(project, simple_pipeline(boom))
     assert result["status"] == "failed"
     assert result["outputs"] == {}
     m = _manifest(project)
@@ -155,7 +138,7 @@ def test_wrong_return_shape_names_step(project: Project, body: str, message: str
         run.declared_outputs = ["output"]
         """,
     )
-    result = _run(project, SIMPLE.format(uses=uses))
+    result = _run(project, simple_pipeline(uses))
     assert result["status"] == "failed"
     assert result["error"]["step_id"] == "step1"
     assert "step 'step1'" in result["error"]["message"]
@@ -295,7 +278,7 @@ def test_integers_with_missing_values_round_trip(project: Project) -> None:
         run.declared_outputs = ["output"]
         """,
     )
-    assert _run(project, SIMPLE.format(uses=uses))["status"] == "success"
+    assert _run(project, simple_pipeline(uses))["status"] == "success"
     assert (project.output_dir / "final.csv").read_text() == (
         'id,qty,amount,ts,note\n1,11,2.0,2024-01-01T10:00:00,"a,b"\n2,,,,\n'
     )
@@ -313,14 +296,9 @@ def test_combine_strategies_end_to_end(project: Project, strategy: str, expected
     project.csv("r/b.csv", "amount,id\n2,2\n")
     uses = project.step(
         "ident",
-        """
-        def run(ctx, input, output):
-            return {"output": input}
-        run.declared_inputs = ["input"]
-        run.declared_outputs = ["output"]
-        """,
+        PASSTHROUGH,
     )
-    yaml_text = SIMPLE.format(uses=uses).replace(
+    yaml_text = simple_pipeline(uses).replace(
         "uri: records.csv",
         f"uri: r/*.csv\n    combine_strategy: {strategy}\n    source_column: src",
     )
@@ -333,14 +311,9 @@ def test_union_and_concat_mismatch(project: Project) -> None:
     project.csv("r/b.csv", "id,note\n2,x\n")
     uses = project.step(
         "ident",
-        """
-        def run(ctx, input, output):
-            return {"output": input}
-        run.declared_inputs = ["input"]
-        run.declared_outputs = ["output"]
-        """,
+        PASSTHROUGH,
     )
-    base = SIMPLE.format(uses=uses)
+    base = simple_pipeline(uses)
     union = base.replace("uri: records.csv", "uri: r/*.csv\n    combine_strategy: union")
     assert _run(project, union)["status"] == "success"
     assert (project.output_dir / "final.csv").read_text() == "id,amount,note\n1,1,\n2,,x\n"
@@ -358,15 +331,15 @@ def test_input_override_and_missing_input(project: Project, tmp_path: Path) -> N
     other = tmp_path / "other.csv"
     other.write_text("id,amount\n7,1\n")
     uses = project.step("double", DOUBLE)
-    result = _run(project, SIMPLE.format(uses=uses), input_overrides={"records": str(other)})
+    result = _run(project, simple_pipeline(uses), input_overrides={"records": str(other)})
     assert result["status"] == "success"
     assert (project.output_dir / "final.csv").read_text() == "id,amount\n7,2\n"
 
     with pytest.raises(UsageError, match=r"no input 'recrds' \(did you mean 'records'\?\)"):
-        _run(project, SIMPLE.format(uses=uses), input_overrides={"recrds": str(other)})
+        _run(project, simple_pipeline(uses), input_overrides={"recrds": str(other)})
 
     (project.input_dir / "records.csv").unlink()
-    result = _run(project, SIMPLE.format(uses=uses))
+    result = _run(project, simple_pipeline(uses))
     assert result["status"] == "failed"
     assert "input 'records': file not found" in result["error"]["message"]
     assert result["error"]["step_id"] is None  # found missing before any step ran
@@ -375,7 +348,7 @@ def test_input_override_and_missing_input(project: Project, tmp_path: Path) -> N
 
 def test_invalid_pipeline_raises_and_records_manifest(project: Project) -> None:
     uses = project.step("double", DOUBLE)
-    pipeline = load_pipeline_from_yaml(project.pipeline(SIMPLE.format(uses=uses)))
+    pipeline = load_pipeline_from_yaml(project.pipeline(simple_pipeline(uses)))
     # Break it after loading: the runner re-validates before reading any data.
     spec = pipeline.spec.model_copy(update={"steps": []})
     broken = type(pipeline)(spec=spec, source=pipeline.source)
@@ -392,8 +365,6 @@ def test_excel_input(project: Project) -> None:
     with pd.ExcelWriter(project.input_dir / "book.xlsx") as writer:
         frame.to_excel(writer, sheet_name="data", index=False)
     uses = project.step("double", DOUBLE)
-    yaml_text = SIMPLE.format(uses=uses).replace(
-        "uri: records.csv", "uri: book.xlsx\n    sheet: data"
-    )
+    yaml_text = simple_pipeline(uses).replace("uri: records.csv", "uri: book.xlsx\n    sheet: data")
     assert _run(project, yaml_text)["status"] == "success"
     assert (project.output_dir / "final.csv").read_text() == "id,amount\n1,3.0\n2,6.0\n"

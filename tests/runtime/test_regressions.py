@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Project
+from tests.conftest import Project, stream_step
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.errors import OutputConflict, UsageError
 from trakt.runtime.local_runner import LocalRunner
@@ -200,18 +200,13 @@ def test_failed_stream_run_leaves_no_reader_thread(project: Project) -> None:
     project.csv("r.csv", "id\n" + "".join(f"{i}\n" for i in range(2000)))
     uses = project.step(
         "boom",
-        """
-        def run(ctx, input, output):
-            def chunks():
-                for i, c in enumerate(input):
-                    if i == 1:
-                        raise ValueError("boom")
-                    yield c
-            return {"output": chunks()}
-        run.declared_inputs = ["input"]
-        run.declared_outputs = ["output"]
-        run.supports_stream = True
-        """,
+        stream_step(
+            """
+            if i == 1:
+                raise ValueError("boom")
+            yield chunk
+            """
+        ),
     )
     yaml_text = f"""
     name: leak

@@ -26,74 +26,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import SHARED, Project
+from tests.conftest import (
+    DOUBLE,
+    SHARED,
+    STREAM_DOUBLE,
+    Project,
+    simple_pipeline,
+    stream_step,
+)
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.errors import UsageError
 from trakt.runtime.local_runner import DEFAULT_CHUNK_SIZE, TEMP_PREFIX, LocalRunner
 
-# The description's stream step, copied verbatim (checked against the description below).
-DESCRIPTION_STREAM_STEP = """\
-def run(ctx, input, output):
-    def _iter_chunks():
-        for chunk in input:
-            frame = chunk.copy()
-            frame["amount"] = frame["amount"] * 2
-            yield frame
-    return {"output": _iter_chunks()}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
-
-PLAIN_DOUBLE = """
-def run(ctx, input, output):
-    frame = input.copy()
-    frame["amount"] = frame["amount"] * 2
-    return {"output": frame}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-"""
-
 # Records every chunk it sees (length and dtypes) in a module-level LOG, passes it on unchanged.
-SPY = """
-LOG = []
-
-def run(ctx, input, output):
-    def chunks():
-        for chunk in input:
-            LOG.append((len(chunk), {str(c): str(t) for c, t in chunk.dtypes.items()}))
-            yield chunk
-    return {"output": chunks()}
-
-run.declared_inputs = ["input"]
-run.declared_outputs = ["output"]
-run.supports_stream = True
-"""
-
-SIMPLE = """
-name: simple
-execution:
-  mode: {mode}
-inputs:
-  records:
-    uri: {uri}
-steps:
-  - id: step1
-    uses: {uses}
-    with:
-      input: records
-      output: result
-outputs:
-  datasets:
-    - name: final
-      from: result
-"""
+SPY = stream_step(
+    """
+    LOG.append((len(chunk), {str(c): str(t) for c, t in chunk.dtypes.items()}))
+    yield chunk
+    """,
+    head="LOG = []",
+)
 
 
 def _simple(uses: str, mode: str = "stream", uri: str = "records.csv") -> str:
-    return SIMPLE.format(uses=uses, mode=mode, uri=uri)
+    return simple_pipeline(uses, mode, uri)
 
 
 def _run(
@@ -147,16 +103,17 @@ def test_description_stream_step_is_quoted_verbatim() -> None:
     ]
     if not blocks:
         pytest.skip("the product description is not present")
-    assert blocks == [DESCRIPTION_STREAM_STEP]
+    assert blocks == [STREAM_DOUBLE]
 
 
 def _description_project(project: Project, rows: int) -> tuple[str, str]:
     project.csv("records.csv", _amount_csv(rows))
-    uses = project.step("double_amount", DESCRIPTION_STREAM_STEP)
+    uses = project.step("double_amount", STREAM_DOUBLE)
     expected = "id,amount\n" + "".join(f"{i},{(i % 97) * 2 + 1}.0\n" for i in range(rows))
     return _simple(uses), expected
 
 
+@pytest.mark.slow
 def test_description_stream_step_via_cli(project: Project) -> None:
     yaml_text, expected = _description_project(project, 25_000)
     pipeline_file = project.pipeline(yaml_text)
@@ -462,7 +419,7 @@ def test_chunks_flow_lazily_through_chained_steps(project: Project) -> None:
 
 def test_fan_out_to_two_steps_and_an_output(project: Project) -> None:
     project.csv("records.csv", _amount_csv(10))
-    double = project.step("double", DESCRIPTION_STREAM_STEP)
+    double = project.step("double", STREAM_DOUBLE)
     small = project.step(
         "small",
         """
@@ -592,18 +549,13 @@ def test_side_input_produced_by_a_stream_step(project: Project) -> None:
     join = project.step("join", LOOKUP_JOIN)
     upper = project.step(
         "upper",
-        """
-        def run(ctx, input, output):
-            def chunks():
-                for chunk in input:
-                    frame = chunk.copy()
-                    frame["region"] = frame["region"].str.upper()
-                    yield frame
-            return {"output": chunks()}
-        run.declared_inputs = ["input"]
-        run.declared_outputs = ["output"]
-        run.supports_stream = True
-        """,
+        stream_step(
+            """
+            frame = chunk.copy()
+            frame["region"] = frame["region"].str.upper()
+            yield frame
+            """
+        ),
     )
     yaml_text = f"""
     name: side2
@@ -677,7 +629,7 @@ def _two_step_yaml(first: str, second: str) -> str:
 @pytest.mark.parametrize("failing_id", ["first", "second"])
 def test_failure_in_third_of_ten_chunks(project: Project, failing_id: str) -> None:
     project.csv("records.csv", _amount_csv(50))
-    double = project.step("double", DESCRIPTION_STREAM_STEP)
+    double = project.step("double", STREAM_DOUBLE)
     assert _run(project, _simple(double), chunk=5, run_id="good")["status"] == "success"
     final = project.output_dir / "final.csv"
     before = final.read_bytes()
@@ -716,7 +668,7 @@ def test_failure_marks_interrupted_upstream_step_aborted(project: Project) -> No
     """A finished run's manifest has no step left "running": the upstream step that the
     failure interrupted is "aborted" (the status StreamExecution gives interrupted steps)."""
     project.csv("records.csv", _amount_csv(50))
-    double = project.step("double", DESCRIPTION_STREAM_STEP)
+    double = project.step("double", STREAM_DOUBLE)
     failing = project.step("failing", FAIL_AT_THIRD)
     assert _run(project, _two_step_yaml(double, failing), chunk=5)["status"] == "failed"
     m = _manifest(project)
@@ -742,7 +694,7 @@ def test_step_reading_only_part_of_its_input(project: Project) -> None:
     """A step may stop pulling early (a head/limit): the run succeeds, and no step of the
     successful run is left "running" in the manifest."""
     project.csv("records.csv", _amount_csv(50))
-    double = project.step("double", DESCRIPTION_STREAM_STEP)
+    double = project.step("double", STREAM_DOUBLE)
     head = project.step("head", HEAD)
     yaml_text = _two_step_yaml(double, head).replace("        - {name: middle, from: middle}\n", "")
     result = _run(project, yaml_text, chunk=5)
@@ -761,7 +713,7 @@ def test_step_reading_only_part_of_its_input(project: Project) -> None:
 
 def test_produced_but_unused_artifact_is_still_computed(project: Project) -> None:
     project.csv("records.csv", _amount_csv(12))
-    double = project.step("double", DESCRIPTION_STREAM_STEP)
+    double = project.step("double", STREAM_DOUBLE)
     yaml_text = _simple(double).replace(
         "outputs:",
         f"  - id: unused\n    uses: {double}\n    with: {{input: records, output: nobody}}\n"
@@ -895,7 +847,7 @@ def test_output_is_written_incrementally_to_a_temp_file(project: Project) -> Non
 
 def test_non_stream_step_in_stream_pipeline_is_invalid(project: Project) -> None:
     project.csv("records.csv", _amount_csv(3))
-    plain = project.step("plain", PLAIN_DOUBLE)
+    plain = project.step("plain", DOUBLE)
     with pytest.raises(PipelineValidationError) as caught:
         _run(project, _simple(plain))
     message = str(caught.value)
@@ -916,7 +868,7 @@ def test_non_stream_step_in_stream_pipeline_is_invalid(project: Project) -> None
 def test_non_stream_step_is_invalid_at_run_time_too(project: Project) -> None:
     """LocalRunner.run re-validates: a stream pipeline built in Python is checked as well."""
     project.csv("records.csv", _amount_csv(3))
-    plain = project.step("plain", PLAIN_DOUBLE)
+    plain = project.step("plain", DOUBLE)
     pipeline = load_pipeline_from_yaml(project.pipeline(_simple(plain, mode="batch")))
     execution = pipeline.spec.execution.model_copy(update={"mode": "stream"})
     spec = pipeline.spec.model_copy(update={"execution": execution})
@@ -940,7 +892,7 @@ run.declared_outputs = ["output"]
 
 def test_batch_step_in_stream_pipeline(project: Project) -> None:
     project.csv("records.csv", _amount_csv(10))
-    double = project.step("double", DESCRIPTION_STREAM_STEP)
+    double = project.step("double", STREAM_DOUBLE)
     sort = project.step("sort", SORT_DESC)
     spy = project.step("spy", SPY)
     yaml_text = f"""

@@ -28,6 +28,7 @@ from opentelemetry.trace import StatusCode
 from tests.conftest import Project
 from trakt import load_pipeline_from_yaml
 from trakt.runtime.local_runner import LocalRunner
+from trakt.spec.model import Pipeline
 
 _EXPORTER = InMemorySpanExporter()
 
@@ -86,14 +87,23 @@ def _by_name(spans: list[ReadableSpan], name: str) -> list[ReadableSpan]:
     return [s for s in spans if s.name == name]
 
 
+def _traced(
+    project: Project, code: str, mode: str = "batch", records: str | None = "id,amount\n1,10\n"
+) -> Pipeline:
+    """The one-step PIPELINE running ``code``; ``records.csv`` holds ``records`` (None: absent)."""
+    if records is not None:
+        project.csv("records.csv", records)
+    uses = project.step("traced_step", code)
+    return load_pipeline_from_yaml(project.pipeline(PIPELINE.format(uses=uses, mode=mode)))
+
+
 @pytest.mark.parametrize("mode", ["batch", "stream"])
 def test_span_tree_attributes_and_events(
     project: Project, spans: InMemorySpanExporter, mode: str
 ) -> None:
     spans.clear()
-    project.csv("records.csv", "id,amount\n1,10\n2,20\n3,30\n")
-    uses = project.step("coerce", COERCE if mode == "batch" else _streamed(COERCE))
-    pipeline = load_pipeline_from_yaml(project.pipeline(PIPELINE.format(uses=uses, mode=mode)))
+    code = COERCE if mode == "batch" else _streamed(COERCE)
+    pipeline = _traced(project, code, mode, "id,amount\n1,10\n2,20\n3,30\n")
     runner = LocalRunner(project.input_dir, project.output_dir, stream_chunk_size=2)
     result = runner.run(pipeline, run_id=f"t-{mode}", otel_enabled=True)
     assert result["status"] == "success"
@@ -154,9 +164,7 @@ def test_failure_is_recorded_on_the_step_span(
     project: Project, spans: InMemorySpanExporter
 ) -> None:
     spans.clear()
-    project.csv("records.csv", "id,amount\n1,10\n")
-    uses = project.step("boom", BOOM)
-    pipeline = load_pipeline_from_yaml(project.pipeline(PIPELINE.format(uses=uses, mode="batch")))
+    pipeline = _traced(project, BOOM)
     result = LocalRunner(project.input_dir, project.output_dir).run(pipeline, otel_enabled=True)
     assert result["status"] == "failed"
 
@@ -176,9 +184,7 @@ def test_span_opened_by_the_caller_is_the_parent(
     project: Project, spans: InMemorySpanExporter
 ) -> None:
     spans.clear()
-    project.csv("records.csv", "id,amount\n1,10\n")
-    uses = project.step("coerce", COERCE)
-    pipeline = load_pipeline_from_yaml(project.pipeline(PIPELINE.format(uses=uses, mode="batch")))
+    pipeline = _traced(project, COERCE)
     tracer = trace.get_tracer("app")
     with tracer.start_as_current_span("nightly-job") as outer:
         LocalRunner(project.input_dir, project.output_dir).run(pipeline, otel_enabled=True)
@@ -201,6 +207,7 @@ class _Receiver(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_otlp_http_export_to_a_local_receiver(project: Project) -> None:
     server = HTTPServer(("127.0.0.1", 0), _Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -285,8 +292,7 @@ def test_contract_events_are_span_events_on_the_read_span(
 
 def test_a_failed_read_is_an_error_read_span(project: Project, spans: InMemorySpanExporter) -> None:
     spans.clear()
-    uses = project.step("coerce", COERCE)
-    pipeline = load_pipeline_from_yaml(project.pipeline(PIPELINE.format(uses=uses, mode="batch")))
+    pipeline = _traced(project, COERCE, records=None)
     result = LocalRunner(project.input_dir, project.output_dir).run(pipeline, otel_enabled=True)
     assert result["status"] == "failed"  # records.csv does not exist
     (read,) = _by_name(list(spans.get_finished_spans()), "trakt.read")

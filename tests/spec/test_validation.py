@@ -7,10 +7,8 @@ keeps modules between tests.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,8 @@ from typing import Any
 import pytest
 
 import trakt
+from tests.conftest import Project as BaseProject
+from tests.conftest import forget_package
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.errors import Problem
 from trakt.runtime.planning import plan_pipeline
@@ -55,28 +55,14 @@ run.declared_outputs = ["output"]
 """
 
 
-class Project:
-    """A pipeline file and its step package in one temporary directory."""
-
-    def __init__(self, root: Path, package: str) -> None:
-        self.root = root
-        self.package = package
-        (root / package).mkdir()
-        (root / package / "__init__.py").write_text("", encoding="utf-8")
-
-    def module(self, name: str, source: str) -> str:
-        """Write ``<package>/<name>.py``; return its dotted name."""
-        (self.root / self.package / f"{name}.py").write_text(
-            textwrap.dedent(source), encoding="utf-8"
-        )
-        importlib.invalidate_caches()
-        return f"{self.package}.{name}"
+class Project(BaseProject):
+    """conftest's project, with the standard step modules and pipeline-loading helpers."""
 
     def standard_modules(self) -> None:
-        self.module("declared", DECLARED)
-        self.module("convention", CONVENTION)
-        self.module("streaming", STREAMING)
-        self.module("two_inputs", TWO_INPUTS)
+        self.step("declared", DECLARED)
+        self.step("convention", CONVENTION)
+        self.step("streaming", STREAMING)
+        self.step("two_inputs", TWO_INPUTS)
 
     def write(self, text: str, name: str = "pipeline.yaml") -> Path:
         path = self.root / name
@@ -93,19 +79,12 @@ class Project:
         return info.value.problems
 
 
-def _unique_package(nodeid: str, name: str) -> str:
-    digest = hashlib.sha1(nodeid.encode()).hexdigest()[:8]
-    return f"tv_{re.sub(r'[^0-9A-Za-z_]', '_', name)[:40]}_{digest}"
-
-
 @pytest.fixture
-def project(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Project]:
-    package = _unique_package(request.node.nodeid, request.node.name)
-    proj = Project(tmp_path, package)
+def project(tmp_path: Path) -> Iterator[Project]:
+    proj = Project(tmp_path)
     proj.standard_modules()
     yield proj
-    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-        del sys.modules[name]
+    forget_package(proj.package)
 
 
 def _where(problems: tuple[Problem, ...]) -> list[tuple[str, int | None]]:
@@ -907,7 +886,7 @@ def _import(project: Project, monkeypatch: pytest.MonkeyPatch, name: str) -> Any
 
 
 def test_workflow_builder_equals_yaml(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    project.module(
+    project.step(
         "funcs",
         """
         def double(ctx, input, output, factor=2):

@@ -14,20 +14,15 @@ from typing import Any
 import pytest
 
 import trakt
+from tests.conftest import Project, forget_package
 from trakt.errors import RegistryError, StepResolutionError, TraktError
 from trakt.steps import bind, describe, registered_aliases, resolve_step, unregister_step
 from trakt.steps import registry as registry_module
 from trakt.steps.contract import BindingProblem, Bindings
 
 
-class Modules:
+class Modules(Project):
     """Step modules written under a unique top-level package in ``tmp_path``."""
-
-    def __init__(self, root: Path, package: str) -> None:
-        self.root = root
-        self.package = package
-        (root / package).mkdir()
-        (root / package / "__init__.py").write_text("", encoding="utf-8")
 
     def write(self, dotted: str, source: str) -> str:
         """Write ``<package>.<dotted>`` (creating sub-packages); return its full dotted name."""
@@ -49,16 +44,11 @@ def _unique(nodeid: str, name: str, prefix: str) -> str:
     return f"{prefix}_{re.sub(r'[^0-9A-Za-z_]', '_', name)[:40]}_{digest}"
 
 
-def _forget_modules(prefix: str) -> None:
-    for name in [m for m in sys.modules if m == prefix or m.startswith(prefix + ".")]:
-        del sys.modules[name]
-
-
 @pytest.fixture
-def modules(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Modules]:
-    package = _unique(request.node.nodeid, request.node.name, "tr")
-    yield Modules(tmp_path, package)
-    _forget_modules(package)
+def modules(tmp_path: Path) -> Iterator[Modules]:
+    mods = Modules(tmp_path)
+    yield mods
+    forget_package(mods.package)
 
 
 @pytest.fixture
@@ -120,29 +110,25 @@ def test_registering_the_same_function_twice_is_harmless(alias: str) -> None:
     assert resolve_step(alias).fn is _step_a
 
 
-def test_conflicting_alias_raises(alias: str) -> None:
+def test_reregistering_an_alias_replaces_it_with_a_warning(alias: str) -> None:
     trakt.register_step(alias, _step_a)
 
-    with pytest.raises(
-        RegistryError, match=rf"step alias '{alias}' is already registered by"
-    ) as info:
+    with pytest.warns(RuntimeWarning, match=rf"step alias '{alias}' \(registered by .*_step_a\)"):
         trakt.register_step(alias, _step_b)
 
-    assert "_step_a" in info.value.message
-    assert "_step_b tried to register it again. Pick another alias." in info.value.message
-    assert info.value.fields["alias"] == alias
-    assert info.value.exit_code == 2
-    assert resolve_step(alias).fn is _step_a
+    assert resolve_step(alias).fn is _step_b
 
 
-def test_conflicting_alias_via_decorator_raises(alias: str) -> None:
+def test_reregistering_via_decorator_replaces_it_with_a_warning(alias: str) -> None:
     trakt.register_step(alias, _step_a)
 
-    with pytest.raises(RegistryError, match=r"already registered"):
+    with pytest.warns(RuntimeWarning, match=r"is replaced by .*other"):
 
         @trakt.register_step(alias)
         def other(ctx: Any) -> None:
             return None
+
+    assert resolve_step(alias).fn is other
 
 
 def test_unregister_step_frees_the_alias(alias: str) -> None:
@@ -270,7 +256,7 @@ def test_module_on_sys_path_wins_over_search_dirs(
         step = resolve_step(name, [second])
         assert step.fn.tag == "first"  # type: ignore[attr-defined]
     finally:
-        _forget_modules(name)
+        forget_package(name)
 
 
 def test_unresolvable_reference_lists_attempts(tmp_path: Path) -> None:
@@ -416,7 +402,7 @@ def entry_points(
         return module
 
     yield install
-    _forget_modules(module)
+    forget_package(module)
 
 
 def test_entry_point_alias_is_resolved(entry_points: Callable[[dict[str, str]], str]) -> None:

@@ -191,10 +191,9 @@ def rechunk(
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """``table`` with exactly ``schema``'s columns, in its order and types (missing -> null)."""
+    present = set(table.column_names)  # built once: the property makes a new list per call
     columns = [
-        table.column(f.name).cast(f.type)
-        if f.name in table.column_names
-        else pa.nulls(table.num_rows, f.type)
+        table.column(f.name).cast(f.type) if f.name in present else pa.nulls(table.num_rows, f.type)
         for f in schema
     ]
     return pa.Table.from_arrays(columns, schema=schema)

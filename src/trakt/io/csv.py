@@ -1,31 +1,27 @@
-"""CSV: pyarrow's multithreaded reader, polars' writer.
+"""CSV: pyarrow's multithreaded reader; writing lives in :mod:`trakt.io.csv_writer`.
 
 Measured on 1M rows (``benchmarks/batch_vs_pandas.py``): pyarrow reads several times faster than
-pandas' C parser, and polars writes about 6x faster than ``DataFrame.to_csv`` while producing the
-same bytes for ints, floats and strings (shortest round-trip floats, ``2.0`` stays ``2.0``,
-quotes only where RFC 4180 needs them, missing values empty).
+pandas' C parser.
 
 Columns pyarrow would infer as numbers are read as text and settled by
-:mod:`trakt.io.csvvalues`, so no value changes on the way (``007`` stays ``007``).
+:mod:`trakt.io.csv_checks`, so no value changes on the way (``007`` stays ``007``).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from trakt.errors import OutputError
 from trakt.io.base import ReadRequest, prefetch, rechunk
-from trakt.io.csverrors import (
+from trakt.io.csv_checks import Mismatch, fix, settle
+from trakt.io.csv_errors import (
     check_names,
     check_quotes,
     check_swallowed,
@@ -34,7 +30,7 @@ from trakt.io.csverrors import (
     stream_fail,
     unstreamable,
 )
-from trakt.io.csvoptions import (
+from trakt.io.csv_options import (
     DEFAULT_NA,
     DTYPES,
     MAX_BLOCK,
@@ -49,7 +45,7 @@ from trakt.io.csvoptions import (
     read_options,
     text_pins,
 )
-from trakt.io.csvvalues import Mismatch, fix, settle
+from trakt.io.csv_writer import CsvChunkWriter, write  # re-exported: the writing half
 
 __all__ = [
     "DEFAULT_NA",
@@ -273,82 +269,6 @@ def _batches(
                 raise _Straddling from None
             raise stream_fail(request, exc, names, done) from None
         yield batch
-
-
-def _prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Named indexes (e.g. from groupby) are data: write them as columns."""
-    if any(name is not None for name in frame.index.names):
-        return frame.reset_index()
-    return frame
-
-
-def preload_writer() -> None:
-    """Import the writer's library in the background while inputs are read.
-
-    polars takes ~0.2 s to import; pyarrow's reader releases the GIL, so the two overlap.
-    """
-    threading.Thread(target=importlib.import_module, args=("polars",), daemon=True).start()
-
-
-def _write(frame: pd.DataFrame, sink: str | Path | IO[bytes], header: bool) -> None:
-    import polars as pl  # imported here: only runs that write CSV pay for it
-
-    frame = _prepare(frame)
-    # A lone column's missing value would be a blank line, which readers skip: write "".
-    nulls = '""' if len(frame.columns) == 1 else ""
-    try:
-        converted = pl.from_pandas(frame, include_index=False)
-    except (TypeError, ValueError, pl.exceptions.PolarsError, pa.ArrowException):
-        # Columns of arbitrary Python objects: polars cannot take them, pandas can.
-        frame.to_csv(sink, index=False, header=header, lineterminator="\n")
-        return
-    try:
-        converted.write_csv(sink, include_header=header, null_value=nulls)
-    except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
-        raise OSError(str(exc)) from exc
-
-
-def write(frame: pd.DataFrame, path: Path) -> None:
-    try:
-        _write(frame, path, header=True)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}", file=str(path)) from None
-
-
-class CsvChunkWriter:
-    """Header once, then every chunk appended; all chunks must have the same columns."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self._file: IO[bytes] = open(path, "wb")  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write {path}: {exc.strerror or exc}", file=str(path)
-            ) from None
-        self._columns: list[str] | None = None
-
-    def write(self, frame: pd.DataFrame) -> None:
-        frame = _prepare(frame)
-        if len(frame.columns) == 0:
-            return  # nothing to write; an output without columns stays an empty file
-        columns = [str(c) for c in frame.columns]
-        if self._columns is not None and columns != self._columns:
-            raise OutputError(
-                f"{self.path.name}: chunk columns {columns} differ from the first chunk's "
-                f"{self._columns}",
-                file=str(self.path),
-            )
-        try:
-            _write(frame, self._file, header=self._columns is None)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write {self.path}: {exc.strerror or exc}", file=str(self.path)
-            ) from None
-        self._columns = columns
-
-    def close(self) -> None:
-        self._file.close()
 
 
 class CsvFormat:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pandas as pd
 
 from trakt.errors import TraktError
-from trakt.io.csv import preload_writer
+from trakt.io.csv_writer import preload_writer
 from trakt.runtime.execution import (
     Execution,
     check_chunks,
@@ -29,6 +30,8 @@ class BatchExecution(Execution):
     def run_body(self) -> None:
         self.artifacts: dict[str, pd.DataFrame] = {}
         self.written: set[str] = set()
+        # Bindings still to be handed each artifact: every one but the last gets a deep copy.
+        self.readers_left = Counter(a for s in self.plan.steps for a in s.inputs.values())
         if self.plan.outputs:
             preload_writer()
         try:
@@ -46,10 +49,21 @@ class BatchExecution(Execution):
             self.artifacts[artifact] = self.read_whole(artifact)
         return self.artifacts[artifact]
 
+    def _hand_out(self, artifact: str) -> pd.DataFrame:
+        """The artifact for one binding, which may change it in place without others seeing.
+
+        Copy-on-write covers pandas' own methods, but not writes through ``.array`` or a
+        numpy view made writable: a binding that is not the artifact's last reader gets a deep
+        copy; the last one gets the frame itself (shallowly copied), as nobody reads it after.
+        (Outputs are written as soon as their artifact exists, before any step reads it.)
+        """
+        frame = self._artifact(artifact)
+        self.readers_left[artifact] -= 1
+        return frame.copy(deep=self.readers_left[artifact] > 0)
+
     def _run_step(self, step: StepPlan) -> None:
         # Inputs are read before the step starts: a read that fails is the input's failure.
-        # A shallow copy: under pandas copy-on-write a step's changes stay its own.
-        frames = {b: self._artifact(a).copy(deep=False) for b, a in step.inputs.items()}
+        frames = {b: self._hand_out(a) for b, a in step.inputs.items()}
         record, ctx = self.start_step(step)
         try:
             record.rows_in = {b: len(f) for b, f in frames.items()}

@@ -30,7 +30,7 @@ from trakt.errors import (
 )
 from trakt.io import ChunkWriter, Format, get_format
 from trakt.io.badlines import BadLine, write_rejected
-from trakt.io.csvinputs import (
+from trakt.io.csv_inputs import (
     FileCounts,
     locate_rows,
     set_aside_bad_lines,
@@ -41,8 +41,9 @@ from trakt.io.sources import SourceFile, read_combined, resolve_files
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
-from trakt.runtime.outdir import TEMP_PREFIX
+from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan, override_format
+from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
 from trakt.runtime.summary import ColumnSummaries
 from trakt.spec.model import SchemaSpec
 
@@ -178,8 +179,9 @@ class Execution:
         self._refuse_overwriting_inputs()
         for artifact, planned in self.plan.inputs.items():
             if self.resolved[artifact].format.name == "csv":  # an override's own format
+                index = list(self.plan.inputs).index(artifact)
                 self.resolved[artifact] = to_utf8_where_needed(
-                    self.resolved[artifact], self.scratch
+                    self.resolved[artifact], self._scratch_file, f"input{index}"
                 )
                 if planned.spec.on_bad_lines != "error":
                     self._set_aside_bad_lines(artifact)
@@ -260,26 +262,39 @@ class Execution:
             self.resolved.clear()
 
     def _targets(self) -> dict[Path, str]:
+        """Every file the run writes, by each place it may really be (see :func:`places`);
+        two of them at one place would overwrite each other: refused."""
         out = self.settings.output_dir
-        targets = {(out / f"{d.name}.csv"): f"output '{d.name}'" for d in self.plan.outputs}
-        targets[self.settings.manifest_path] = "the manifest"
-        for artifact in self._quarantined():
-            targets[out / "_rejected" / f"{artifact}.csv"] = f"quarantine of '{artifact}'"
-        return {p.resolve(): what for p, what in targets.items()}
+        targets = [(out / f"{d.name}.csv", f"output '{d.name}'") for d in self.plan.outputs]
+        targets.append((self.settings.manifest_path, "the manifest"))
+        targets.append((out / LOCK_NAME, "the lock file"))  # replacing it would void the lock
+        for name, kind in self._quarantine_owners():
+            targets.append((out / "_rejected" / f"{name}.csv", f"quarantine of {kind} '{name}'"))
+        return distinct_places(targets)
 
     def _quarantined(self) -> set[str]:
         """Names that get a ``_rejected/<name>.csv``: malformed rows or contract breaches."""
-        names = {a for a, p in self.plan.inputs.items() if p.spec.on_bad_lines == "quarantine"}
-        schemas = [(a, p.spec.schema_) for a, p in self.plan.inputs.items()]
-        schemas += [(d.name, d.schema_) for d in self.plan.outputs]
-        names |= {n for n, s in schemas if s is not None and s.on_violation == "quarantine"}
-        return names
+        return {name for name, _ in self._quarantine_owners()}
+
+    def _quarantine_owners(self) -> list[tuple[str, str]]:
+        """(name, 'input' or 'output') for every quarantine file."""
+        found = []
+        for artifact, planned in self.plan.inputs.items():
+            schema = planned.spec.schema_
+            if planned.spec.on_bad_lines == "quarantine" or (
+                schema is not None and schema.on_violation == "quarantine"
+            ):
+                found.append((artifact, "input"))
+        for d in self.plan.outputs:
+            if d.schema_ is not None and d.schema_.on_violation == "quarantine":
+                found.append((d.name, "output"))
+        return found
 
     def _refuse_overwriting_inputs(self) -> None:
         targets = self._targets()
         for source in self.resolved.values():
             for f in source.files:
-                what = targets.get(f.path.resolve())
+                what = next((targets[p] for p in places(f.path) if p in targets), None)
                 if what:
                     raise OutputConflict(
                         f"{what} would overwrite input file {f.path} of '{source.artifact}'; "
@@ -290,11 +305,17 @@ class Execution:
                         target="manifest" if what == "the manifest" else "output",
                     )
 
+    def _scratch_file(self, name: str) -> Path:
+        ensure_dir(self.scratch, "the scratch directory")
+        return create_new(self.scratch / name, "scratch file")
+
     def _set_aside_bad_lines(self, artifact: str) -> None:
         source = self.resolved[artifact]
         spec = self.plan.inputs[artifact].spec
-        self.scratch.mkdir(parents=True, exist_ok=True)
-        clean, bad, counts = set_aside_bad_lines(source, self.scratch, spec.max_bad_lines)
+        index = list(self.plan.inputs).index(artifact)  # not the name: it need not fit a path
+        clean, bad, counts = set_aside_bad_lines(
+            source, self._scratch_file, spec.max_bad_lines, f"input{index}"
+        )
         self.scanned[artifact] = source.files
         self.resolved[artifact] = replace(source, files=clean)
         self.rejected[artifact] = bad
@@ -312,9 +333,9 @@ class Execution:
         for name in sorted(self._quarantined()):
             rows = self.rejected.get(name, []) + self._contract_rows(name)
             final = self.settings.output_dir / "_rejected" / f"{name}.csv"
-            final.parent.mkdir(parents=True, exist_ok=True)
+            ensure_dir(final.parent, "the quarantine directory")
             tmp = final.parent / f"{TEMP_PREFIX}{self.manifest.run_id}-{name}.csv"
-            self.pending[f"_rejected/{name}"] = tmp
+            self.pending[f"_rejected/{name}"] = create_new(tmp, "temporary quarantine file")
             source = self.resolved.get(name)
             encoding = str(source.options.get("encoding") or "utf-8") if source else "utf-8"
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
@@ -434,7 +455,7 @@ class Execution:
 
     def temp_path(self, name: str) -> Path:
         path = self.settings.output_dir / f"{TEMP_PREFIX}{self.manifest.run_id}-{name}.csv"
-        self.pending[name] = path
+        self.pending[name] = create_new(path, "temporary output")
         return path
 
     def open_output(self, name: str) -> ChunkWriter:

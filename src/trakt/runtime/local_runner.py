@@ -22,7 +22,13 @@ from trakt.errors import (
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
-from trakt.runtime.outdir import TEMP_PREFIX, OutputDirLock, remove_leftovers, stale_run
+from trakt.runtime.outdir import (
+    TEMP_PREFIX,
+    OutputDirLock,
+    foreign_file,
+    remove_leftovers,
+    stale_run,
+)
 from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
 from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
@@ -134,7 +140,8 @@ class LocalRunner:
             self._check_overrides(plan)
         except (PipelineValidationError, UsageError) as exc:
             manifest.finish("invalid", exc.to_dict())
-            write_json_atomic(self.manifest_path, manifest.to_dict())
+            if not foreign_file(self.manifest_path):  # e.g. --manifest-path on an output
+                write_json_atomic(self.manifest_path, manifest.to_dict())
             raise
         settings = RunSettings(
             self.input_dir,
@@ -168,7 +175,8 @@ class LocalRunner:
     def record_invalid(
         self, error: PipelineValidationError, pipeline_file: str | None, run_id: str | None
     ) -> str:
-        """Write an ``invalid`` manifest for a pipeline that failed to load; return its path."""
+        """Write an ``invalid`` manifest for a pipeline that failed to load; return its path
+        (or why it was not written: the path holds a file that is not a manifest)."""
         manifest = Manifest(
             run_id=run_id or new_run_id(),
             pipeline={"name": None, "file": pipeline_file, "sha256": None},
@@ -180,6 +188,8 @@ class LocalRunner:
         lock = OutputDirLock(self.output_dir, manifest.run_id)
         lock.acquire()
         try:
+            if foreign_file(self.manifest_path):
+                return f"not written: {self.manifest_path} holds a file that is not a manifest"
             write_json_atomic(self.manifest_path, manifest.to_dict())
         finally:
             lock.release()

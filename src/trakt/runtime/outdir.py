@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from trakt.errors import OutputError, TraktError
+from trakt.runtime.safefs import open_regular
 
 LOCK_NAME = ".trakt.lock"
 TEMP_PREFIX = ".trakt-tmp-"
@@ -32,7 +33,9 @@ class OutputDirLock:
 
     def acquire(self) -> None:
         try:
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            # Never through a link: truncating below would empty the link's target.
+            fd = open_regular(self.path, "the lock file")
+            handle = open(fd, "r+", encoding="utf-8")  # noqa: SIM115 - held until release()
         except OSError as exc:
             raise OutputError(
                 f"cannot use output dir {self.path.parent}: {exc.strerror or exc}",
@@ -73,18 +76,31 @@ def stale_run(manifest_path: Path) -> dict[str, Any] | None:
     return {"run_id": data.get("run_id"), "started_at": data.get("started_at")}
 
 
+def foreign_file(manifest_path: Path) -> bool:
+    """Whether ``manifest_path`` holds something other than a Trakt manifest (an output or an
+    input named by mistake), which a run that never started must not replace."""
+    try:
+        if manifest_path.stat().st_size > 64 << 20:  # far larger than any manifest
+            return True
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError):
+        return True
+    return not (isinstance(data, dict) and "manifest_version" in data)
+
+
 def remove_leftovers(output_dir: Path) -> list[str]:
     """Delete temporary files of earlier runs (only ever called while holding the lock)."""
     removed = []
-    for path in sorted(output_dir.glob(f"{TEMP_PREFIX}*")):
-        if path.is_dir():
+    rejected = output_dir / "_rejected"
+    found = sorted(output_dir.glob(f"{TEMP_PREFIX}*"))
+    if rejected.is_dir() and not rejected.is_symlink():  # never look through a link
+        found += sorted(rejected.glob(f"{TEMP_PREFIX}*"))
+    for path in found:
+        if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-        removed.append(path.name)
-    rejected = output_dir / "_rejected"
-    if rejected.is_dir():
-        for path in sorted(rejected.glob(f"{TEMP_PREFIX}*")):
-            path.unlink(missing_ok=True)
-            removed.append(f"_rejected/{path.name}")
+        removed.append(str(path.relative_to(output_dir)))
     return removed

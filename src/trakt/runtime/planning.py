@@ -22,6 +22,22 @@ from trakt.steps.contract import bind
 from trakt.steps.resolve import StepFunction, describe, resolve_step
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+# Names become file names: '<output-dir>/.trakt-tmp-<run id (<= 128)>-<name>.csv' must fit in
+# the 255 bytes most file systems allow.
+NAME_MAX = 100
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be used as part of a file name, or None when it can."""
+    if len(name) > NAME_MAX:
+        return f"it is {len(name)} characters long (at most {NAME_MAX})"
+    if not DATASET_NAME.fullmatch(name) or ".." in name:
+        return "use only letters, digits, '_', '-' and '.' (not '.' first; no '/' or '..')"
+    return None
+
+
+def _shown(name: str) -> str:
+    return name if name.isprintable() else repr(name)[1:-1]
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,26 @@ def override_format(planned: InputPlan, uri: str) -> str:
     return fmt
 
 
+def _check_input_names(spec: PipelineSpec, out: _Collector) -> None:
+    """Input names become file names (``_rejected/<name>.csv``, scratch copies)."""
+    seen: dict[str, str] = {}
+    for name in spec.inputs:
+        problem = name_problem(name)
+        if problem:
+            out.add(
+                ("inputs", name),
+                f"invalid input name '{_shown(name)}': {problem}; rename the input (it "
+                "becomes <output-dir>/_rejected/<name>.csv when rows are quarantined)",
+            )
+        first = seen.setdefault(name.casefold(), name)
+        if first != name:
+            out.add(
+                ("inputs", name),
+                f"input names '{first}' and '{name}' differ only in case; on case-insensitive "
+                "file systems their quarantine files would be one file: rename one",
+            )
+
+
 def _resolve(pipeline: Pipeline, out: _Collector) -> list[tuple[int, Any, StepFunction | None]]:
     resolved = []
     seen: dict[str, int] = {}
@@ -223,7 +259,7 @@ def _check_reads(
                     f"{did_you_mean(artifact, [*produced, *ignore])}; known artifacts: "
                     f"{', '.join(sorted(produced)) or 'none'}",
                 )
-    names: dict[str, int] = {}
+    names: dict[str, int] = {}  # casefolded name -> index
     for i, dataset in enumerate(spec.outputs.datasets):
         if dataset.from_ not in produced and dataset.from_ not in ignore:
             out.add(
@@ -231,19 +267,23 @@ def _check_reads(
                 f"output '{dataset.name}' is written from '{dataset.from_}', which nothing "
                 f"produces{did_you_mean(dataset.from_, produced)}",
             )
-        if not DATASET_NAME.match(dataset.name) or ".." in dataset.name:
+        problem = name_problem(dataset.name)
+        if problem:
             out.add(
                 ("outputs", "datasets", i, "name"),
-                f"invalid dataset name '{dataset.name}': use a plain file name (letters, "
-                "digits, '_', '-', '.'; no '/' or '..'); it becomes <output-dir>/<name>.csv",
+                f"invalid dataset name '{_shown(dataset.name)}': {problem}; it becomes "
+                "<output-dir>/<name>.csv, so it must be a plain file name: rename the output",
             )
-        if dataset.name in names:
+        # Case-insensitive file systems (macOS, Windows) would write both to one file.
+        key = dataset.name.casefold()
+        if key in names:
+            first = spec.outputs.datasets[names[key]].name
+            also = "" if first == dataset.name else f" as '{first}', differing only in case"
             out.add(
                 ("outputs", "datasets", i, "name"),
-                f"dataset name '{dataset.name}' is used twice "
-                f"(also datasets[{names[dataset.name]}])",
+                f"dataset name '{dataset.name}' is used twice (also datasets[{names[key]}]{also})",
             )
-        names.setdefault(dataset.name, i)
+        names.setdefault(key, i)
 
 
 def _order(plans: Sequence[StepPlan], out: _Collector) -> list[StepPlan]:
@@ -325,6 +365,7 @@ def check_pipeline(
     """
     out = _Collector(pipeline.source, parsed)
     spec = pipeline.spec
+    _check_input_names(spec, out)
     inputs = _check_inputs(spec, out)
     resolved = _resolve(pipeline, out)
     ignore = set(parsed.dropped_refs) if parsed else set()

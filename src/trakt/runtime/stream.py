@@ -14,7 +14,7 @@ come from a file.)
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +23,7 @@ import pandas as pd
 
 from trakt.errors import TraktError
 from trakt.io import ChunkWriter
-from trakt.io.csv import preload_writer
+from trakt.io.csv_writer import preload_writer
 from trakt.io.sources import stream_combined
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import (
@@ -72,6 +72,10 @@ class StreamExecution(Execution):
         self.generators: list[Generator[Any, None, None]] = []
         self.branches: dict[str, list[Chunks]] = {}
         self.fanout = self._count_branches()
+        # Steps still to be handed each whole frame: all but the last get a deep copy.
+        self.whole_left = Counter(
+            a for s in self.plan.steps for b, a in s.inputs.items() if not _streamed(s, b)
+        )
         self.manifest.extra["stream_chunk_size"] = self.settings.chunk_rows
         if self.plan.outputs:
             preload_writer()
@@ -118,9 +122,11 @@ class StreamExecution(Execution):
                     streamed.add(artifact)
                 else:
                     whole.add(artifact)
-        # An input wanted only whole is read whole, on its own; one that is also streamed is
+        # An input no step streams is read whole, on its own; one that a step streams is
         # read once, and the whole frame gathered from a branch of that stream.
-        whole -= set(self.plan.inputs) - streamed
+        # (An output streaming it does not count: its branch would have to buffer the file.)
+        self.read_whole_inputs = set(self.plan.inputs) - streamed
+        whole -= self.read_whole_inputs
         for artifact in whole:
             count[artifact] = count.get(artifact, 0) + 1
         for dataset in self.plan.outputs:
@@ -162,12 +168,19 @@ class StreamExecution(Execution):
 
     def _whole_frame(self, artifact: str) -> pd.DataFrame:
         if artifact not in self.whole:
-            if artifact in self.plan.inputs and self.fanout.get(artifact, 0) == 0:
+            if artifact in self.read_whole_inputs:
                 frame = self.read_whole(artifact)
             else:
                 frame = concat_chunks(list(self._branch(artifact)))
             self.whole[artifact] = frame
         return self.whole[artifact]
+
+    def _hand_out_whole(self, artifact: str) -> pd.DataFrame:
+        """A whole frame for one binding: a deep copy unless it is the last to get it, so
+        in-place writes (``.array``, writable numpy views) stay the step's own."""
+        frame = self._whole_frame(artifact)
+        self.whole_left[artifact] -= 1
+        return frame.copy(deep=self.whole_left[artifact] > 0)
 
     def _wire(self, step: StepPlan) -> None:
         record, ctx = self.start_step(step)
@@ -190,9 +203,9 @@ class StreamExecution(Execution):
                 counted = self._count_in(record, binding, self._branch(artifact))
                 inputs[binding] = self._track(counted)
             else:
-                frame = self._whole_frame(artifact)
+                frame = self._hand_out_whole(artifact)
                 record.rows_in[binding] = len(frame)
-                inputs[binding] = frame.copy(deep=False)
+                inputs[binding] = frame
         result = check_outputs(
             step, self.call(step, state.ctx, inputs), "an iterator of DataFrames"
         )
@@ -209,7 +222,7 @@ class StreamExecution(Execution):
 
     def _wire_batch_step(self, step: StepPlan, state: _StepState) -> None:
         """``mode: batch``: materialize this step's inputs on purpose; its outputs stream on."""
-        frames = {b: self._whole_frame(a).copy(deep=False) for b, a in step.inputs.items()}
+        frames = {b: self._hand_out_whole(a) for b, a in step.inputs.items()}
         state.record.rows_in = {b: len(f) for b, f in frames.items()}
         state.record.extra = {"mode": "batch", "materialized_rows": sum(map(len, frames.values()))}
         result = check_outputs(step, self.call(step, state.ctx, frames))
@@ -305,6 +318,8 @@ class _Fanout:
     Unlike ``itertools.tee`` (which frees its buffer in blocks of 57 items), a chunk is
     dropped from the buffer as soon as every open branch has passed it, so branches that
     advance together hold one chunk in flight. A closed branch stops holding chunks back.
+    Each branch but the last to pass a chunk gets a deep copy of it: a consumer that changes
+    its chunk in place (``.array`` writes, writable numpy views) cannot change its siblings'.
     """
 
     def __init__(self, source: Chunks, n: int) -> None:
@@ -330,8 +345,9 @@ class _Fanout:
                         return
                     self.buffer.append(chunk)
                 self.positions[i] = position + 1
+                last = all(p is None or p > position for p in self.positions)
                 self._trim()
-                yield chunk
+                yield chunk if last else chunk.copy(deep=True)
         finally:
             self.positions[i] = None
             self._trim()

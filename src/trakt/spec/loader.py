@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -24,6 +25,9 @@ from trakt.spec.model import (
     StepSpec,
 )
 from trakt.spec.yaml_loader import Path, format_path, load_yaml
+
+# A pipeline description is a few KiB; a bigger file is a mistake (a data file, /dev/zero).
+MAX_PIPELINE_BYTES = 10 * 2**20
 
 # Which model validates the mapping found at a path, to suggest key names.
 _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
@@ -229,24 +233,57 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
-def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, list[Problem]]:
-    """Read and safely parse a pipeline file; return data, source info and YAML problems."""
-    file = FsPath(path)
-    shown = str(path)
+def _read_capped(file: FsPath, shown: str) -> bytes:
+    """The file's bytes, refusing devices and anything over :data:`MAX_PIPELINE_BYTES`."""
     try:
-        raw = file.read_bytes()
+        mode = file.stat().st_mode
     except FileNotFoundError:
         raise PipelineValidationError.whole_file(
             shown, f"pipeline file not found: {file.resolve()}"
-        ) from None
-    except IsADirectoryError:
-        raise PipelineValidationError.whole_file(
-            shown, "expected a YAML file, found a directory"
         ) from None
     except OSError as exc:
         raise PipelineValidationError.whole_file(
             shown, f"cannot read pipeline file: {exc.strerror}"
         ) from None
+    if stat.S_ISDIR(mode):
+        raise PipelineValidationError.whole_file(shown, "expected a YAML file, found a directory")
+    # Devices (/dev/zero, a terminal) and sockets never end or never hold a pipeline; pipes
+    # (`--pipeline-file <(...)`, /dev/stdin) are allowed and read under the same cap.
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        kind = (
+            "a character device"
+            if stat.S_ISCHR(mode)
+            else "a block device"
+            if stat.S_ISBLK(mode)
+            else "a socket or other special file"
+        )
+        raise PipelineValidationError.whole_file(
+            shown,
+            f"expected a regular YAML file (at most {MAX_PIPELINE_BYTES // 2**20} MiB), "
+            f"found {kind}; pass the path of a .yaml file",
+        )
+    try:
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_PIPELINE_BYTES + 1)  # never more than the cap, however big
+    except OSError as exc:
+        raise PipelineValidationError.whole_file(
+            shown, f"cannot read pipeline file: {exc.strerror}"
+        ) from None
+    if len(raw) > MAX_PIPELINE_BYTES:
+        raise PipelineValidationError.whole_file(
+            shown,
+            f"pipeline file is larger than the {MAX_PIPELINE_BYTES // 2**20} MiB limit "
+            f"(found more than {MAX_PIPELINE_BYTES} bytes); a pipeline file holds only the "
+            "pipeline's description: keep data in input files",
+        )
+    return raw
+
+
+def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, list[Problem]]:
+    """Read and safely parse a pipeline file; return data, source info and YAML problems."""
+    file = FsPath(path)
+    shown = str(path)
+    raw = _read_capped(file, shown)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any, TypeVar, overload
@@ -22,13 +23,20 @@ def _origin(fn: Callable[..., Any]) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-def _add(alias: str, fn: Callable[..., Any], origin: str) -> None:
+def _add(alias: str, fn: Callable[..., Any], origin: str, replace: bool = False) -> None:
     if not alias or not isinstance(alias, str):
         raise RegistryError(f"step alias must be a non-empty string, got {alias!r}")
     if not callable(fn):
         raise RegistryError(f"step alias '{alias}': expected a callable, got {type(fn).__name__}")
     existing = _aliases.get(alias)
-    if existing is not None and existing is not fn:
+    if existing is not None and existing is not fn and replace:
+        # Re-running a notebook cell or re-importing a module registers a new function object.
+        warnings.warn(
+            f"step alias '{alias}' (registered by {_origins[alias]}) is replaced by {origin}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    elif existing is not None and existing is not fn:
         raise RegistryError(
             f"step alias '{alias}' is already registered by {_origins[alias]}; "
             f"{origin} tried to register it again. Pick another alias.",
@@ -46,16 +54,17 @@ def register_step(alias: str, fn: Any = None) -> Any:
     """Register ``fn`` under ``alias`` for use in ``uses:``; also usable as ``@register_step("x")``.
 
     Registering the same function twice is harmless; a different function under a taken alias
-    raises :class:`~trakt.errors.RegistryError`.
+    replaces it with a :class:`RuntimeWarning` (re-running a notebook cell redefines the
+    function). An installed entry point that clashes with an alias is an error on lookup.
     """
     if fn is None:
 
         def decorator(func: F) -> F:
-            _add(alias, func, _origin(func))
+            _add(alias, func, _origin(func), replace=True)
             return func
 
         return decorator
-    _add(alias, fn, _origin(fn))
+    _add(alias, fn, _origin(fn), replace=True)
     return fn
 
 

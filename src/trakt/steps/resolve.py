@@ -2,8 +2,11 @@
 
 Order: (1) an alias from the registry; (2) a module whose ``run`` is the step
 (``steps.normalize.double_amount`` -> ``steps/normalize/double_amount.py``); (3)
-``package.module.function``. Modules are searched on ``sys.path``, then in the extra
-directories given (the pipeline file's directory, then the current directory).
+``package.module.function`` where the function's first parameter is ``ctx``. Nothing else is
+a step: ``uses: os.system`` is refused, and so is a library's ``run`` that does not take
+``ctx`` (``uses: subprocess``). Modules are searched on ``sys.path``, then in the extra
+directories given (the pipeline file's directory, then the current directory); a module that
+an earlier pipeline loaded from another directory is loaded afresh (see ``fresh_modules``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from trakt.errors import StepResolutionError
+from trakt.steps.freshness import fresh_modules, is_library
 from trakt.steps.registry import lookup_alias
 
 
@@ -109,6 +113,18 @@ def _import(name: str) -> tuple[ModuleType | None, str]:
         return None, f"module '{name}' failed to import: {type(exc).__name__}: {exc}"
 
 
+def _takes_ctx(obj: Any) -> bool:
+    """Whether ``obj`` is a step function: its first parameter is named ``ctx``."""
+    if inspect.isclass(obj):  # calling a class runs its constructor, not a step
+        return False
+    try:
+        params = list(inspect.signature(obj).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return bool(params) and params[0].name == "ctx" and params[0].kind in positional
+
+
 def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunction:
     """Resolve ``uses`` or raise :class:`StepResolutionError` listing every attempt."""
     tried: list[str] = []
@@ -118,12 +134,18 @@ def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunct
     tried.append(f"alias '{uses}': not registered")
 
     with _search_path(search_dirs):
+        fresh_modules(uses.partition(".")[0], search_dirs)
         module, why = _import(uses)
         if module is not None:
             run = getattr(module, "run", None)
-            if callable(run):
+            if callable(run) and (_takes_ctx(run) or not is_library(module)):
                 return describe(run, f"{uses}.run")
-            why = f"module '{uses}' has no callable 'run'"
+            why = (
+                f"module '{uses}' is a library, not a step module: its 'run' does not take "
+                "'ctx' first"
+                if callable(run)
+                else f"module '{uses}' has no callable 'run'"
+            )
         tried.append(f"module '{uses}' exporting run(): {why}")
 
         if "." in uses:
@@ -131,20 +153,25 @@ def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunct
             module, why = _import(mod_name)
             if module is not None:
                 obj = getattr(module, attr, None)
-                if callable(obj):
+                if callable(obj) and _takes_ctx(obj):
                     return describe(obj, uses)
-                why = (
-                    f"module '{mod_name}' has no attribute '{attr}'"
-                    if obj is None
-                    else f"'{uses}' is not callable"
-                )
+                if obj is None:
+                    why = f"module '{mod_name}' has no attribute '{attr}'"
+                elif callable(obj):
+                    why = (
+                        f"'{uses}' is not a step: a step function's first parameter is named 'ctx'"
+                    )
+                else:
+                    why = f"'{uses}' is not callable"
             tried.append(f"function '{attr}' in module '{mod_name}': {why}")
 
     where = ", ".join(dict.fromkeys(str(Path(d).resolve()) for d in search_dirs))
     raise StepResolutionError(
         f"cannot resolve uses '{uses}'. Tried: "
         + "; ".join(tried)
-        + f". Searched sys.path{' and ' + where if where else ''}. "
-        "Fix the name, register an alias with trakt.register_step, or set PYTHONPATH.",
+        + f". Searched sys.path{' and ' + where if where else ''}. `uses:` names only steps: "
+        "a registered alias, a module exporting run(ctx, ...), or module.function where the "
+        "function is def function(ctx, ...). Fix the name, register an alias with "
+        "trakt.register_step, or set PYTHONPATH.",
         uses=uses,
     )

@@ -2,14 +2,15 @@
 mislead (:mod:`trakt.io.encodings`), and malformed records set aside (``on_bad_lines: skip |
 quarantine``, :mod:`trakt.io.badlines`), within the input's ``max_bad_lines``.
 
-Copies go to the run's scratch dir and keep the user's file as ``origin``, so every error
-names the user's file; transcoding keeps line breaks, so line numbers stay the same.
+Copies go to the run's scratch dir (``new_file`` creates one there) and keep the user's file
+as ``origin``, so every error names the user's file; transcoding keeps line breaks, so line
+numbers stay the same.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -42,7 +43,7 @@ class _Input(Protocol):
 InputT = TypeVar("InputT", bound=_Input)
 
 
-def to_utf8_where_needed(source: InputT, scratch: Path) -> InputT:
+def to_utf8_where_needed(source: InputT, new_file: Callable[[str], Path], prefix: str) -> InputT:
     """``source`` with every file whose encoding is not ASCII-safe (UTF-16/32, Shift-JIS, a
     UTF-16/32 BOM with no ``encoding`` given, ...) replaced by a UTF-8 copy."""
     from dataclasses import replace
@@ -55,8 +56,7 @@ def to_utf8_where_needed(source: InputT, scratch: Path) -> InputT:
         if ascii_safe(encoding):
             files.append(f)
             continue
-        scratch.mkdir(parents=True, exist_ok=True)
-        dest = scratch / f"{source.artifact}-{i}-utf8.csv"
+        dest = new_file(f"{prefix}-{i}-utf8.csv")
         to_utf8(f.path, encoding, dest, str(f.path))
         files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
         changed = True
@@ -75,7 +75,7 @@ def limit_for(max_bad_lines: int | float | str, records: int) -> int:
 
 
 def set_aside_bad_lines(
-    source: _Input, scratch: Path, max_bad_lines: int | float | str
+    source: _Input, new_file: Callable[[str], Path], max_bad_lines: int | float | str, prefix: str
 ) -> tuple[list[SourceFile], list[BadLine], dict[str, FileCounts]]:
     """Clean copies of ``source``'s files, the records set aside, and per-file counts.
 
@@ -85,7 +85,7 @@ def set_aside_bad_lines(
     bad: list[BadLine] = []
     counts: dict[str, FileCounts] = {}
     for i, f in enumerate(source.files):
-        dest = scratch / f"{source.artifact}-{i}.csv"
+        dest = new_file(f"{prefix}-{i}.csv")
         cleaned = clean_copy(f.path, dest, source.options, f.shown)
         bad += cleaned.bad
         counts[f.shown] = FileCounts(cleaned.records, len(cleaned.bad))

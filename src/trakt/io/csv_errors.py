@@ -19,7 +19,8 @@ from trakt.io.badlines import (
     unbalanced_quotes,
 )
 from trakt.io.base import ReadRequest
-from trakt.io.csvoptions import (
+from trakt.io.csv_checks import swallowed
+from trakt.io.csv_options import (
     PROBE_BLOCK,
     convert_options,
     declared_types,
@@ -27,7 +28,6 @@ from trakt.io.csvoptions import (
     read_all,
     read_options,
 )
-from trakt.io.csvvalues import swallowed
 
 FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
 
