@@ -303,3 +303,13 @@ def test_contract_quarantine_rows_carry_their_own_file_and_line(
         ["d/a.csv", "5"],
         ["d/b.csv", "3"],
     ]
+
+
+@pytest.mark.parametrize("policy", ["skip", "quarantine"])
+def test_a_malformed_header_is_an_error_under_every_policy(project: Project, policy: str) -> None:
+    write(project, "in.csv", b'id,"name\n1,a\n2,b\n')
+    result, manifest = run(project, "batch", policy=policy)
+    assert result["status"] == "failed"
+    assert (
+        manifest["error"]["line"] == 1 and "the header is malformed" in manifest["error"]["message"]
+    )
