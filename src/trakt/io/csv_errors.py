@@ -154,11 +154,21 @@ def check_text(request: ReadRequest, schema: pa.Schema) -> None:
             raise _undecodable(request, f.name)
 
 
-def _value_line(request: ReadRequest, column: str, value: str, start: int = 0) -> int | None:
-    """The line of the first record (from ``start``) whose ``column`` holds ``value``."""
+def _value_line(
+    request: ReadRequest, column: str, value: str, start: int = 0, any_value: bool = False
+) -> int | None:
+    """The line of the first record (from ``start``) whose ``column`` holds ``value`` (or any
+    value at all); pyarrow shortens long values in its messages, so a prefix will do."""
     try:
         table = read_all(request, dict.fromkeys([column], pa.string()))
-        found = pc.index(table.column(column).slice(start), value).as_py()
+        text = table.column(column).slice(start)
+        if any_value:
+            hits = pc.is_valid(text)
+        else:
+            hits = pc.equal(text, value)
+            if not pc.any(hits).as_py():
+                hits = pc.starts_with(text, value[:40])
+        found = pc.index(pc.fill_null(hits, False), True).as_py()
     except (pa.ArrowException, OSError, ValueError, KeyError):
         return None
     return None if found < 0 else record_line(request.path, request.options, start + found)
@@ -205,7 +215,7 @@ def unstreamable(
     request: ReadRequest, column: str, kind: str, value: str, why: str, done: int
 ) -> InputError:
     seen = "had no values" if kind == "null" else f"held only {kind} values"
-    line = _value_line(request, column, value, done)
+    line = _value_line(request, column, value, done, any_value=kind == "null")
     where = f"{request.shown}:{line}: cannot stream CSV" if line else "cannot stream CSV"
     return InputError(
         f"{where} {request.shown}: column '{column}' {seen} in the first rows, so "
