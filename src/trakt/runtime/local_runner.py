@@ -190,6 +190,9 @@ class LocalRunner:
         lock = OutputDirLock(self.output_dir, manifest.run_id)
         lock.acquire()
         try:
+            recovered = recover_publish(self.output_dir.absolute())
+            if recovered:  # a killed publish is settled whatever this run turns out to be
+                manifest.extra["publish_recovery"] = recovered
             write_json_atomic(self.manifest_path, manifest.to_dict())
         finally:
             lock.release()
