@@ -13,14 +13,12 @@ from trakt.runtime.execution import (
     check_chunks,
     check_frame,
     check_outputs,
-    close_step_iterator,
     concat_chunks,
     finish_failed,
-    passes_through,
-    step_failure,
 )
 from trakt.runtime.manifest import Timing
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.timeouts import deadline
 
 

@@ -36,6 +36,7 @@ from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_
 from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.publish import publish
+from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.summary import ColumnSummaries
 from trakt.runtime.timeouts import Overtime, deadline, disarm, set_last_resort
 from trakt.spec.model import SchemaSpec
@@ -480,39 +481,6 @@ class Execution:
                 tmp.unlink(missing_ok=True)
         self.pending.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
-
-
-def passes_through(exc: BaseException) -> bool:
-    """What a step may raise that is not the step's own failure: Ctrl-C, a signal's
-    cancellation, its timeout alarm. Anything else (``SystemExit``, ``GeneratorExit``, a
-    custom ``BaseException``) fails the step."""
-    return isinstance(exc, (KeyboardInterrupt, Cancelled, Overtime))
-
-
-def close_step_iterator(step: StepPlan, chunks: Any, chunk: int | None, quiet: bool) -> None:
-    """Close a step's generator now: its ``finally`` blocks are step code too. ``quiet``
-    (another error is on its way already): a failure there is dropped."""
-    close = getattr(chunks, "close", None)
-    if close is None:
-        return
-    try:
-        with deadline(step, chunk):
-            close()
-    except BaseException as exc:
-        if passes_through(exc) or not quiet:
-            if isinstance(exc, TraktError) or passes_through(exc):
-                raise
-            raise step_failure(step, exc, chunk) from exc
-
-
-def step_failure(step: StepPlan, exc: BaseException, chunk: int | None = None) -> StepError:
-    at = f" at chunk {chunk}" if chunk is not None else ""
-    return StepError(
-        f"step '{step.id}' raised {type(exc).__name__}{at}: {exc}",
-        step_id=step.id,
-        chunk_index=chunk,
-        exception_type=type(exc).__name__,
-    )
 
 
 def check_outputs(step: StepPlan, result: Any, kind: str = "a pandas DataFrame") -> dict[str, Any]:

@@ -32,14 +32,12 @@ from trakt.runtime.execution import (
     check_frame,
     check_outputs,
     claim,
-    close_step_iterator,
     concat_chunks,
     finish_failed,
-    passes_through,
-    step_failure,
 )
 from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.timeouts import deadline
 
 Chunks = Iterator[pd.DataFrame]
