@@ -103,11 +103,15 @@ def test_error_stops_the_run(project: Project, mode: str) -> None:
 def test_quarantine_moves_violating_rows_aside(project: Project, mode: str) -> None:
     result, manifest = _run(project, "quarantine", mode)
     assert result["status"] == "success"
+    # A value that is not a float breaks the contract too: its row is moved aside, as read.
     assert (project.output_dir / "out.csv").read_text() == (
-        "id,amount,country,channel\n1,10.5,DE,\n2,,US,\n4,,DE,\n5,7.0,US,\n"
+        "id,amount,country,channel\n1,10.5,DE,\n5,7.0,US,\n"
     )
     assert (project.output_dir / "_rejected" / "orders.csv").read_text() == (
-        'file,line,reason,raw\norders.csv,4,amount: below min 0,"3,-5,FR"\n'
+        "file,line,reason,raw\n"
+        'orders.csv,3,amount: not a valid float,"2,abc,US"\n'
+        'orders.csv,4,amount: below min 0,"3,-5,FR"\n'
+        'orders.csv,5,amount: not a valid float,"4,x1,DE"\n'
     )
     assert _events(manifest) == EXPECTED_EVENTS
 
@@ -144,10 +148,11 @@ def test_types_coerce_and_report() -> None:
     assert out["ok"].tolist() == [True, False, pd.NA]
     assert out["day"].iloc[0] == pd.Timestamp("2026-01-02") and pd.isna(out["day"].iloc[1])
     assert out["at"].iloc[2] == pd.Timestamp("2026-01-02 03:04")
-    assert out["price"].iloc[0] == Decimal("1.23") and out["price"].iloc[2] == Decimal("9.00")
-    assert pd.isna(out["price"].iloc[1])  # 12345.6 needs 7 digits: more than decimal(5,2)
+    # 1.234 is never rounded to 1.23; 12345.6 needs 7 digits: more than decimal(5,2)
+    assert pd.isna(out["price"].iloc[0]) and out["price"].iloc[2] == Decimal("9.00")
+    assert pd.isna(out["price"].iloc[1])
     coerced = {e[2]["column"]: e[2]["count"] for e in state.events() if e[0] == "coercion"}
-    assert coerced == {"n": 1, "ok": 1, "day": 1, "at": 1, "price": 1}
+    assert coerced == {"n": 1, "ok": 1, "day": 1, "at": 1, "price": 2}
 
 
 def test_rules_and_uniqueness_across_chunks() -> None:

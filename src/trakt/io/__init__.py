@@ -6,6 +6,7 @@ from trakt.io.base import (
     ReadRequest,
     format_for_uri,
     get_format,
+    input_format,
     known_formats,
     register_format,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "ReadRequest",
     "format_for_uri",
     "get_format",
+    "input_format",
     "known_formats",
     "register_format",
 ]

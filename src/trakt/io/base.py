@@ -8,10 +8,11 @@ frames, which is what steps produce.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 import pandas as pd
@@ -58,6 +59,10 @@ class Format(Protocol):
         """Tables of ``chunk_rows`` rows with the types of ``schema`` (default: own probe)."""
         ...
 
+    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The reader options for ``uri``: ``options`` plus what its extension implies."""
+        ...
+
     def write(self, frame: pd.DataFrame, path: Path) -> None: ...
 
     def open_writer(self, path: Path) -> ChunkWriter: ...
@@ -87,10 +92,54 @@ def known_formats() -> list[str]:
     return sorted(_formats)
 
 
+# An extension starts with a letter: ``v1.2`` or ``2024.01`` names no format.
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9_+-]*")
+# pyarrow would decompress these, but the malformed-row scan reads raw bytes: refused.
+COMPRESSED = frozenset({".gz", ".gzip", ".bz2", ".xz", ".lz4", ".zst", ".zstd", ".br", ".zip"})
+
+
+def uri_extension(uri: str) -> str | None:
+    """A uri's extension, lower case (``.csv``), or None: none, a pattern (``*.*``), digits."""
+    suffix = PurePath(uri).suffix
+    return suffix.lower() if _EXTENSION.fullmatch(suffix) else None
+
+
 def format_for_uri(uri: str) -> str | None:
     """The format implied by a uri's extension (``.csv`` -> ``csv``), if any."""
-    suffix = Path(uri.rstrip("*")).suffix.lower()
-    return _by_extension.get(suffix)
+    extension = uri_extension(uri)
+    return _by_extension.get(extension) if extension else None
+
+
+def _extensions() -> str:
+    return "; ".join(
+        f"{name} ({' '.join(e for e, n in sorted(_by_extension.items()) if n == name)})"
+        for name in sorted({fmt.name for fmt in _formats.values()})
+    )
+
+
+def input_format(uri: str, declared: str | None, default: str = "csv") -> str:
+    """The format to read ``uri`` with: ``declared``, else its extension's, else ``default``.
+
+    Raises :class:`UsageError` for a compressed file, or an extension no format reads.
+    """
+    extension = uri_extension(uri)
+    if extension in COMPRESSED:
+        raise UsageError(
+            f"'{uri}' is compressed ({extension}); compressed inputs are not supported: "
+            "decompress the file first"
+        )
+    if declared is not None:
+        return declared
+    if extension is None:
+        return default
+    name = _by_extension.get(extension)
+    if name is None:
+        raise UsageError(
+            f"'{uri}': Trakt has no reader for '{extension}' files; formats: {_extensions()}. "
+            "For delimited text under another extension set `format: csv` (and "
+            '`options.sep`, e.g. sep: "|")'
+        )
+    return name
 
 
 def check_unknown_options(

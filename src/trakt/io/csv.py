@@ -443,6 +443,11 @@ class CsvFormat:
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         return check_options(options)
 
+    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """A ``.tsv`` uri is tab-separated unless ``sep``/``delimiter`` says otherwise."""
+        tabs = uri.lower().endswith(".tsv") and not (options.get("sep") or options.get("delimiter"))
+        return {**options, "sep": "\t"} if tabs else dict(options)
+
     def read_table(self, request: ReadRequest) -> pa.Table:
         return read_table(request)
 

@@ -37,18 +37,16 @@ def _shown(path: Path, base: Path) -> str:
 
 
 def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
-    """The files an input uri names, in sorted path order."""
+    """The files an input uri names, in sorted path order.
+
+    A uri that names an existing file is that file, whatever characters its name holds
+    (``a[1].csv``, ``what?.csv``); only otherwise are ``*``, ``?`` and ``[`` glob patterns.
+    """
     full = Path(uri) if os.path.isabs(uri) else base_dir / uri
-    if is_glob(uri):
-        matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
-        files = [p for p in matches if p.is_file()]
-        if not files:
-            raise InputError(
-                f"input '{artifact}': pattern '{uri}' matched no files in {full.parent.resolve()}"
-                + (" (only directories matched)" if matches else ""),
-                artifact=artifact,
-                file=str(full),
-            )
+    if full.is_file():
+        files = [full]
+    elif is_glob(uri):
+        files = _matching(artifact, uri, full)
     else:
         if full.is_dir():
             raise InputError(
@@ -56,15 +54,43 @@ def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
                 artifact=artifact,
                 file=str(full),
             )
-        if not full.is_file():
-            hint = "" if base_dir.is_dir() else f" (the input dir {base_dir} does not exist)"
-            raise InputError(
-                f"input '{artifact}': file not found: {full.resolve()}{hint}",
-                artifact=artifact,
-                file=str(full),
-            )
-        files = [full]
+        hint = "" if base_dir.is_dir() else f" (the input dir {base_dir} does not exist)"
+        raise InputError(
+            f"input '{artifact}': file not found: {full.resolve()}{hint}",
+            artifact=artifact,
+            file=str(full),
+        )
     return [SourceFile(p, _shown(p, base_dir), p.stat().st_size) for p in files]
+
+
+def _pattern(full: Path) -> str:
+    """``full`` as a glob pattern in which directories that exist as named are literal: an
+    input dir such as ``/data/exports[2024]`` holds files, it is no character class."""
+    parts = full.parts
+    literal = 0
+    for i in range(1, len(parts)):
+        if not Path(*parts[:i]).is_dir():
+            break
+        literal = i
+    fixed = glob.escape(str(Path(*parts[:literal]))) if literal else ""
+    return os.path.join(fixed, *parts[literal:]) if fixed else str(full)
+
+
+def _matching(artifact: str, uri: str, full: Path) -> list[Path]:
+    matches = sorted(Path(p) for p in glob.glob(_pattern(full), recursive=True))
+    files = [p for p in matches if p.is_file()]
+    if not files:
+        only_dirs = " (only directories matched)" if matches else ""
+        bracket = (
+            "; '[' starts a character class: write '[[]' for a literal '['" if "[" in uri else ""
+        )
+        raise InputError(
+            f"input '{artifact}': pattern '{uri}' matched no files in "
+            f"{full.parent.resolve()}{only_dirs}{bracket}",
+            artifact=artifact,
+            file=str(full),
+        )
+    return files
 
 
 def _check_same_columns(artifact: str, files: Sequence[tuple[SourceFile, list[str]]]) -> None:

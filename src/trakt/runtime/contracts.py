@@ -1,12 +1,14 @@
 """Data contracts: an input's (or output's) ``schema:`` checked chunk by chunk.
 
-For each chunk: a missing required column is reported (``missing_column``) and added as
-nulls; columns are coerced to their declared type, and values that do not parse become null
-(``coercion``, with the count and up to five samples with their line numbers); rules are
-checked — null in a non-nullable column, out of ``min``/``max``, not in ``allowed``, a
-duplicate in a ``unique`` column (across all chunks) — and handled by ``on_violation``:
-``error`` stops the run, ``warn`` reports (event ``warning``) and keeps the rows,
-``quarantine`` moves the rows to ``_rejected/<input>.csv``.
+For each chunk: a named index (after ``groupby``) becomes columns, as it is written; a missing
+required column is reported (``missing_column``) and added as nulls; columns are coerced to
+their declared type (:mod:`trakt.runtime.coercion`: never rounded or cut), and values that do
+not parse or do not fit become null (``coercion``, with the count and up to five samples with
+their line numbers); rules are checked — null in a non-nullable column, out of
+``min``/``max``, not in ``allowed``, a duplicate in a ``unique`` column (across all chunks).
+A row with a coercion or a broken rule is handled by ``on_violation``: ``error`` stops the
+run, ``warn`` reports (event ``warning``) and keeps the rows, ``quarantine`` moves the rows to
+``_rejected/<input>.csv``. The input's ``source_column`` is a known column, never extra.
 
 Events are totalled over the whole input and emitted once it has been read, so batch and
 stream mode report exactly the same events. Line numbers count one line per record after the
@@ -17,10 +19,9 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -28,12 +29,10 @@ import pandas as pd
 
 from trakt.errors import TraktError
 from trakt.io.badlines import BadLine
+from trakt.runtime.coercion import MISFIT_RULE, coerce, misfit_rule
 from trakt.spec.model import ColumnRule, SchemaSpec
 
 SAMPLES = 5
-_DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
 
 Emit = Callable[..., None]
 
@@ -58,44 +57,15 @@ class _Finding:
             self.samples.append({"value": None if pd.isna(value) else str(value), "line": line})
 
 
-def _coerce(raw: pd.Series, kind: str) -> pd.Series:
-    """Parse text into ``kind``; what does not parse becomes null."""
-    text = raw.astype("string")
-    if kind == "string":
-        return raw
-    if kind in ("int", "float"):
-        numbers = pd.to_numeric(text, errors="coerce")
-        if kind == "float":
-            return numbers.astype("float64")
-        whole = numbers.where(numbers.isna() | (numbers == np.floor(numbers)))
-        return whole.astype("Int64")
-    if kind == "bool":
-        lowered = text.str.strip().str.lower()
-        mapped = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else pd.NA)
-        return mapped.astype("boolean")
-    if kind in ("date", "datetime"):
-        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-        return parsed.dt.normalize() if kind == "date" else parsed
-    match = _DECIMAL.fullmatch(kind)
-    assert match, kind  # the spec validated the type
-    precision, scale = int(match.group(1)), int(match.group(2))
-    quantum = Decimal(1).scaleb(-scale)
-
-    def to_decimal(value: Any) -> Any:
-        if value is None or value is pd.NA:
-            return None
-        try:
-            number = Decimal(str(value).strip()).quantize(quantum)
-        except (InvalidOperation, ValueError):
-            return None
-        return number if len(number.as_tuple().digits) <= precision else None
-
-    return text.map(to_decimal).astype(object)
-
-
 def _bound(series: pd.Series, value: Any) -> Any:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return pd.Timestamp(value)
+        bound = pd.Timestamp(value)
+        aware = getattr(series.dtype, "tz", None) is not None
+        if aware and bound.tz is None:  # a column of UTC instants: a plain bound is UTC too
+            return bound.tz_localize("UTC")
+        if not aware and bound.tz is not None:
+            return bound.tz_convert("UTC").tz_localize(None)
+        return bound
     if series.dtype == object:
         return Decimal(str(value))
     return value
@@ -113,12 +83,16 @@ class ContractState:
     seen: dict[str, set[Any]] = field(default_factory=dict)
     rows_seen: int = 0
     rejected: list[BadLine] = field(default_factory=list)
+    source_column: str | None = None  # the input's own column of file names: not extra
+    memo: dict[str, dict[str, Any]] = field(default_factory=dict)  # per column, across chunks
 
     def _finding(self, kind: str, column: str, rule: str) -> _Finding:
         return self.findings.setdefault((kind, column, rule), _Finding(kind, column, rule))
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Coerce and check one chunk; return the rows to keep."""
+        if any(name is not None for name in frame.index.names):
+            frame = frame.reset_index()  # a named index (groupby) is written as columns
         lines = pd.Series(np.arange(len(frame)) + self.rows_seen + 2, index=frame.index)
         self.rows_seen += len(frame)
         original = frame
@@ -129,14 +103,23 @@ class ContractState:
                 if rule.required:
                     self._finding("missing_column", name, "required").count = 1
                 nulls = pd.Series([None] * len(frame), index=frame.index, dtype="string")
-                frame[name] = _coerce(nulls, rule.type)
+                frame[name] = coerce(nulls, rule.type)[0]
                 continue
             raw = frame[name]
-            typed = _coerce(raw, rule.type)
+            typed, misfit = coerce(raw, rule.type, self.memo.setdefault(name, {}))
             failed = typed.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-            if failed.any():
+            failed = failed.fillna(False).astype(bool)
+            invalid = failed & ~misfit
+            if invalid.any():
                 finding = self._finding("coercion", name, f"not a valid {rule.type}")
-                finding.add(raw[failed], lines[failed])
+                finding.add(raw[invalid], lines[invalid])
+            if misfit.any():
+                finding = self._finding("coercion", name, misfit_rule(rule.type))
+                finding.add(raw[misfit], lines[misfit])
+            # A value that does not fit its type breaks the contract like any rule.
+            first = failed & (reasons == "")
+            reasons[first & misfit] = f"{name}: {misfit_rule(rule.type)}"
+            reasons[first & ~misfit] = f"{name}: not a valid {rule.type}"
             frame[name] = typed
             self._rules(name, rule, typed, raw, lines, reasons)
         frame = self._extra_columns(frame)
@@ -182,7 +165,9 @@ class ContractState:
                 reasons[mask & (reasons == "")] = f"{name}: {label}"
 
     def _extra_columns(self, frame: pd.DataFrame) -> pd.DataFrame:
-        extra = [c for c in frame.columns if c not in self.schema.columns]
+        extra = [
+            c for c in frame.columns if c not in self.schema.columns and c != self.source_column
+        ]
         if not extra or self.schema.extra_columns == "keep":
             return frame
         if self.schema.extra_columns == "drop":
@@ -210,7 +195,7 @@ class ContractState:
             return
         order = {"missing_column": 0, "warning": 1, "coercion": 2}
         for finding in sorted(self.findings.values(), key=lambda f: order[f.kind]):
-            if finding.kind in ("warning", "missing_column"):
+            if finding.kind in ("warning", "missing_column", "coercion"):
                 raise ContractViolation(
                     f"{self.name}: {finding.count} value(s) of column '{finding.column}': "
                     f"{finding.rule} (e.g. {finding.samples[:SAMPLES]}); schema "
@@ -226,6 +211,11 @@ class ContractState:
         for f in sorted(self.findings.values(), key=lambda f: (order[f.kind], f.column, f.rule)):
             if f.kind == "missing_column":
                 message = f"required column '{f.column}' is missing"
+            elif f.kind == "coercion" and f.rule.startswith(MISFIT_RULE):
+                message = (
+                    f"{f.count} value(s) of '{f.column}' do not fit "
+                    f"{f.rule.removeprefix(MISFIT_RULE)}; set to null, never rounded or cut"
+                )
             elif f.kind == "coercion":
                 message = f"{f.count} value(s) of '{f.column}' are {f.rule}; set to null"
             else:

@@ -34,7 +34,7 @@ from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
 from trakt.runtime.outdir import TEMP_PREFIX
-from trakt.runtime.planning import ExecutionPlan, StepPlan
+from trakt.runtime.planning import ExecutionPlan, StepPlan, override_format
 from trakt.runtime.publish import publish
 from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.summary import ColumnSummaries
@@ -202,8 +202,14 @@ class Execution:
             if planned.spec.on_bad_lines != "error" and planned.format == "csv":
                 self._set_aside_bad_lines(artifact)
             if planned.spec.schema_ is not None:
-                shown = ", ".join(f.shown for f in self.resolved[artifact].files)
-                self.contracts[artifact] = ContractState(artifact, planned.spec.schema_, shown)
+                source = self.resolved[artifact]
+                shown = ", ".join(f.shown for f in source.files)
+                self.contracts[artifact] = ContractState(
+                    artifact,
+                    planned.spec.schema_,
+                    shown,
+                    source_column=source.options.get("source_column"),
+                )
         for dataset in self.plan.outputs:
             if dataset.schema_ is not None:
                 name = f"output:{dataset.name}"
@@ -243,15 +249,16 @@ class Execution:
         override = self.settings.input_overrides.get(artifact)
         start = self.settings.start_dir or Path.cwd()
         uri, base = (override, start) if override else (spec.uri, self.settings.input_dir)
-        options = dict(spec.options)
+        fmt = get_format(override_format(planned, uri) if override else planned.format)
+        options = fmt.options_for(uri, spec.options)  # e.g. a .tsv file's tab separator
         if spec.source_column:
             options["source_column"] = spec.source_column
         if spec.schema_ is not None:
-            options = _read_as_text(options, spec.schema_, planned.format)
+            options = _read_as_text(options, spec.schema_, fmt.name)
         return ResolvedInput(
             artifact,
             uri,
-            get_format(planned.format),
+            fmt,
             resolve_files(artifact, uri, base),
             spec.combine_strategy,
             options,

@@ -23,7 +23,7 @@ from trakt.runtime.batch import BatchExecution
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
 from trakt.runtime.outdir import TEMP_PREFIX, OutputDirLock, remove_leftovers, stale_run
-from trakt.runtime.planning import ExecutionPlan, plan_pipeline
+from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
 from trakt.runtime.publish import recover_publish
 from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
@@ -214,3 +214,4 @@ class LocalRunner:
                     f"--input {name}=...: the pipeline has no input '{name}'"
                     f"{did_you_mean(name, plan.inputs)}; inputs: {', '.join(plan.inputs)}"
                 )
+            override_format(plan.inputs[name], self.input_overrides[name])

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trakt.errors import PipelineValidationError, Problem, TraktError, did_you_mean
-from trakt.io import format_for_uri, get_format, known_formats
+from trakt.errors import PipelineValidationError, Problem, TraktError, UsageError, did_you_mean
+from trakt.io import get_format, input_format, known_formats
 from trakt.spec.loader import ParsedSpec
 from trakt.spec.model import InputSpec, OutputDataset, Pipeline, PipelineSpec, SourceInfo
 from trakt.spec.yaml_loader import format_path
@@ -83,22 +83,55 @@ def _search_dirs(source: SourceInfo) -> list[Path]:
 def _check_inputs(spec: PipelineSpec, out: _Collector) -> dict[str, InputPlan]:
     plans = {}
     for name, inp in spec.inputs.items():
-        fmt_name = inp.format or format_for_uri(inp.uri) or "csv"
-        try:
-            fmt = get_format(fmt_name)
-        except TraktError:
-            out.add(
-                ("inputs", name, "format"),
+        fmt, problems = _input_problems(inp, inp.uri)
+        for key, message in problems:
+            out.add(("inputs", name, key), message)
+        if fmt is not None:
+            plans[name] = InputPlan(name, inp, fmt)
+    return plans
+
+
+def _input_problems(
+    inp: InputSpec, uri: str, default: str = "csv"
+) -> tuple[str | None, list[tuple[str, str]]]:
+    """The format ``uri`` is read with, and (YAML key, message) for each problem."""
+    try:
+        fmt_name = input_format(uri, inp.format, default)
+    except TraktError as exc:
+        return None, [("uri", exc.message)]
+    try:
+        fmt = get_format(fmt_name)
+    except TraktError:
+        return None, [
+            (
+                "format",
                 f"unknown format '{fmt_name}'{did_you_mean(fmt_name, known_formats())}; "
                 f"known: {', '.join(known_formats())}",
             )
-            continue
-        for message in fmt.check_options(inp.options):
-            out.add(("inputs", name, "options"), message)
-        if inp.sheet is not None and fmt.name != "xlsx":
-            out.add(("inputs", name, "sheet"), f"'sheet' applies to xlsx inputs, not {fmt.name}")
-        plans[name] = InputPlan(name, inp, fmt.name)
-    return plans
+        ]
+    problems = [("options", message) for message in fmt.check_options(inp.options)]
+    if inp.sheet is not None and fmt.name != "xlsx":
+        problems.append(("sheet", f"'sheet' applies to xlsx inputs, not {fmt.name}"))
+    if inp.on_bad_lines != "error" and fmt.name != "csv":
+        problems.append(
+            (
+                "on_bad_lines",
+                f"on_bad_lines: {inp.on_bad_lines} applies to CSV inputs (records with the "
+                f"wrong number of fields), not to {fmt.name}; remove it, and declare a schema "
+                "with on_violation: warn | quarantine to handle values that do not fit",
+            )
+        )
+    return fmt.name, problems
+
+
+def override_format(planned: InputPlan, uri: str) -> str:
+    """The format an ``--input NAME=PATH`` file is read with (its own extension's, unless the
+    input declares ``format:``), or :class:`UsageError` naming what does not fit."""
+    fmt, problems = _input_problems(planned.spec, uri, planned.format)
+    if fmt is None or problems:
+        where = f"--input {planned.artifact}={uri}"
+        raise UsageError("; ".join(f"{where}: {message}" for _, message in problems))
+    return fmt
 
 
 def _resolve(pipeline: Pipeline, out: _Collector) -> list[tuple[int, Any, StepFunction | None]]:
