@@ -134,7 +134,10 @@ def _manifest(path: Path) -> dict[str, Any]:
 
 
 def _cli(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": f"{project.root}{os.pathsep}{os.environ['PYTHONPATH']}"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{project.root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    }
     return subprocess.run(
         [sys.executable, "-m", "trakt.run_local", *args],
         cwd=project.root,

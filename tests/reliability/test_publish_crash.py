@@ -88,7 +88,7 @@ def _publish_in_process(project: Project, pipeline: Path, records: str, out: Pat
 
 
 def _cli(project: Project, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    path = f"{project.root}{os.pathsep}{os.environ['PYTHONPATH']}"
+    path = f"{project.root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
     return subprocess.run(
         [
             sys.executable,
