@@ -1,5 +1,8 @@
 """What a long run shows on a terminal: live step lines, then a summary table (rich).
 
+Everything user-supplied (step ids, paths, statuses, messages) goes in as rich ``Text``, never
+as markup: a ``[`` in a name is shown as it is.
+
 The display only reads the run's live manifest (which the runner updates as it goes) from a
 refresh thread, so the runner knows nothing about terminals. Shown only when stderr is a
 terminal and ``--quiet`` is not given.
@@ -13,7 +16,7 @@ import threading
 import time
 from typing import IO, Any
 
-from trakt.runtime.manifest import Manifest, StepRecord
+from trakt.runtime.manifest import Manifest, StepRecord, json_safe
 
 REFRESH_S = 0.25
 
@@ -48,6 +51,7 @@ class LiveProgress:
 
     def _lines(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table.grid(padding=(0, 2))
         manifest = self.manifest
@@ -59,13 +63,18 @@ class LiveProgress:
             chunks = sum(dict(record.chunks_in or {}).values())
             seconds = _elapsed(record)
             table.add_row(
-                f"[bold]{record.id}[/]",
-                record.status,
-                f"{rows_in:,} rows in",
-                f"{rows_out:,} out",
-                f"{chunks} chunks" if record.chunks_in is not None else "",
-                _rate(max(rows_in, rows_out), seconds),
-                f"{seconds:.1f}s",
+                Text(str(record.id), style="bold"),
+                *map(
+                    Text,
+                    (
+                        str(record.status),
+                        f"{rows_in:,} rows in",
+                        f"{rows_out:,} out",
+                        f"{chunks} chunks" if record.chunks_in is not None else "",
+                        _rate(max(rows_in, rows_out), seconds),
+                        f"{seconds:.1f}s",
+                    ),
+                ),
             )
         return table
 
@@ -90,24 +99,26 @@ class LiveProgress:
 
 def summary_table(manifest: Manifest) -> Any:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"trakt run {manifest.run_id}: {manifest.status}", title_justify="left")
+    title = Text(f"trakt run {manifest.run_id}: {manifest.status}")
+    table = Table(title=title, title_justify="left")
     for column in ("step", "status", "rows in", "rows out", "duration", "events"):
         table.add_column(column, justify="right" if column.startswith(("rows", "dur")) else "left")
     for record in manifest.steps:
-        events = ", ".join(sorted({e["kind"] for e in record.events})) or "-"
-        table.add_row(
-            record.id,
-            record.status,
+        events = ", ".join(sorted({str(e["kind"]) for e in record.events})) or "-"
+        cells = (
+            str(record.id),
+            str(record.status),
             f"{sum(record.rows_in.values()):,}",
             f"{sum(record.rows_out.values()):,}",
             f"{record.duration_s or 0:.2f}s",
             f"{len(record.events)} ({events})" if record.events else "-",
         )
+        table.add_row(*map(Text, cells))
     for output in manifest.outputs:
-        table.add_row(
-            f"→ {output['name']}", "written", "", f"{output['rows']:,}", "", output["path"]
-        )
+        cells = (f"→ {output['name']}", "written", "", f"{output['rows']:,}", "", output["path"])
+        table.add_row(*(Text(str(c)) for c in cells))
     return table
 
 
@@ -126,7 +137,7 @@ class JsonFormatter(logging.Formatter):
         data.update({k: v for k, v in record.__dict__.items() if k not in self._skip})
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return json.dumps(data, default=str)
+        return json.dumps(json_safe(data), allow_nan=False)
 
 
 def configure_logging(level: str, fmt: str) -> None:

@@ -171,6 +171,12 @@ def report(result: dict[str, Any], quiet: bool = False) -> int:
             "never finished; its temporary files were removed",
             file=sys.stderr,
         )
+    for recovery in result.get("publish_recovery") or ():
+        print(
+            f"trakt: warning: run {recovery['run_id']} was killed while publishing its outputs; "
+            f"its publish was {recovery['action']} (no mix of old and new outputs is left)",
+            file=sys.stderr,
+        )
     if result["status"] == "success":
         if quiet:
             return EXIT_OK
@@ -179,19 +185,10 @@ def report(result: dict[str, Any], quiet: bool = False) -> int:
             print(f"  {name}: {out}")
         print(f"  manifest: {result['manifest_path']}")
         return EXIT_OK
-    error = result["error"] or {}
-    if error.get("step_id"):
-        where = f"step '{error['step_id']}'"
-    elif error.get("artifact"):
-        where = f"input '{error['artifact']}'"
-    elif error.get("output"):
-        where = f"writing output '{error['output']}'"
-    else:
-        where = "writing outputs"
-    chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
+    from trakt.runtime.execution import describe_failure
+
     return _fail(
-        f"run {result['run_id']} failed at {where}{chunk}: {error.get('type')}: "
-        f"{error.get('message')} (manifest: {result['manifest_path']})",
+        describe_failure(result["run_id"], result["error"], result["manifest_path"]),
         int(result.get("exit_code") or EXIT_RUN_FAILED),
     )
 

@@ -441,7 +441,7 @@ CONFLICTS: dict[str, Fault] = {
     "quarantine_over_input": Fault(
         _conflict_quarantine,
         2,
-        "quarantine of 'records' would overwrite input file {out}/_rejected/records.csv of "
+        "quarantine of input 'records' would overwrite input file {out}/_rejected/records.csv of "
         "'records'",
         "invalid",
         "OutputConflict",

@@ -15,12 +15,12 @@ from trakt.runtime.execution import (
     check_frame,
     check_outputs,
     concat_chunks,
-    deadline,
     finish_failed,
-    step_failure,
 )
 from trakt.runtime.manifest import Timing
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
+from trakt.runtime.timeouts import deadline
 
 
 class BatchExecution(Execution):
@@ -92,14 +92,18 @@ class BatchExecution(Execution):
         produced = {}
         for binding, value in result.items():
             chunks: list[pd.DataFrame] = []
+            pulled = check_chunks(step, binding, value)
             try:
                 with deadline(step):
-                    for chunk in check_chunks(step, binding, value):
+                    for chunk in pulled:
                         chunks.append(check_frame(step, binding, chunk, f" (chunk {len(chunks)})"))
-            except TraktError:
-                raise
-            except Exception as exc:
+            except BaseException as exc:
+                close_step_iterator(step, pulled, len(chunks), quiet=True)
+                if isinstance(exc, TraktError) or passes_through(exc):
+                    raise
+                # sys.exit(), GeneratorExit, a custom BaseException in the generator
                 raise step_failure(step, exc, len(chunks)) from exc
+            close_step_iterator(step, pulled, None, quiet=False)
             produced[binding] = concat_chunks(chunks)
         return produced
 

@@ -3,15 +3,13 @@ written to temporary files that are published (renamed) only when the whole run 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
-import signal
 import sys
-import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -43,8 +41,11 @@ from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
 from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan, override_format
+from trakt.runtime.publish import publish
 from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
+from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.summary import ColumnSummaries
+from trakt.runtime.timeouts import Overtime, deadline, disarm, set_last_resort
 from trakt.spec.model import SchemaSpec
 
 
@@ -58,6 +59,11 @@ class RunSettings:
     otel_context: Any = None  # set when tracing: the OpenTelemetry context to trace under
     otel: bool = False
     column_summaries: bool = True
+    # The paths as the caller gave them, for messages and the manifest; the fields above are
+    # absolute (fixed when the run starts), so a step that calls os.chdir changes nothing.
+    shown_output_dir: str = ""
+    shown_manifest_path: str = ""
+    start_dir: Path | None = None  # the working directory when the run started
 
 
 @dataclass(frozen=True)
@@ -110,24 +116,20 @@ class Execution:
 
     def execute(self) -> dict[str, Any]:
         manifest = self.manifest
-        exit_code = EXIT_OK
+        self.exit_code = EXIT_OK
         failures: dict[str, BaseException] = {}
+        set_last_resort(self._abandon)
         try:
             self._resolve_all_inputs()
             self.run_body()
             self._write_rejected()
             self._publish()
             manifest.finish("success")
+        except Overtime as exc:  # the alarm landed just outside the step's own code
+            disarm()
+            self._failed(exc.error, failures)
         except TraktError as exc:
-            exit_code = exc.exit_code
-            manifest.finish("failed", error_dict(exc))
-            manifest.outputs.clear()  # nothing of this run was published
-            failures.update(_failure_map(exc))
-        except Exception as exc:  # a bug in Trakt itself: still leave a manifest
-            exit_code = EXIT_RUN_FAILED
-            manifest.finish("failed", {**error_dict(exc), "internal": True})
-            manifest.outputs.clear()
-            failures[""] = exc
+            self._failed(exc, failures)
         except (KeyboardInterrupt, Cancelled) as exc:
             name = exc.signal_name if isinstance(exc, Cancelled) else "SIGINT"
             manifest.finish(
@@ -135,10 +137,13 @@ class Execution:
                 {"type": name, "message": f"cancelled by {name}", "step_id": self.current_step},
             )
             raise
-        except BaseException as exc:  # SystemExit from deep inside a library, ...: record it
+        except BaseException as exc:  # a bug in Trakt, SystemExit deep in a library: recorded
+            self.exit_code = EXIT_RUN_FAILED
             manifest.finish("failed", {**error_dict(exc), "internal": True})
-            raise
+            manifest.outputs.clear()
+            failures[""] = exc
         finally:
+            set_last_resort(None)
             self._discard_pending()
             manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
             self._attach_summaries()
@@ -149,12 +154,38 @@ class Execution:
         return {
             "status": manifest.status,
             "run_id": manifest.run_id,
-            "manifest_path": str(self.settings.manifest_path),
+            "manifest_path": self.settings.shown_manifest_path or str(self.settings.manifest_path),
             "outputs": {o["name"]: o["path"] for o in manifest.outputs} if ok else {},
             "error": manifest.error,
             "duration_s": manifest.duration_s,
-            "exit_code": exit_code,
+            "exit_code": self.exit_code,
         }
+
+    def _failed(self, exc: TraktError, failures: dict[str, BaseException]) -> None:
+        self.exit_code = exc.exit_code
+        self.manifest.finish("failed", error_dict(exc))
+        self.manifest.outputs.clear()  # nothing of this run was published
+        failures.update(_failure_map(exc))
+
+    def _abandon(self, error: StepError) -> None:
+        """Last resort for a step that keeps swallowing its timeout: record the run as failed
+        with the StepTimeout, say so on stderr, and end the process (exit 1)."""
+        try:
+            step_id = error.fields.get("step_id")
+            for record in self.manifest.steps:
+                if record.status == "running":
+                    record.finish("failed" if record.id == step_id else "aborted")
+            self.manifest.finish("failed", error_dict(error))
+            self.manifest.outputs.clear()
+            self._discard_pending()
+            self.manifest.extra["peak_rss_bytes"] = peak_rss_bytes()
+            write_json_atomic(self.settings.manifest_path, self.manifest.to_dict())
+            shown = self.settings.shown_manifest_path or str(self.settings.manifest_path)
+            line = describe_failure(self.manifest.run_id, self.manifest.error, shown)
+            print(f"trakt: {line}", file=sys.stderr)
+        finally:
+            sys.stderr.flush()
+            os._exit(EXIT_RUN_FAILED)
 
     def _trace(self, failures: Mapping[str, BaseException]) -> None:
         from trakt.runtime.tracing import emit_trace
@@ -231,7 +262,8 @@ class Execution:
         planned = self.plan.inputs[artifact]
         spec = planned.spec
         override = self.settings.input_overrides.get(artifact)
-        uri, base = (override, Path.cwd()) if override else (spec.uri, self.settings.input_dir)
+        start = self.settings.start_dir or Path.cwd()
+        uri, base = (override, start) if override else (spec.uri, self.settings.input_dir)
         fmt = get_format(override_format(planned, uri) if override else planned.format)
         options = fmt.options_for(uri, spec.options)  # e.g. a .tsv file's tab separator
         if spec.source_column:
@@ -448,7 +480,9 @@ class Execution:
                 return step.function.fn(ctx, **inputs, **step.outputs, **step.params)
         except TraktError:
             raise
-        except (Exception, SystemExit) as exc:  # sys.exit() in a step fails the step
+        except BaseException as exc:  # sys.exit() in a step fails the step, ...
+            if passes_through(exc):
+                raise
             raise step_failure(step, exc) from exc
 
     # --- outputs ------------------------------------------------------------------------
@@ -459,7 +493,18 @@ class Execution:
         return path
 
     def open_output(self, name: str) -> ChunkWriter:
-        return get_format("csv").open_writer(self.temp_path(name))
+        try:
+            return get_format("csv").open_writer(self.temp_path(name))
+        except OutputError as exc:
+            exc.fields.setdefault("output", name)
+            raise
+        except OSError as exc:  # e.g. ENAMETOOLONG: the name is the output's
+            raise OutputError(
+                f"cannot write output '{name}' in {self.settings.output_dir}: "
+                f"{exc.strerror or exc}; choose a shorter output name or output dir",
+                output=name,
+                file=str(self.settings.output_dir),
+            ) from None
 
     def summarize_output(self, name: str, frame: pd.DataFrame) -> None:
         if self.settings.column_summaries:
@@ -476,115 +521,32 @@ class Execution:
                 entry["column_summaries"] = summary.to_dict()
 
     def record_output(self, name: str, artifact: str, rows: int, timing: Timing) -> None:
+        out = self.settings.output_dir
         self.manifest.outputs.append(
             {
                 **timing.fields(),
                 "name": name,
                 "from": artifact,
-                "path": str(self.settings.output_dir / f"{name}.csv"),
+                "path": str(Path(self.settings.shown_output_dir or out) / f"{name}.csv"),
                 "rows": rows,
                 "bytes": self.pending[name].stat().st_size,
             }
         )
 
     def _publish(self) -> None:
-        """Rename every temporary output into place: only now does any output appear.
-
-        Previous outputs are first moved aside; if any rename fails, everything already moved
-        is put back, so a failed run never leaves a mix of old and new outputs."""
-        out = self.settings.output_dir
-        moves = [(tmp, out / f"{name}.csv") for name, tmp in self.pending.items()]
-        for _, final in moves:
-            if final.is_dir():
-                raise OutputError(
-                    f"cannot publish {final}: a directory is in the way; remove or rename it",
-                    file=str(final),
-                )
-        saved: list[tuple[Path, Path]] = []
-        done: list[Path] = []
-        try:
-            for i, (_, final) in enumerate(moves):
-                if final.exists():
-                    backup = final.with_name(f"{TEMP_PREFIX}{self.manifest.run_id}-old{i}")
-                    os.replace(final, backup)
-                    saved.append((backup, final))
-            for tmp, final in moves:
-                os.replace(tmp, final)
-                done.append(final)
-        except OSError as exc:
-            for final in done:
-                final.unlink(missing_ok=True)
-            for backup, final in saved:
-                os.replace(backup, final)
-            raise OutputError(
-                f"cannot publish outputs in {out}: {exc.strerror or exc}; the previous outputs "
-                "were restored",
-                file=str(out),
-            ) from None
-        for backup, _ in saved:
-            backup.unlink(missing_ok=True)
+        """Rename every temporary output into place: only now does any output appear, all of
+        them or (after a failure, or a crash and the next run's recovery) none."""
+        publish(self.settings.output_dir, self.manifest.run_id, self.pending)
         self.pending.clear()
 
     def _discard_pending(self) -> None:
+        """Best effort, never raising: the manifest must still be written after this (what
+        is left, e.g. a name the file system refused, the next run removes)."""
         for tmp in self.pending.values():
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         self.pending.clear()
         shutil.rmtree(self.scratch, ignore_errors=True)
-
-
-class _Overtime(BaseException):
-    """Raised by the alarm inside a step; a BaseException so ``except Exception`` in the
-    step cannot swallow it."""
-
-
-@contextmanager
-def deadline(step: StepPlan, chunk: int | Callable[[], int | None] | None = None) -> Iterator[None]:
-    """Stop the step with a StepError if it runs past ``timeout_s``.
-
-    Uses SIGALRM, so it applies in the main thread (the CLI, and API callers running there);
-    an alarm already running (an outer step pulling this one's chunks) governs alone.
-    """
-    limit = step.timeout_s
-    if (
-        not limit
-        or threading.current_thread() is not threading.main_thread()
-        or signal.getitimer(signal.ITIMER_REAL)[0] > 0
-    ):
-        yield
-        return
-
-    def on_alarm(signum: int, frame: object) -> None:
-        raise _Overtime
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        try:
-            yield
-        finally:  # disarm first: an alarm right at the end still lands in the handler below
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except _Overtime:
-        if callable(chunk):
-            chunk = chunk()
-        at = f" at chunk {chunk}" if chunk is not None else ""
-        raise StepError(
-            f"step '{step.id}' did not finish within timeout_s={limit:g}{at}; it was stopped",
-            step_id=step.id,
-            chunk_index=chunk,
-            exception_type="StepTimeout",
-        ) from None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-
-
-def step_failure(step: StepPlan, exc: BaseException, chunk: int | None = None) -> StepError:
-    at = f" at chunk {chunk}" if chunk is not None else ""
-    return StepError(
-        f"step '{step.id}' raised {type(exc).__name__}{at}: {exc}",
-        step_id=step.id,
-        chunk_index=chunk,
-        exception_type=type(exc).__name__,
-    )
 
 
 def check_outputs(step: StepPlan, result: Any, kind: str = "a pandas DataFrame") -> dict[str, Any]:
@@ -648,6 +610,24 @@ def _failure_map(exc: TraktError) -> dict[str, BaseException]:
     elif exc.fields.get("artifact"):
         found[f"input:{exc.fields['artifact']}"] = cause
     return found
+
+
+def describe_failure(run_id: str, error: Mapping[str, Any] | None, manifest_path: str) -> str:
+    """The one stderr line for a failed run: where, what, and where the manifest is."""
+    error = error or {}
+    if error.get("step_id"):
+        where = f"step '{error['step_id']}'"
+    elif error.get("artifact"):
+        where = f"input '{error['artifact']}'"
+    elif error.get("output"):
+        where = f"writing output '{error['output']}'"
+    else:
+        where = "writing outputs"
+    chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
+    return (
+        f"run {run_id} failed at {where}{chunk}: {error.get('type')}: {error.get('message')} "
+        f"(manifest: {manifest_path})"
+    )
 
 
 def error_dict(exc: BaseException) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from trakt.runtime.outdir import (
     stale_run,
 )
 from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
+from trakt.runtime.publish import recover_publish
 from trakt.runtime.stream import StreamExecution
 from trakt.spec.model import Pipeline
 
@@ -112,18 +113,35 @@ class LocalRunner:
             mode=pipeline.mode,
             trakt_version=__version__,
         )
+        # Absolute from here on: a step that calls os.chdir moves nothing of this run.
+        settings = RunSettings(
+            self.input_dir.absolute(),
+            self.output_dir.absolute(),
+            self.manifest_path.absolute(),
+            self.input_overrides,
+            self.stream_chunk_size,
+            otel_context,
+            otel_enabled,
+            self.column_summaries,
+            shown_output_dir=str(self.output_dir),
+            shown_manifest_path=str(self.manifest_path),
+            start_dir=Path.cwd(),
+        )
         self._prepare_output_dir()
-        lock = OutputDirLock(self.output_dir, manifest.run_id)
+        lock = OutputDirLock(settings.output_dir, manifest.run_id)
         lock.acquire()
         try:
-            return self._run_locked(pipeline, manifest, otel_enabled, otel_context)
+            return self._run_locked(pipeline, manifest, settings)
         finally:
             lock.release()
 
     def _run_locked(
-        self, pipeline: Pipeline, manifest: Manifest, otel: bool, otel_context: Any
+        self, pipeline: Pipeline, manifest: Manifest, settings: RunSettings
     ) -> dict[str, Any]:
-        stale = stale_run(self.manifest_path)
+        recovered = recover_publish(settings.output_dir)
+        if recovered:
+            manifest.extra["publish_recovery"] = recovered
+        stale = stale_run(settings.manifest_path)
         if stale:
             manifest.extra["stale_run"] = stale
             log.warning(
@@ -132,7 +150,7 @@ class LocalRunner:
                 self.output_dir,
                 extra={"stale_run": True},
             )
-        removed = remove_leftovers(self.output_dir)
+        removed = remove_leftovers(settings.output_dir)
         if removed:
             manifest.extra["removed_leftovers"] = removed
         try:
@@ -140,19 +158,9 @@ class LocalRunner:
             self._check_overrides(plan)
         except (PipelineValidationError, UsageError) as exc:
             manifest.finish("invalid", exc.to_dict())
-            if not foreign_file(self.manifest_path):  # e.g. --manifest-path on an output
-                write_json_atomic(self.manifest_path, manifest.to_dict())
+            if not foreign_file(settings.manifest_path):  # e.g. --manifest-path on an output
+                write_json_atomic(settings.manifest_path, manifest.to_dict())
             raise
-        settings = RunSettings(
-            self.input_dir,
-            self.output_dir,
-            self.manifest_path,
-            self.input_overrides,
-            self.stream_chunk_size,
-            otel_context,
-            otel,
-            self.column_summaries,
-        )
         execution = (StreamExecution if plan.mode == "stream" else BatchExecution)(
             settings, plan, manifest
         )
@@ -161,15 +169,17 @@ class LocalRunner:
         except OutputConflict as exc:
             if exc.fields.get("target") != "manifest":  # never write over the input itself
                 manifest.finish("invalid", exc.to_dict())
-                write_json_atomic(self.manifest_path, manifest.to_dict())
+                write_json_atomic(settings.manifest_path, manifest.to_dict())
             raise
         # Written first as `running`: a run killed outright leaves this for the next to report.
-        write_json_atomic(self.manifest_path, manifest.to_dict())
+        write_json_atomic(settings.manifest_path, manifest.to_dict())
         if self.on_start is not None:
             self.on_start(manifest)
         result = execution.execute()
         if stale:
             result["stale_run"] = stale
+        if recovered:
+            result["publish_recovery"] = recovered
         return result
 
     def record_invalid(
@@ -188,6 +198,9 @@ class LocalRunner:
         lock = OutputDirLock(self.output_dir, manifest.run_id)
         lock.acquire()
         try:
+            recovered = recover_publish(self.output_dir.absolute())
+            if recovered:  # a killed publish is settled whatever this run turns out to be
+                manifest.extra["publish_recovery"] = recovered
             if foreign_file(self.manifest_path):
                 return f"not written: {self.manifest_path} holds a file that is not a manifest"
             write_json_atomic(self.manifest_path, manifest.to_dict())

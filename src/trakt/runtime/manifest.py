@@ -10,13 +10,16 @@ traceback, ...}).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from trakt.errors import OutputError
@@ -125,26 +128,90 @@ class Manifest:
         }
 
 
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write to a temporary file beside ``path`` and rename: readers never see half a file."""
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+_MAX_DEPTH = 64
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` as strict JSON data (what the manifest holds), whatever a step put in it.
+
+    Non-finite floats become the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``; numpy
+    scalars plain numbers; dates ISO strings; tuples and sets lists; mapping keys strings;
+    anything else its ``str()`` (``repr()`` if that fails). Never raises."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else NON_FINITE[repr(float(value))]
+    if depth >= _MAX_DEPTH:  # a structure that contains itself
+        return "<nested too deeply>"
+    if isinstance(value, Mapping):
+        return {_text(k): json_safe(v, depth + 1) for k, v in list(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v, depth + 1) for v in list(value)]
+    if isinstance(value, (set, frozenset)):
+        return sorted((json_safe(v, depth + 1) for v in value), key=repr)
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "backslashreplace")
+    if isinstance(value, PurePath):
+        return str(value)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item) and type(value).__module__ == "numpy":
+        try:
+            return json_safe(item(), depth + 1)
+        except Exception:  # fall back to the text form below
+            pass
+    if _is_missing(value):  # pandas.NA, pandas.NaT
+        return None
+    return _text(value)
+
+
+def _is_missing(value: Any) -> bool:
     try:
-        _write_json(path, data)
+        return type(value).__name__ in ("NAType", "NaTType") and bool(value != value)
+    except Exception:
+        return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    for form in (str, repr):
+        try:
+            return form(value)
+        except Exception:  # a broken __str__ must not lose the manifest
+            continue
+    return f"<unprintable {type(value).__name__}>"
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write to a temporary file beside ``path`` and rename: readers never see half a file.
+
+    The JSON is strict (no ``NaN``/``Infinity`` literals): see :func:`json_safe`."""
+    try:
+        _write_json(path, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")
     except OSError as exc:
         raise OutputError(
-            f"cannot write the manifest {path}: {exc.strerror or exc}", file=str(path)
+            f"cannot write the manifest {path}: {exc.strerror or exc}; the run's status is "
+            "not recorded there",
+            file=str(path),
         ) from None
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def _write_json(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # A short temporary name: `.<name>.<random>.tmp` could pass the 255-byte name limit
+    # where the manifest's own name does not.
+    fd, tmp = tempfile.mkstemp(prefix=".trakt-m-", suffix=".tmp", dir=path.parent)
     umask = os.umask(0)
     os.umask(umask)
     os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide the manifest from other users
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, default=str)
-            handle.write("\n")
+            handle.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -65,6 +65,10 @@ def create_new(path: Path, what: str) -> Path:
                     else OutputError(f"{what} {path} is in the way; remove it", file=str(path))
                 ) from None
             path.unlink()
+        except OSError as exc:  # ENAMETOOLONG, EACCES, ENOSPC...: name the file and why
+            raise OutputError(
+                f"cannot create {what} {path}: {exc.strerror or exc}", file=str(path)
+            ) from None
     raise OutputError(f"cannot create {what} {path}: it keeps reappearing", file=str(path))
 
 

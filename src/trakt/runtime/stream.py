@@ -33,12 +33,12 @@ from trakt.runtime.execution import (
     check_outputs,
     claim,
     concat_chunks,
-    deadline,
     finish_failed,
-    step_failure,
 )
 from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
+from trakt.runtime.timeouts import deadline
 
 Chunks = Iterator[pd.DataFrame]
 
@@ -80,6 +80,7 @@ class StreamExecution(Execution):
         if self.plan.outputs:
             preload_writer()
         sinks: list[_Sink] = []
+        driven = False
         try:
             for step in self.plan.steps:
                 self._wire(step)
@@ -90,6 +91,7 @@ class StreamExecution(Execution):
                 )
             sinks += [_Sink(a, self._branch(a)) for a, n in self.fanout.items() if n == 0]
             self._drive(sinks)
+            driven = True
         except BaseException:
             self._settle("aborted")
             raise
@@ -97,16 +99,26 @@ class StreamExecution(Execution):
             for sink in sinks:
                 if sink.writer is not None:
                     sink.writer.close()
-            # Close every chain now (readers, prefetch threads, open files), not whenever the
-            # garbage collector finds the cycle that a failure's traceback makes.
-            for generator in reversed(self.generators):
-                generator.close()
+            self._close_all(raise_failure=driven)
         # A step whose consumer stopped reading early has done all that was asked of it.
         self._settle("success")
         for sink in sinks:
             if sink.name is not None:
                 self.record_output(sink.name, sink.artifact, sink.rows, sink.timing)
                 self.output_done(sink.name)
+
+    def _close_all(self, raise_failure: bool) -> None:
+        """Close every chain now (readers, prefetch threads, open files, steps' generators),
+        not whenever the garbage collector finds the cycle that a failure's traceback makes.
+        All are closed even if one fails; the first failure (a step's cleanup) is raised."""
+        first: BaseException | None = None
+        for generator in reversed(self.generators):
+            try:
+                generator.close()
+            except BaseException as exc:
+                first = first or exc
+        if first is not None and raise_failure:
+            raise first
 
     # --- wiring -------------------------------------------------------------------------
 
@@ -253,29 +265,48 @@ class StreamExecution(Execution):
             """The chunk being worked on: the input chunk taken last, else the output's."""
             return record.current_chunk if record.current_chunk is not None else counts[binding]
 
-        while True:
-            try:
-                with deadline(step, at):
-                    chunk = next(chunks)
-                frame = check_frame(step, binding, chunk, f" (chunk {counts[binding]})")
-            except StopIteration:
-                break
-            except TraktError as exc:
-                claim(exc, step.id)
-                if exc.fields.get("step_id") == step.id:
-                    exc.fields.setdefault("chunk_index", at())
-                self._abort(state, exc)
-                raise
-            except (Exception, SystemExit) as exc:
-                error = step_failure(step, exc, at())
-                self._abort(state, error)
-                raise error from exc
-            counts[binding] += 1
-            record.rows_out[binding] += len(frame)
-            yield frame
+        try:
+            while True:
+                try:
+                    with deadline(step, at):
+                        chunk = next(chunks)
+                    frame = check_frame(step, binding, chunk, f" (chunk {counts[binding]})")
+                except StopIteration:
+                    break
+                except TraktError as exc:
+                    claim(exc, step.id)
+                    if exc.fields.get("step_id") == step.id:
+                        exc.fields.setdefault("chunk_index", at())
+                    self._abort(state, exc)
+                    raise
+                except BaseException as exc:  # sys.exit(), GeneratorExit, ... fail the step
+                    if passes_through(exc):
+                        raise
+                    error = step_failure(step, exc, at())
+                    self._abort(state, error)
+                    raise error from exc
+                counts[binding] += 1
+                record.rows_out[binding] += len(frame)
+                yield frame
+        except GeneratorExit:  # closed at the end of the run: the step's cleanup runs now
+            self._close_step(step, state, chunks, at(), quiet=False)
+            raise
+        except BaseException:
+            self._close_step(step, state, chunks, at(), quiet=True)
+            raise
+        self._close_step(step, state, chunks, None, quiet=False)
         state.open_outputs.discard(binding)
         if not state.open_outputs:
             self._finish(state)
+
+    def _close_step(
+        self, step: StepPlan, state: _StepState, chunks: Any, at: int | None, quiet: bool
+    ) -> None:
+        try:
+            close_step_iterator(step, chunks, at, quiet)
+        except TraktError as exc:
+            self._abort(state, exc)
+            raise
 
     def _settle(self, status: str) -> None:
         """Close the records of steps still marked running when the driving ends."""

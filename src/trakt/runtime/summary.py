@@ -1,5 +1,8 @@
 """Per-column summaries for the manifest: dtype, null count, and min/max of numeric columns.
 
+NaN is not a value (like null, it never becomes min or max); infinities are, and the manifest
+writes them as the strings ``"Infinity"`` / ``"-Infinity"`` (strict JSON).
+
 Built chunk by chunk (stream mode) or once (batch); merging is exact, so both modes give the
 same summary for the same data.
 """
@@ -42,7 +45,7 @@ class ColumnSummaries:
             kind = column.type
             if pa.types.is_integer(kind) or pa.types.is_floating(kind):
                 found = pc.min_max(column).as_py()
-                if found["min"] is not None:
+                if found["min"] is not None and found["min"] == found["min"]:  # NaN: none
                     low, high = found["min"], found["max"]
                     entry["min"] = low if entry["min"] is None else min(entry["min"], low)
                     entry["max"] = high if entry["max"] is None else max(entry["max"], high)
