@@ -66,12 +66,13 @@ def test_nullable_int_frame_is_written_as_integers(tmp_path: Path) -> None:
     assert str(read(tmp_path / "out.csv")["n"].dtype) == "Int64"
 
 
-def test_integer_beyond_int64_needs_a_declared_text_dtype(tmp_path: Path) -> None:
-    # Documented limit (README, "Data types"): pyarrow infers float for integers beyond int64,
-    # so such ids lose digits unless declared as text; declared, they survive digit for digit.
+def test_integer_beyond_int64_stays_text(tmp_path: Path) -> None:
+    # README, "Data types": integers beyond int64 would lose digits as floats, so they stay
+    # text (declared or not) and survive digit for digit.
     content = b"id,name\n12345678901234567890,a\n1,b\n"
     inferred = read_bytes(tmp_path, content)
-    assert str(inferred["id"].dtype) == "float64"
+    assert str(inferred["id"].dtype) != "float64"
+    assert written(inferred, tmp_path / "out.csv") == content
     declared = read_bytes(tmp_path, content, dtype={"id": "str"})
     assert written(declared, tmp_path / "out.csv") == content
 
@@ -289,7 +290,7 @@ def test_dtype_single_name_applies_to_every_column(tmp_path: Path) -> None:
 def test_dtype_that_does_not_fit_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_bytes(b"a,b\nx,2\n")
-    with pytest.raises(InputError, match=r"cannot read CSV .*bad\.csv.*'x'"):
+    with pytest.raises(InputError, match=r"bad\.csv:2: column 'a' is declared int64 .*'x'"):
         read(path, dtype={"a": "int"})
 
 

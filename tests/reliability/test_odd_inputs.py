@@ -69,7 +69,9 @@ def test_an_existing_file_is_that_file_whatever_its_name(
     result, manifest = _run(project, _yaml(name, mode))
     assert result["status"] == "success", result["error"]
     assert _out(project) == "id,v\n1,right\n"
-    assert manifest["inputs"]["orders"]["files"] == [{"path": name, "bytes": 13}]
+    assert manifest["inputs"]["orders"]["files"] == [
+        {"path": name, "bytes": 13, "records": 1, "kept": 1, "set_aside": 0}
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -49,7 +49,13 @@ def test_success_writes_output_and_complete_manifest(project: Project) -> None:
     assert m["duration_s"] >= 0
     assert m["inputs"]["records"]["rows"] == 3
     assert m["inputs"]["records"]["files"] == [
-        {"path": "records.csv", "bytes": (project.input_dir / "records.csv").stat().st_size}
+        {
+            "path": "records.csv",
+            "bytes": (project.input_dir / "records.csv").stat().st_size,
+            "records": 3,
+            "kept": 3,
+            "set_aside": 0,
+        }
     ]
     assert m["inputs"]["records"]["combine_strategy"] == "concat"
     (step,) = m["steps"]

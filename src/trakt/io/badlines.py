@@ -4,20 +4,39 @@ pyarrow's fast parser does not report line numbers once quoted line breaks are a
 this module re-reads a file record by record (RFC 4180: a record goes on while its quotes are
 unbalanced) in bounded memory. It runs only where needed: to locate the first bad row when
 the fast reader failed (``on_bad_lines: error``), or to write a clean copy of a file whose
-input asked for ``skip`` or ``quarantine``. Encodings must be ASCII-compatible (UTF-8,
-Latin-1, cp1252, ...), which is what line-based CSV files are in practice.
+input asked for ``skip`` or ``quarantine``.
+
+Lines end at ``\\n``, ``\\r\\n`` or a lone ``\\r``, as pyarrow and Python's ``csv`` module
+read them. A quoted field may span lines, but not without bound: one stray quote would
+otherwise swallow every line up to the next quote into one field. A record that is still
+inside quotes after ``max_field_lines`` lines (or ``max_field_bytes``), or at the end of the
+file, is bad; only its first line is set aside and reading goes on from the next line.
+
+The file must be in an encoding where quotes, delimiters and line breaks are single ASCII
+bytes (UTF-8, Latin-1, cp1252, ...); others are transcoded to UTF-8 first
+(:mod:`trakt.io.encodings`). Undecodable bytes are kept (``surrogateescape``), so a clean copy
+holds exactly the bytes of the good records.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import sys
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from trakt.errors import InputError
 
 POLICIES = ("error", "skip", "quarantine")
+# Huge fields are fine (the fast reader takes them too); the csv module's default cap is 128 KiB.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+MAX_FIELD_LINES = 100
+MAX_FIELD_BYTES = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -29,57 +48,40 @@ class BadLine:
 
 
 @dataclass(frozen=True)
-class _Dialect:
+class Dialect:
+    """What the careful re-read needs of an input's reader options."""
+
     encoding: str
     delimiter: str
     quotechar: str
     escapechar: str | None
     skiprows: int
+    max_lines: int
+    max_bytes: int
 
     @classmethod
-    def of(cls, options: Mapping[str, Any]) -> _Dialect:
+    def of(cls, options: Mapping[str, Any]) -> Dialect:
         return cls(
             encoding=str(options.get("encoding") or "utf-8"),
             delimiter=str(options.get("sep") or options.get("delimiter") or ","),
             quotechar=str(options.get("quotechar") or '"'),
             escapechar=str(options["escapechar"]) if options.get("escapechar") else None,
             skiprows=int(options.get("skiprows") or 0),
+            max_lines=int(options.get("max_field_lines") or MAX_FIELD_LINES),
+            max_bytes=int(options.get("max_field_bytes") or MAX_FIELD_BYTES),
         )
 
-
-def _records(
-    handle: io.BufferedReader,
-    quote: bytes,
-    escape: bytes | None,
-    delimiter: bytes,
-    line_no: int = 0,
-) -> Iterator[tuple[int, bytes, bool]]:
-    """(first line number, raw bytes, complete?) for every record; blank lines skipped.
-
-    A record goes on while a quoted field is open."""
-    start = 0
-    parts: list[bytes] = []
-    inside = False
-    q, e, d = quote[0], (escape[0] if escape else None), delimiter[0]
-    for line in handle:
-        line_no += 1
-        if not parts:
-            start = line_no
-            if not line.strip(b"\r\n"):
-                continue
-        parts.append(line)
-        if quote in line:
-            inside = _ends_inside(line, inside, q, e, d)
-        if not inside:
-            yield start, b"".join(parts), True
-            parts = []
-    if parts:
-        yield start, b"".join(parts), False
+    @property
+    def read_encoding(self) -> str:
+        name = self.encoding.lower().replace("_", "-")
+        # A BOM is not part of the first field.
+        return "utf-8-sig" if name in ("utf-8", "utf8") else self.encoding
 
 
-def _ends_inside(line: bytes, inside: bool, q: int, e: int | None, d: int) -> bool:
+def _ends_inside(line: str, inside: bool, d: Dialect) -> bool:
     """Whether ``line`` ends inside a quoted field. As RFC 4180 (and pyarrow) read it: a
     quote opens a field only at its start; inside, a doubled quote is a literal quote."""
+    q, e, sep = d.quotechar, d.escapechar, d.delimiter
     field_start = not inside
     i, n = 0, len(line)
     while i < n:
@@ -96,19 +98,76 @@ def _ends_inside(line: bytes, inside: bool, q: int, e: int | None, d: int) -> bo
         else:
             if c == q and field_start:
                 inside = True
-            field_start = c == d
+            field_start = c == sep
         i += 1
     return inside
 
 
-def _fields(text: str, dialect: _Dialect) -> int:
+def _size(parts: list[str]) -> int:
+    return sum(len(p.encode("utf-8", "surrogateescape")) for p in parts)
+
+
+def _records(lines: Iterator[tuple[int, str]], d: Dialect) -> Iterator[tuple[int, str, str | None]]:
+    """(first line number, text, problem or None) for every record; blank lines skipped."""
+    again: deque[tuple[int, str]] = deque()  # lines to read once more after a bad record
+
+    def following() -> tuple[int, str] | None:
+        return again.popleft() if again else next(lines, None)
+
+    while (item := following()) is not None:
+        start, line = item
+        if not line.strip("\r\n"):
+            continue
+        parts = [line]
+        inside = d.quotechar in line and _ends_inside(line, False, d)
+        problem = None
+        while inside:
+            nxt = following()
+            if nxt is None:
+                problem = "unterminated quote: the quoted field runs to the end of the file"
+                break
+            parts.append(nxt[1])
+            if d.quotechar in nxt[1]:
+                inside = _ends_inside(nxt[1], True, d)
+            if inside and len(parts) >= d.max_lines:
+                problem = (
+                    f"a quoted field opened here runs over more than {d.max_lines} lines "
+                    "(a stray quote?); fix the quoting, or raise options.max_field_lines"
+                )
+                break
+            if inside and _size(parts) > d.max_bytes:
+                problem = (
+                    f"a quoted field opened here runs over more than {d.max_bytes} bytes "
+                    "(a stray quote?); fix the quoting, or raise options.max_field_bytes"
+                )
+                break
+        if problem is None:
+            yield start, "".join(parts), None
+        else:  # set aside the first line only; the lines after it are read again
+            again.extendleft(reversed([(start + 1 + i, p) for i, p in enumerate(parts[1:])]))
+            yield start, line, problem
+
+
+def _numbered(handle: IO[str], first: int) -> Iterator[tuple[int, str]]:
+    yield from enumerate(handle, start=first)
+
+
+def _fields(text: str, d: Dialect) -> int:
     reader = csv.reader(
         io.StringIO(text, newline=""),
-        delimiter=dialect.delimiter,
-        quotechar=dialect.quotechar,
-        escapechar=dialect.escapechar,
+        delimiter=d.delimiter,
+        quotechar=d.quotechar,
+        escapechar=d.escapechar,
+        strict=False,
     )
-    return len(next(reader, []))
+    try:
+        return len(next(reader, []))
+    except csv.Error:
+        return -1
+
+
+def _raw(text: str, d: Dialect) -> bytes:
+    return text.encode(d.encoding if d.read_encoding != "utf-8-sig" else "utf-8", "surrogateescape")
 
 
 def scan(
@@ -118,61 +177,124 @@ def scan(
 
     Lines before the header (``skiprows``) come first, unchecked, so a clean copy keeps them
     and reads the same way; line numbers count them."""
-    dialect = _Dialect.of(options)
-    name = shown or str(path)
+    d = Dialect.of(options)
+    for _, text, bad in _checked(path, options, shown or str(path)):
+        yield (bad.raw if bad is not None else _raw(text, d)), bad
+
+
+def _checked(
+    path: Path, options: Mapping[str, Any], name: str
+) -> Iterator[tuple[int, str, BadLine | None]]:
+    """(first line, text, problem) of every record, the skipped lines first."""
+    d = Dialect.of(options)
     expected: int | None = None
-    encoding = dialect.encoding.lower().replace("_", "-")
-    if encoding in ("utf-8", "utf8"):
-        encoding = "utf-8-sig"  # a BOM is not part of the first field
-    escape = dialect.escapechar.encode("ascii") if dialect.escapechar else None
-    with open(path, "rb") as handle:
-        for _ in range(dialect.skiprows):
-            yield handle.readline(), None
-        records = _records(
-            handle,
-            dialect.quotechar.encode("ascii"),
-            escape,
-            dialect.delimiter.encode("ascii"),
-            dialect.skiprows,
-        )
-        for line, raw, complete in records:
-            if not complete:
-                yield raw, BadLine(name, line, raw, "unterminated quote: the quoted field runs "
-                                   "to the end of the file")  # fmt: skip
-                return
-            try:
-                text = raw.decode(encoding if expected is None else dialect.encoding)
-            except UnicodeDecodeError as exc:
-                reason = f"bytes not valid {dialect.encoding} at column {exc.start + 1}"
-                yield raw, BadLine(name, line, raw, reason)
+    with open(path, encoding=d.read_encoding, errors="surrogateescape", newline="") as handle:
+        for number in range(1, d.skiprows + 1):
+            yield number, handle.readline(), None
+        for line, text, problem in _records(_numbered(handle, d.skiprows + 1), d):
+            if problem is not None:
+                yield line, text, BadLine(name, line, _raw(text, d), problem)
                 continue
-            count = _fields(text.rstrip("\r\n"), dialect)
+            undecodable = _undecodable(text)
+            if undecodable is not None:
+                reason = f"bytes not valid {d.encoding} at column {undecodable + 1}"
+                yield line, text, BadLine(name, line, _raw(text, d), reason)
+                continue
+            count = _fields(text.rstrip("\r\n"), d)
             if expected is None:
                 expected = count
-                yield raw, None
+                yield line, text, None
             elif count != expected:
-                yield raw, BadLine(name, line, raw, f"expected {expected} fields, found {count}")
+                reason = f"expected {expected} fields, found {count}"
+                yield line, text, BadLine(name, line, _raw(text, d), reason)
             else:
-                yield raw, None
+                yield line, text, None
 
 
-def first_bad_line(path: Path, options: Mapping[str, Any]) -> BadLine | None:
-    for _, bad in scan(path, options):
+def _undecodable(text: str) -> int | None:
+    """The position of the first byte that did not decode (kept as a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return None
+
+
+def first_bad_line(
+    path: Path, options: Mapping[str, Any], shown: str | None = None
+) -> BadLine | None:
+    for _, bad in scan(path, options, shown):
         if bad is not None:
             return bad
     return None
 
 
-def clean_copy(path: Path, dest: Path, options: Mapping[str, Any], shown: str) -> list[BadLine]:
-    """Write the well-formed records of ``path`` to ``dest``; return the others."""
+def record_line(path: Path, options: Mapping[str, Any], index: int) -> int | None:
+    """The line where data record ``index`` (0-based, after the header) starts."""
+    d = Dialect.of(options)
+    with open(path, encoding=d.read_encoding, errors="surrogateescape", newline="") as handle:
+        for _ in range(d.skiprows):
+            handle.readline()
+        for i, (line, _, _) in enumerate(_records(_numbered(handle, d.skiprows + 1), d)):
+            if i == index + 1:
+                return line
+    return None
+
+
+def good_record_lines(path: Path, options: Mapping[str, Any], indices: set[int]) -> dict[int, int]:
+    """Line numbers of the well-formed data records at ``indices`` (0-based, counting only
+    well-formed records after the header: the records a clean copy keeps, in order)."""
+    found: dict[int, int] = {}
+    if not indices:
+        return found
+    skip = Dialect.of(options).skiprows
+    index = -1  # the header is not a data record
+    for position, (line, _, bad) in enumerate(_checked(path, options, str(path))):
+        if position < skip or bad is not None:
+            continue
+        if index in indices:
+            found[index] = line
+        index += 1
+        if len(found) == len(indices):
+            break
+    return found
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """What a clean copy kept and set aside (records exclude the header)."""
+
+    records: int
+    bad: list[BadLine]
+
+
+def clean_copy(path: Path, dest: Path, options: Mapping[str, Any], shown: str) -> Cleaned:
+    """Write the well-formed records of ``path`` to ``dest``, blank lines in place of the
+    others (so every line keeps its number); count and return the others."""
     bad: list[BadLine] = []
+    records = -1  # the header is not a record
+    skip = Dialect.of(options).skiprows
     with open(dest, "wb") as out:
-        for raw, problem in scan(path, options, shown):
+        for i, (raw, problem) in enumerate(scan(path, options, shown)):
+            if i >= skip:
+                records += 1
+            if problem is not None and records == 0:  # the header: nothing reads without it
+                raise InputError(
+                    f"{shown}:{problem.line}: the header is malformed: {problem.reason}; fix "
+                    "the header line (on_bad_lines sets aside data records only)",
+                    file=shown,
+                    line=problem.line,
+                )
             if problem is None:
-                out.write(raw if raw.endswith(b"\n") else raw + b"\n")
-            else:
+                out.write(raw if raw.endswith((b"\n", b"\r")) else raw + b"\n")
+            else:  # blank lines in its place (readers skip them): line numbers stay the same
+                out.write(b"\n" * max(1, _breaks(problem.raw)))
                 bad.append(problem)
-    return bad
+    return Cleaned(max(records, 0), bad)
+
+
+def _breaks(raw: bytes) -> int:
+    return raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
 
 
 def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
@@ -188,11 +310,32 @@ def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
 def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
     """A fast first look (bytes.count, no parsing): an odd number of unescaped quotes means
     a quoted field may run to the end of the file, which pyarrow accepts silently."""
-    dialect = _Dialect.of(options)
-    quote = dialect.quotechar.encode("ascii")
-    escaped = dialect.escapechar.encode("ascii") + quote if dialect.escapechar else None
-    count = 0
-    tail = b""
+    d = Dialect.of(options)
+    return _shape(path, *_stamp(path), d.quotechar, d.escapechar)[0]
+
+
+def line_count(path: Path, options: Mapping[str, Any]) -> int:
+    """Lines as CSV readers count them (``\\n``, ``\\r\\n``, a lone ``\\r``), a last line
+    without a line break included; a byte count, no parsing."""
+    d = Dialect.of(options)
+    return _shape(path, *_stamp(path), d.quotechar, d.escapechar)[1]
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=64)
+def _shape(
+    path: Path, size: int, mtime: int, quotechar: str, escapechar: str | None
+) -> tuple[bool, int]:
+    """(odd number of unescaped quotes?, line count) in one pass over the bytes; cached by
+    the file's size and modification time, as the probe and the read both ask."""
+    quote = quotechar.encode("ascii")
+    escaped = escapechar.encode("ascii") + quote if escapechar else None
+    count = lines = 0
+    tail = last = b""
     with open(path, "rb") as handle:
         while block := handle.read(16 << 20):
             count += block.count(quote)
@@ -200,4 +343,9 @@ def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
                 data = tail + block
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
-    return count % 2 == 1
+            lines += block.count(b"\n")
+            if b"\r" in block or last == b"\r":
+                data = last + block  # a CRLF split across blocks counts once
+                lines += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")
+            last = block[-1:]
+    return count % 2 == 1, lines + (1 if last not in (b"", b"\n", b"\r") else 0)

@@ -28,6 +28,12 @@ class ReadRequest:
     path: Path
     options: Mapping[str, Any]
     sheet: str | int | None = None
+    origin: Path | None = None  # the user's file when ``path`` is a scratch copy of it
+
+    @property
+    def shown(self) -> str:
+        """The file as errors name it: the user's, never a scratch copy."""
+        return str(self.origin or self.path)
 
 
 class ChunkWriter(Protocol):

@@ -2,12 +2,16 @@
 
 Measured on 1M rows (``benchmarks/batch_vs_pandas.py``): pyarrow reads several times faster than
 pandas' C parser.
+
+Columns pyarrow would infer as numbers are read as text and settled by
+:mod:`trakt.io.csv_checks`, so no value changes on the way (``007`` stays ``007``).
 """
 
 from __future__ import annotations
 
-import re
+import os
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -15,213 +19,105 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from trakt.errors import InputError
-from trakt.io.badlines import first_bad_line, unbalanced_quotes
-from trakt.io.base import ReadRequest, check_unknown_options, prefetch, rechunk
+from trakt.io.base import ReadRequest, prefetch, rechunk
+from trakt.io.csv_checks import Mismatch, fix, settle
+from trakt.io.csv_errors import (
+    check_names,
+    check_quotes,
+    check_swallowed,
+    check_text,
+    fail,
+    stream_fail,
+    unstreamable,
+)
+from trakt.io.csv_options import (
+    DEFAULT_NA,
+    DTYPES,
+    MAX_BLOCK,
+    OPTION_NAMES,
+    PROBE_BLOCK,
+    check_options,
+    convert_options,
+    declared_types,
+    growing,
+    parse_options,
+    read_all,
+    read_options,
+    text_pins,
+)
 from trakt.io.csv_writer import CsvChunkWriter, write  # re-exported: the writing half
 
-OPTION_NAMES = frozenset(
-    {
-        "sep",
-        "delimiter",
-        "quotechar",
-        "escapechar",
-        "encoding",
-        "dtype",
-        "na_values",
-        "keep_default_na",
-        "skiprows",
-        "usecols",
-        "decimal",
-        "source_column",
-    }
-)
+__all__ = [
+    "DEFAULT_NA",
+    "DTYPES",
+    "OPTION_NAMES",
+    "CsvFormat",
+    "check_options",
+    "iter_tables",
+    "read_table",
+]
 
-DTYPES: dict[str, pa.DataType] = {
-    **dict.fromkeys(("str", "string", "object", "text"), pa.string()),
-    **dict.fromkeys(("int", "int64", "Int64", "integer"), pa.int64()),
-    **dict.fromkeys(("float", "float64", "double", "Float64"), pa.float64()),
-    **dict.fromkeys(("bool", "boolean"), pa.bool_()),
-}
-
-# pandas' default missing-value markers, so `keep_default_na` means what pandas users expect.
-DEFAULT_NA = [
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-]  # fmt: skip
-
-_PROBE_BLOCK = 1 << 20
 # Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
 # (benchmarks/stream_memory.py).
 _STREAM_BLOCK = 1 << 20
 
 
-def _one_char(options: Mapping[str, Any], key: str) -> list[str]:
-    value = options.get(key)
-    if value is None or (isinstance(value, str) and len(value) == 1):
-        return []
-    return [f"option '{key}' must be a single character, found {value!r}"]
+def _numeric(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t))
 
 
-def check_options(options: Mapping[str, Any]) -> list[str]:
-    problems = check_unknown_options(options, OPTION_NAMES, "csv")
-    for key in ("sep", "delimiter", "quotechar", "escapechar", "decimal"):
-        problems += _one_char(options, key)
-    dtype = options.get("dtype")
-    names: list[Any] = []
-    if isinstance(dtype, str):
-        names = [dtype]
-    elif isinstance(dtype, dict):
-        names = list(dtype.values())
-    elif dtype is not None:
-        problems.append(f"option 'dtype' must be a type name or a mapping, found {dtype!r}")
-    for name in names:
-        if not isinstance(name, str) or name not in DTYPES:
-            problems.append(f"unknown dtype {name!r}; use one of: str, int, float, bool")
-    skip = options.get("skiprows")
-    if skip is not None and (not isinstance(skip, int) or isinstance(skip, bool) or skip < 0):
-        problems.append(f"option 'skiprows' must be a whole number >= 0, found {skip!r}")
-    keep = options.get("keep_default_na")
-    if keep is not None and not isinstance(keep, bool):
-        problems.append(f"option 'keep_default_na' must be true or false, found {keep!r}")
-    encoding = options.get("encoding")
-    if encoding is not None:
-        import codecs
-
-        try:
-            codecs.lookup(str(encoding))
-        except LookupError:
-            problems.append(f"unknown encoding {encoding!r}")
-    for key in ("na_values", "usecols"):
-        value = options.get(key)
-        if value is not None and not (
-            isinstance(value, list) and all(isinstance(v, str) for v in value)
-        ):
-            problems.append(f"option '{key}' must be a list of strings, found {value!r}")
-    return problems
+def _as_text(schema: pa.Schema, known: Mapping[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """Columns inferred as numbers (and not declared): read as text, settled afterwards."""
+    return {f.name: pa.string() for f in schema if _numeric(f.type) and f.name not in known}
 
 
-def _read_options(options: Mapping[str, Any], block_size: int | None = None) -> pacsv.ReadOptions:
-    kwargs: dict[str, Any] = {"skip_rows": int(options.get("skiprows", 0) or 0)}
-    if block_size:
-        kwargs["block_size"] = block_size
-    encoding = options.get("encoding")
-    if encoding and str(encoding).lower().replace("-", "") not in ("utf8", "utf8sig"):
-        kwargs["encoding"] = encoding
-    return pacsv.ReadOptions(**kwargs)
+def _decimal(options: Mapping[str, Any]) -> str:
+    return str(options.get("decimal") or ".")
 
 
-def _parse_options(options: Mapping[str, Any]) -> pacsv.ParseOptions:
-    return pacsv.ParseOptions(
-        delimiter=options.get("sep") or options.get("delimiter") or ",",
-        quote_char=options.get("quotechar") or '"',
-        escape_char=options.get("escapechar") or False,
-        newlines_in_values=True,
+def _open(request: ReadRequest, types: Mapping[str, pa.DataType], block: int) -> Any:
+    options = request.options
+    return pacsv.open_csv(
+        request.path,
+        read_options=read_options(options, block),
+        parse_options=parse_options(options),
+        convert_options=convert_options(options, types),
     )
-
-
-def _convert_options(
-    options: Mapping[str, Any], column_types: Mapping[str, pa.DataType]
-) -> pacsv.ConvertOptions:
-    na = list(options.get("na_values") or [])
-    if options.get("keep_default_na", True):
-        na += DEFAULT_NA
-    kwargs: dict[str, Any] = {
-        "column_types": dict(column_types),
-        "null_values": na,
-        "strings_can_be_null": bool(na),
-        "quoted_strings_can_be_null": bool(na),
-        "decimal_point": options.get("decimal") or ".",
-    }
-    if options.get("usecols"):
-        kwargs["include_columns"] = list(options["usecols"])
-    return pacsv.ConvertOptions(**kwargs)
-
-
-def _declared_types(options: Mapping[str, Any], names: list[str]) -> dict[str, pa.DataType]:
-    dtype = options.get("dtype")
-    if dtype is None:
-        return {}
-    if isinstance(dtype, str):
-        return dict.fromkeys(names, DTYPES[dtype])
-    return {col: DTYPES[name] for col, name in dtype.items()}
-
-
-def _text_pins(schema: pa.Schema, declared: Mapping[str, pa.DataType]) -> dict[str, pa.DataType]:
-    """Keep inferred dates/times as text: pyarrow would reformat them on the way out."""
-    return {
-        f.name: pa.string()
-        for f in schema
-        if pa.types.is_temporal(f.type) and f.name not in declared
-    }
-
-
-_FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
-
-
-def _located(request: ReadRequest, fallback: str) -> InputError:
-    """The first malformed record with its line number, found by a careful re-read."""
-    try:
-        bad = first_bad_line(request.path, request.options)
-    except (OSError, LookupError, ValueError):
-        bad = None
-    if bad is None:
-        return InputError(f"cannot read CSV {request.path}: {fallback}", file=str(request.path))
-    return InputError(
-        f"{request.path}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
-        file=str(request.path),
-        line=bad.line,
-    )
-
-
-def _fail(request: ReadRequest, exc: Exception) -> InputError:
-    text = str(exc).strip()
-    path = request.path
-    if isinstance(exc, PermissionError):
-        text = "permission denied; make the file readable for this user"
-    elif isinstance(exc, IsADirectoryError):
-        text = "expected a file, found a directory"
-    elif isinstance(exc, OSError):
-        text = exc.strerror or text
-    elif "Empty CSV file" in text:
-        text = "the file is empty (not even a header line)"
-    elif isinstance(exc, UnicodeDecodeError) or "CSV parse error" in text:
-        return _located(request, text)
-    return InputError(f"cannot read CSV {path}: {text}", file=str(path))
-
-
-def _check_quotes(request: ReadRequest) -> None:
-    """pyarrow reads a quoted field that never closes as running to the end of the file,
-    silently: look for that first (a byte count; the careful re-read only when it is odd)."""
-    if not unbalanced_quotes(request.path, request.options):
-        return
-    bad = first_bad_line(request.path, request.options)
-    if bad is not None:
-        raise InputError(
-            f"{request.path}:{bad.line}: {bad.reason}; {_FIX_ROWS}",
-            file=str(request.path),
-            line=bad.line,
-        )
 
 
 def _probe(request: ReadRequest) -> tuple[pa.Schema, dict[str, pa.DataType]]:
     """The first block's inferred schema, and the declared dtypes plus text pins."""
-    _check_quotes(request)
-    options = request.options
-    with pacsv.open_csv(
-        request.path,
-        read_options=_read_options(options, _PROBE_BLOCK),
-        parse_options=_parse_options(options),
-        convert_options=_convert_options(options, {}),
-    ) as reader:
-        schema = reader.schema
-    declared = _declared_types(options, schema.names)
-    return schema, {**declared, **_text_pins(schema, declared)}
+    check_quotes(request)
+
+    def schema_of(block: int) -> pa.Schema:
+        with _open(request, {}, block) as reader:
+            return reader.schema
+
+    schema = growing(request, PROBE_BLOCK, schema_of)
+    check_names(request, schema.names)
+    declared = declared_types(request.options, schema.names)
+    return schema, {**declared, **text_pins(schema, declared)}
 
 
 def column_types_for(request: ReadRequest) -> dict[str, pa.DataType]:
     """Declared dtypes plus text pins, from a cheap look at the first block."""
     return _probe(request)[1]
+
+
+def _first_block_types(
+    request: ReadRequest, types: Mapping[str, pa.DataType], texts: Mapping[str, pa.DataType]
+) -> dict[str, pa.DataType]:
+    """What the first block's number columns settle to (text where spelled like 007)."""
+
+    def first(block: int) -> pa.Table:
+        with _open(request, {**types, **texts}, block) as reader:
+            try:
+                return pa.Table.from_batches([reader.read_next_batch()])
+            except StopIteration:
+                return reader.schema.empty_table()
+
+    table = growing(request, PROBE_BLOCK, first)
+    return {n: settle(table.column(n), _decimal(request.options)).type for n in texts}
 
 
 def stream_schema(request: ReadRequest) -> pa.Schema:
@@ -232,82 +128,45 @@ def stream_schema(request: ReadRequest) -> pa.Schema:
     """
     try:
         inferred, types = _probe(request)
+        texts = _as_text(inferred, types)
+        settled = _first_block_types(request, types, texts) if texts else {}
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-        raise _fail(request, exc) from None
-    _check_text(request, inferred)
-    return pa.schema([pa.field(f.name, types.get(f.name, f.type)) for f in inferred])
+        raise fail(request, exc) from None
+    check_text(request, inferred)
+    fields = [pa.field(f.name, settled.get(f.name, types.get(f.name, f.type))) for f in inferred]
+    return pa.schema(fields)
 
 
-def read_table(request: ReadRequest) -> pa.Table:
-    options = request.options
-    try:
-        types = column_types_for(request)
-        table = pacsv.read_csv(
-            request.path,
-            read_options=_read_options(options),
-            parse_options=_parse_options(options),
-            convert_options=_convert_options(options, types),
-        )
-        late = _text_pins(table.schema, types)
-        if late:  # a date column that was empty in the first block: read again, pinned
-            table = pacsv.read_csv(
-                request.path,
-                read_options=_read_options(options),
-                parse_options=_parse_options(options),
-                convert_options=_convert_options(options, {**types, **late}),
-            )
-    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-        raise _fail(request, exc) from None
-    _check_text(request, table.schema)
+def _settled(table: pa.Table, texts: Mapping[str, pa.DataType], decimal: str) -> pa.Table:
+    """Number columns read as text, settled; pyarrow.compute releases the GIL, so the
+    columns are settled side by side."""
+    names = [n for n in texts if n in table.column_names]
+    if not names:
+        return table
+    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+        columns = list(pool.map(lambda n: settle(table.column(n), decimal), names))
+    for name, column in zip(names, columns, strict=True):
+        table = table.set_column(table.column_names.index(name), name, column)
     return table
 
 
-_CONVERSION = re.compile(
-    r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'"
-)
-
-
-def _undecodable(request: ReadRequest, column: str) -> InputError:
-    encoding = request.options.get("encoding") or "utf-8"
-    hint = f"set options.encoding to the file's encoding (e.g. latin-1, cp1252), or {_FIX_ROWS}"
+def read_table(request: ReadRequest) -> pa.Table:
     try:
-        bad = first_bad_line(request.path, request.options)
-    except (OSError, LookupError, ValueError):
-        bad = None
-    where = f"{request.path}:{bad.line}" if bad else f"cannot read CSV {request.path}"
-    return InputError(
-        f"{where}: column '{column}' has bytes that are not valid {encoding}; {hint}",
-        file=str(request.path),
-        column=column,
-        line=bad.line if bad else None,
-    )
-
-
-def _check_text(request: ReadRequest, schema: pa.Schema) -> None:
-    """pyarrow turns undecodable text into binary columns; say so instead."""
-    for f in schema:
-        if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type):
-            raise _undecodable(request, f.name)
-
-
-def _stream_fail(request: ReadRequest, exc: Exception, names: list[str]) -> InputError:
-    found = _CONVERSION.search(str(exc))
-    if not found:
-        if "invalid UTF8" in str(exc):
-            return _undecodable(request, "?")
-        return _fail(request, exc)
-    column = names[int(found.group(1))] if int(found.group(1)) < len(names) else found.group(1)
-    kind, value = found.group(2), found.group(3)
-    if kind in ("string", "utf8", "large_string"):
-        return _undecodable(request, str(column))
-    seen = "had no values" if kind == "null" else f"held only {kind} values"
-    return InputError(
-        f"cannot stream CSV {request.path}: column '{column}' {seen} in the first rows, so "
-        f"stream mode reads it as {kind}, but a later row has {value!r}. Declare its type: "
-        f"options: {{dtype: {{{column}: <str|int|float|bool>}}}}",
-        file=str(request.path),
-        column=column,
-    )
+        inferred, types = _probe(request)
+        texts = _as_text(inferred, types)
+        table = read_all(request, {**types, **texts})
+        # A column that had no values in the first block: dates pinned, numbers settled.
+        late = {**text_pins(table.schema, types), **_as_text(table.schema, {**types, **texts})}
+        if late:
+            texts.update({n: t for n, t in late.items() if n not in types})
+            types.update({n: t for n, t in late.items() if n in types})
+            table = read_all(request, {**types, **texts})
+        table = _settled(table, texts, _decimal(request.options))
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+        raise fail(request, exc) from None
+    check_text(request, table.schema)
+    check_swallowed(request, table, whole=True)
+    return table
 
 
 def iter_tables(
@@ -320,21 +179,42 @@ def iter_tables(
     """
     fixed = schema if schema is not None else stream_schema(request)
     types = {f.name: f.type for f in fixed if not pa.types.is_null(f.type)}
-    options = request.options
+    declared = declared_types(request.options, fixed.names)
+    texts = {n: pa.string() for n, t in types.items() if _numeric(t) and n not in declared}
+    reading = {**types, **texts}
 
     def read() -> Iterator[Any]:
-        try:
-            reader = pacsv.open_csv(
-                request.path,
-                read_options=_read_options(options, _STREAM_BLOCK),
-                parse_options=_parse_options(options),
-                convert_options=_convert_options(options, types),
-            )
-        except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-            raise _fail(request, exc) from None
-        with reader:
-            yield reader.schema
-            yield from _batches(reader, request, fixed.names)
+        done = 0  # rows produced so far: after a larger block is needed, read on from here
+        block = _STREAM_BLOCK
+        first = True
+        while True:
+            try:
+                reader = _open(request, reading, block)
+            except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+                if "straddling" in str(exc) and block < MAX_BLOCK:
+                    block = min(MAX_BLOCK, block * 4)
+                    continue
+                raise fail(request, exc) from None
+            with reader:
+                if first:
+                    yield _settled_schema(reader.schema, types, texts)
+                    first = False
+                skip = done
+                try:
+                    for batch in _batches(reader, request, fixed.names, done):
+                        if skip:
+                            cut = min(skip, batch.num_rows)
+                            batch, skip = batch.slice(cut), skip - cut
+                            if not batch.num_rows:
+                                continue
+                        batch = _fixed(request, batch, types, texts, done)
+                        done += batch.num_rows
+                        yield batch
+                    return
+                except _Straddling:
+                    if block >= min(MAX_BLOCK, request.path.stat().st_size + 1):
+                        raise
+                    block = min(MAX_BLOCK, block * 4)
 
     # pyarrow's streaming parser runs on one core; parsing the next block in a thread while
     # this one converts, runs steps and writes uses the second.
@@ -342,8 +222,42 @@ def iter_tables(
     yield from rechunk(items, chunk_rows, next(items))
 
 
+class _Straddling(Exception):
+    """A record larger than the stream reader's block."""
+
+
+def _settled_schema(
+    schema: pa.Schema, types: Mapping[str, pa.DataType], texts: Mapping[str, pa.DataType]
+) -> pa.Schema:
+    return pa.schema([pa.field(f.name, types[f.name]) if f.name in texts else f for f in schema])
+
+
+def _fixed(
+    request: ReadRequest,
+    batch: pa.RecordBatch,
+    types: Mapping[str, pa.DataType],
+    texts: Mapping[str, pa.DataType],
+    done: int,
+) -> pa.RecordBatch:
+    """A batch with its number columns (read as text) checked and converted."""
+    check_swallowed(request, pa.Table.from_batches([batch]), done)
+    if not texts:
+        return batch
+    columns = []
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        if name in texts:
+            try:
+                column = fix(column, types[name], _decimal(request.options))
+            except Mismatch as exc:
+                kind = str(types[name])
+                why = f" ({exc.reason})" if "spelled" in exc.reason else ""
+                raise unstreamable(request, name, kind, exc.value, why, done) from None
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, schema=_settled_schema(batch.schema, types, texts))
+
+
 def _batches(
-    reader: pacsv.CSVStreamingReader, request: ReadRequest, names: list[str]
+    reader: pacsv.CSVStreamingReader, request: ReadRequest, names: list[str], done: int
 ) -> Iterator[pa.RecordBatch]:
     while True:
         try:
@@ -351,7 +265,9 @@ def _batches(
         except StopIteration:
             return
         except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
-            raise _stream_fail(request, exc, names) from None
+            if "straddling" in str(exc):
+                raise _Straddling from None
+            raise stream_fail(request, exc, names, done) from None
         yield batch
 
 

@@ -23,6 +23,11 @@ class SourceFile:
     path: Path
     shown: str  # relative to the input dir where possible: goes into source_column/manifest
     size: int
+    origin: Path | None = None  # the user's file when ``path`` is a scratch copy of it
+
+    def request(self, options: Mapping[str, Any], sheet: str | int | None = None) -> ReadRequest:
+        """How to read this file; errors name the user's file."""
+        return ReadRequest(self.path, options, sheet, self.origin)
 
 
 def is_glob(uri: str) -> bool:
@@ -125,14 +130,18 @@ def read_combined(
     strategy: str,
     options: Mapping[str, Any],
     sheet: str | int | None = None,
+    counts: dict[str, int] | None = None,
 ) -> pa.Table:
-    """Read every file (or only the latest) and combine them into one Arrow table."""
+    """Read every file (or only the latest) and combine them into one Arrow table;
+    ``counts`` (if given) gets each file's row count, by its shown name."""
     chosen = [files[-1]] if strategy == "latest" else list(files)
     source_column = options.get("source_column")
     tables: list[tuple[SourceFile, pa.Table]] = []
     for source in chosen:
         with _about(artifact):
-            table = fmt.read_table(ReadRequest(source.path, options, sheet))
+            table = fmt.read_table(source.request(options, sheet))
+        if counts is not None:
+            counts[source.shown] = table.num_rows
         tables.append((source, _with_source(table, source_column, source)))
     if len(tables) == 1:
         return tables[0][1]
@@ -168,7 +177,7 @@ def _text_where_unified(
         return table
     pinned = {**options, "dtype": {**(declared or {}), **dict.fromkeys(text, "str")}}
     with _about(artifact):
-        again = fmt.read_table(ReadRequest(source.path, pinned))
+        again = fmt.read_table(source.request(pinned))
     return _with_source(again, source_column, source)
 
 
@@ -186,6 +195,7 @@ def stream_combined(
     options: Mapping[str, Any],
     chunk_rows: int,
     sheet: str | int | None = None,
+    counts: dict[str, int] | None = None,
 ) -> Iterator[pa.Table]:
     """Chunks of ``chunk_rows`` rows, file after file, all with one schema.
 
@@ -194,7 +204,7 @@ def stream_combined(
     types are unified the way batch mode's combine does, so chunks never change dtype.
     """
     chosen = [files[-1]] if strategy == "latest" else list(files)
-    requests = [ReadRequest(f.path, options, sheet) for f in chosen]
+    requests = [f.request(options, sheet) for f in chosen]
     with _about(artifact):
         schemas = [fmt.schema(r) for r in requests]
     if strategy == "concat":
@@ -208,4 +218,6 @@ def stream_combined(
         own_types = pa.schema([unified.field(n) for n in own.names])
         with _about(artifact):
             for table in fmt.iter_tables(request, chunk_rows, own_types):
+                if counts is not None:
+                    counts[source.shown] = counts.get(source.shown, 0) + table.num_rows
                 yield _with_source(conform(table, unified), column, source)

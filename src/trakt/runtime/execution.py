@@ -27,7 +27,13 @@ from trakt.errors import (
     TraktError,
 )
 from trakt.io import ChunkWriter, Format, get_format
-from trakt.io.badlines import BadLine, clean_copy, write_rejected
+from trakt.io.badlines import BadLine, write_rejected
+from trakt.io.csv_inputs import (
+    FileCounts,
+    locate_rows,
+    set_aside_bad_lines,
+    to_utf8_where_needed,
+)
 from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, read_combined, resolve_files
 from trakt.runtime.context import StepContext, make_context
@@ -97,6 +103,9 @@ class Execution:
         self.pending: dict[str, Path] = {}  # dataset name -> temporary file
         self.resolved: dict[str, ResolvedInput] = {}
         self.rejected: dict[str, list[BadLine]] = {}
+        self.file_counts: dict[str, dict[str, FileCounts]] = {}  # artifact -> shown -> counts
+        self.file_rows: dict[str, dict[str, int]] = {}  # artifact -> shown -> rows read
+        self.scanned: dict[str, list[SourceFile]] = {}  # files before their clean copies
         self.current_step: str | None = None
         self.summaries: dict[str, ColumnSummaries] = {}
         self.contracts: dict[str, ContractState] = {}
@@ -200,8 +209,13 @@ class Execution:
             self.resolved[artifact] = self._resolve(artifact)
         self._refuse_overwriting_inputs()
         for artifact, planned in self.plan.inputs.items():
-            if planned.spec.on_bad_lines != "error" and planned.format == "csv":
-                self._set_aside_bad_lines(artifact)
+            if self.resolved[artifact].format.name == "csv":  # an override's own format
+                index = list(self.plan.inputs).index(artifact)
+                self.resolved[artifact] = to_utf8_where_needed(
+                    self.resolved[artifact], self._scratch_file, f"input{index}"
+                )
+                if planned.spec.on_bad_lines != "error":
+                    self._set_aside_bad_lines(artifact)
             if planned.spec.schema_ is not None:
                 source = self.resolved[artifact]
                 shown = ", ".join(f.shown for f in source.files)
@@ -323,18 +337,21 @@ class Execution:
                         target="manifest" if what == "the manifest" else "output",
                     )
 
+    def _scratch_file(self, name: str) -> Path:
+        ensure_dir(self.scratch, "the scratch directory")
+        return create_new(self.scratch / name, "scratch file")
+
     def _set_aside_bad_lines(self, artifact: str) -> None:
         source = self.resolved[artifact]
-        ensure_dir(self.scratch, "the scratch directory")
+        spec = self.plan.inputs[artifact].spec
         index = list(self.plan.inputs).index(artifact)  # not the name: it need not fit a path
-        clean: list[SourceFile] = []
-        bad: list[BadLine] = []
-        for i, f in enumerate(source.files):
-            dest = create_new(self.scratch / f"input{index}-{i}.csv", "scratch file")
-            bad += clean_copy(f.path, dest, source.options, f.shown)
-            clean.append(SourceFile(dest, f.shown, f.size))
+        clean, bad, counts = set_aside_bad_lines(
+            source, self._scratch_file, spec.max_bad_lines, f"input{index}"
+        )
+        self.scanned[artifact] = source.files
         self.resolved[artifact] = replace(source, files=clean)
         self.rejected[artifact] = bad
+        self.file_counts[artifact] = counts
 
     def _write_rejected(self) -> None:
         """Counts in the manifest; quarantined rows (malformed, or breaking the schema) go to
@@ -346,9 +363,7 @@ class Execution:
                 entry["path"] = str(self.settings.output_dir / "_rejected" / f"{artifact}.csv")
             self.manifest.inputs.setdefault(artifact, {})["bad_lines"] = entry
         for name in sorted(self._quarantined()):
-            rows = self.rejected.get(name, []) + [
-                row for s in self.contracts.values() if s.name == name for row in s.rejected
-            ]
+            rows = self.rejected.get(name, []) + self._contract_rows(name)
             final = self.settings.output_dir / "_rejected" / f"{name}.csv"
             ensure_dir(final.parent, "the quarantine directory")
             tmp = final.parent / f"{TEMP_PREFIX}{self.manifest.run_id}-{name}.csv"
@@ -356,6 +371,23 @@ class Execution:
             source = self.resolved.get(name)
             encoding = str(source.options.get("encoding") or "utf-8") if source else "utf-8"
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
+
+    def _contract_rows(self, name: str) -> list[BadLine]:
+        """Rows a contract quarantined; an input's carry their own file and line in it."""
+        output = self.contracts.get(f"output:{name}")
+        rows = list(output.rejected) if output is not None else []
+        state = self.contracts.get(name)
+        if state is None:
+            return rows
+        source = self.resolved.get(name)
+        if source is None or source.format.name != "csv":
+            return rows + state.rejected
+        files = self.scanned.get(name, source.files)
+        if source.combine_strategy == "latest":
+            files = files[-1:]
+        return rows + locate_rows(
+            state.rejected, files, self.file_rows.get(name, {}), source.options
+        )
 
     def take_input(
         self, source: ResolvedInput, table: pa.Table, timing: Timing, first: bool = True
@@ -385,6 +417,7 @@ class Execution:
             source.combine_strategy,
             source.options,
             source.sheet,
+            self.file_rows.setdefault(artifact, {}),
         )
         frame = self.take_input(source, table, timing)
         self.input_done(artifact)
@@ -415,10 +448,22 @@ class Execution:
             "uri": source.uri,
             "format": source.format.name,
             "combine_strategy": source.combine_strategy,
-            "files": [{"path": f.shown, "bytes": f.size} for f in source.files],
+            "files": [self._file_entry(source.artifact, f) for f in source.files],
             "rows": rows,
             "columns": [str(c) for c in columns],
         }
+
+    def _file_entry(self, artifact: str, f: SourceFile) -> dict[str, Any]:
+        """One input file in the manifest: its records, how many were kept and set aside."""
+        entry: dict[str, Any] = {"path": f.shown, "bytes": f.size}
+        rows = self.file_rows.get(artifact, {}).get(f.shown)
+        counted = self.file_counts.get(artifact, {}).get(f.shown)
+        if counted is not None:
+            kept = counted.records - counted.set_aside if rows is None else rows
+            entry.update(records=counted.records, kept=kept, set_aside=counted.set_aside)
+        elif rows is not None:
+            entry.update(records=rows, kept=rows, set_aside=0)
+        return entry
 
     # --- steps --------------------------------------------------------------------------
 

@@ -171,6 +171,7 @@ class StreamExecution(Execution):
             source.options,
             self.settings.chunk_rows,
             source.sheet,
+            self.file_rows.setdefault(artifact, {}),
         ):
             frame = self.take_input(source, table, timing, first)
             first = False

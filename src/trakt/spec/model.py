@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 CombineStrategy = Literal["concat", "union", "latest"]
 ExecutionMode = Literal["batch", "stream"]
@@ -60,8 +60,28 @@ class InputSpec(_Frozen):
     sheet: str | int | None = None
     source_column: str | None = None
     on_bad_lines: Literal["error", "skip", "quarantine"] = "error"
+    # skip/quarantine: more malformed records than this fail the run (a count, a fraction of
+    # the input's records like 0.01, or a percentage like "1%").
+    max_bad_lines: int | float | str = 1000
     options: dict[str, Any] = Field(default_factory=dict)
     schema_: SchemaSpec | None = Field(default=None, alias="schema")
+
+    @field_validator("max_bad_lines", mode="before")
+    @classmethod
+    def _a_count_or_a_share(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError('must be a count (100), a fraction (0.01) or a percentage ("1%")')
+        if isinstance(value, str):
+            number = value.strip().removesuffix("%")
+            try:
+                share = float(number)
+            except ValueError:
+                share = -1.0
+            if not value.strip().endswith("%") or not 0 <= share <= 100:
+                raise ValueError(f"must be a percentage between 0% and 100%, found {value!r}")
+        elif value < 0 or (isinstance(value, float) and value >= 1 and not value.is_integer()):
+            raise ValueError(f"must be a count >= 0 or a fraction between 0 and 1, found {value!r}")
+        return value
 
 
 class StepSpec(_Frozen):

@@ -1,0 +1,149 @@
+"""Checks on the values pyarrow's fast CSV reader produced, vectorised with pyarrow.compute.
+
+Numbers keep their value: a column is read as numbers only if no value would come back
+different. Columns pyarrow infers as numbers are read as text and settled here:
+
+- integers: every value must be written the way the integer is written back (``-?[1-9]\\d*``
+  or ``0``): ``007``, ``+7``, ``-0``, ``0x1F`` and numbers with spaces around stay text;
+- integers with 17 digits or more in a float column, such as ids beyond the int64 range,
+  keep the column text (as floats they would lose digits);
+- floats: a leading ``+`` or a leading zero before a digit (``007.5``, ``-01.2``) keeps the
+  column text; other spellings of the same value (``1.50``, ``1e5``, ``.5``) are read as the
+  number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``).
+
+And quoted fields that swallowed line after line (a stray quote) are found by counting the
+line breaks in each record's values.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_SPELLED = r"^\+|^-?0[0-9]"  # a float text that a number would not give back
+# ... or an integer with more digits than a float keeps (an id beyond the int64 range)
+_SPELLED_OR_LONG = _SPELLED + r"|^-?[0-9]{17,}$"
+
+
+class Mismatch(Exception):
+    """A value that does not fit the type a column was fixed to (stream mode)."""
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(f"{value!r}: {reason}")
+        self.value = value
+        self.reason = reason
+
+
+def _as_float(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
+    if decimal != ".":
+        if pc.any(pc.match_substring(text, ".")).as_py():
+            raise pa.ArrowInvalid("a '.' in a column with another decimal point")
+        text = pc.replace_substring(text, decimal, ".")
+    floats: pa.ChunkedArray = pc.cast(text, pa.float64())
+    return floats
+
+
+def _exact_ints(text: pa.ChunkedArray, ints: pa.ChunkedArray) -> bool:
+    back = pc.cast(ints, pa.string())
+    return bool(pc.all(pc.equal(back, text)).as_py() is not False)
+
+
+def _any(text: pa.ChunkedArray, pattern: str) -> bool:
+    return bool(pc.any(pc.match_substring_regex(text, pattern)).as_py())
+
+
+def settle(text: pa.ChunkedArray, decimal: str = ".") -> pa.ChunkedArray:
+    """A column pyarrow took for numbers, read as text: as int64, float64 or kept text."""
+    if text.null_count == len(text):
+        return text
+    try:
+        ints = pc.cast(text, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    else:
+        return ints if _exact_ints(text, ints) else text
+    if _any(text, _SPELLED_OR_LONG):
+        return text
+    try:
+        return _as_float(text, decimal)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return text
+
+
+def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -> pa.Array:
+    """A chunk's text column as ``to`` (int64 or float64), or :class:`Mismatch`."""
+    chunked = text if isinstance(text, pa.ChunkedArray) else pa.chunked_array([text])
+    if pa.types.is_integer(to):
+        try:
+            ints = pc.cast(chunked, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise Mismatch(_first_failing(chunked, to, decimal), "not an integer") from None
+        if not _exact_ints(chunked, ints):
+            back = pc.cast(ints, pa.string())
+            bad = pc.filter(chunked, pc.invert(pc.fill_null(pc.equal(back, chunked), True)))
+            raise Mismatch(str(bad[0]), "spelled so an integer would not give it back")
+        return _combined(pc.cast(ints, to))
+    if pa.types.is_floating(to):
+        spelled = pc.filter(
+            chunked, pc.fill_null(pc.match_substring_regex(chunked, _SPELLED), False)
+        )
+        if len(spelled):
+            raise Mismatch(str(spelled[0]), "spelled so a number would not give it back")
+        try:
+            return _combined(pc.cast(_as_float(chunked, decimal), to))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise Mismatch(_first_failing(chunked, to, decimal), "not a number") from None
+    return _combined(pc.cast(chunked, to))
+
+
+def _combined(column: pa.ChunkedArray) -> pa.Array:
+    return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+
+
+def _first_failing(text: pa.ChunkedArray, to: pa.DataType, decimal: str) -> str:
+    for value in text.to_pylist():
+        if value is None:
+            continue
+        one = pa.chunked_array([pa.array([value], pa.string())])
+        try:
+            _as_float(one, decimal) if pa.types.is_floating(to) else pc.cast(one, to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return str(value)
+    return "?"
+
+
+def breaks(text: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
+    """Line breaks in each value: ``\\n``, ``\\r\\n`` and a lone ``\\r`` count one each."""
+    newlines = pc.count_substring(text, "\n")
+    returns = pc.count_substring(text, "\r")
+    if not pc.max(returns).as_py():
+        return pc.fill_null(newlines, 0)
+    both = pc.count_substring(text, "\r\n")
+    return pc.fill_null(pc.subtract(pc.add(newlines, returns), both), 0)
+
+
+def swallowed(table: pa.Table, max_lines: int, max_bytes: int) -> int | None:
+    """The index of the first record whose quoted values span more than ``max_lines`` lines
+    (or ``max_bytes`` over several lines): a stray quote that swallowed the lines after it."""
+    texts = [c for c in table.columns if pa.types.is_string(c.type)]
+    if not texts or table.num_rows == 0:
+        return None
+    total = None
+    size = None
+    for column in texts:
+        count = breaks(column)
+        if not pc.max(count).as_py():
+            continue
+        length = pc.fill_null(pc.binary_length(column), 0)
+        total = count if total is None else pc.add(total, count)
+        size = length if size is None else pc.add(size, length)
+    if total is None or size is None:
+        return None
+    over = pc.or_(
+        pc.greater_equal(total, max_lines),
+        pc.and_(pc.greater(total, 0), pc.greater(size, max_bytes)),
+    )
+    if not pc.any(over).as_py():
+        return None
+    found = pc.index(over, True).as_py()
+    return int(found)

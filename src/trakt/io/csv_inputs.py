@@ -1,0 +1,143 @@
+"""An input's CSV files before the fast reader sees them: transcoded to UTF-8 where bytes would
+mislead (:mod:`trakt.io.encodings`), and malformed records set aside (``on_bad_lines: skip |
+quarantine``, :mod:`trakt.io.badlines`), within the input's ``max_bad_lines``.
+
+Copies go to the run's scratch dir (``new_file`` creates one there) and keep the user's file
+as ``origin``, so every error names the user's file; transcoding keeps line breaks, so line
+numbers stay the same.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from trakt.errors import InputError
+from trakt.io.badlines import BadLine, clean_copy, good_record_lines
+from trakt.io.encodings import ascii_safe, effective, to_utf8
+from trakt.io.sources import SourceFile
+
+DEFAULT_MAX_BAD_LINES = 1000
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """One file's data records (header excluded) and how many were set aside."""
+
+    records: int
+    set_aside: int
+
+
+class _Input(Protocol):
+    @property
+    def artifact(self) -> str: ...
+    @property
+    def files(self) -> list[SourceFile]: ...
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+
+InputT = TypeVar("InputT", bound=_Input)
+
+
+def to_utf8_where_needed(source: InputT, new_file: Callable[[str], Path], prefix: str) -> InputT:
+    """``source`` with every file whose encoding is not ASCII-safe (UTF-16/32, Shift-JIS, a
+    UTF-16/32 BOM with no ``encoding`` given, ...) replaced by a UTF-8 copy."""
+    from dataclasses import replace
+
+    declared = source.options.get("encoding")
+    files: list[SourceFile] = []
+    changed = False
+    for i, f in enumerate(source.files):
+        encoding = effective(f.path, declared)
+        if ascii_safe(encoding):
+            files.append(f)
+            continue
+        dest = new_file(f"{prefix}-{i}-utf8.csv")
+        to_utf8(f.path, encoding, dest, str(f.path))
+        files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
+        changed = True
+    if not changed:
+        return source
+    return replace(source, files=files, options={**source.options, "encoding": "utf-8"})  # type: ignore[type-var]
+
+
+def limit_for(max_bad_lines: int | float | str, records: int) -> int:
+    """How many set-aside records an input may have: a count, or a share of its records."""
+    if isinstance(max_bad_lines, str):
+        return math.floor(float(max_bad_lines.strip().rstrip("%")) / 100 * records)
+    if isinstance(max_bad_lines, float) and max_bad_lines < 1:
+        return math.floor(max_bad_lines * records)
+    return int(max_bad_lines)
+
+
+def set_aside_bad_lines(
+    source: _Input, new_file: Callable[[str], Path], max_bad_lines: int | float | str, prefix: str
+) -> tuple[list[SourceFile], list[BadLine], dict[str, FileCounts]]:
+    """Clean copies of ``source``'s files, the records set aside, and per-file counts.
+
+    More set-aside records than ``max_bad_lines`` fail the run: a file that is mostly
+    malformed (a wrong delimiter, a wrong encoding) is not published gutted."""
+    clean: list[SourceFile] = []
+    bad: list[BadLine] = []
+    counts: dict[str, FileCounts] = {}
+    for i, f in enumerate(source.files):
+        dest = new_file(f"{prefix}-{i}.csv")
+        cleaned = clean_copy(f.path, dest, source.options, f.shown)
+        bad += cleaned.bad
+        counts[f.shown] = FileCounts(cleaned.records, len(cleaned.bad))
+        clean.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
+    records = sum(c.records for c in counts.values())
+    limit = limit_for(max_bad_lines, records)
+    if len(bad) > limit:
+        worst = max(counts.items(), key=lambda item: item[1].set_aside)
+        per_file = ", ".join(f"{n}: {c.set_aside} of {c.records}" for n, c in counts.items())
+        raise InputError(
+            f"input '{source.artifact}': {len(bad)} of {records} records are malformed, more "
+            f"than max_bad_lines ({max_bad_lines!r}, here {limit}); nothing was published "
+            f"({per_file}). The first is {bad[0].file}:{bad[0].line}: {bad[0].reason}. Check "
+            "the file (delimiter, encoding, quoting), or raise max_bad_lines on this input",
+            artifact=source.artifact,
+            file=worst[0],
+            line=bad[0].line,
+            count=len(bad),
+        )
+    return clean, bad, counts
+
+
+def locate_rows(
+    rows: list[BadLine],
+    files: list[SourceFile],
+    rows_per_file: Mapping[str, int],
+    options: Mapping[str, Any],
+) -> list[BadLine]:
+    """Rows numbered across an input's files (line = index + 2, as data contracts number
+    them) given their own file and their line in it (quoted line breaks counted)."""
+    if not rows:
+        return rows
+    wanted: dict[int, list[tuple[int, BadLine]]] = {}
+    offset = 0
+    bounds: list[tuple[int, int, SourceFile]] = []
+    for f in files:
+        count = rows_per_file.get(f.shown, 0)
+        bounds.append((offset, offset + count, f))
+        offset += count
+    located: list[BadLine] = []
+    for position, row in enumerate(rows):
+        index = row.line - 2
+        for i, (start, end, _) in enumerate(bounds):
+            if start <= index < end:
+                wanted.setdefault(i, []).append((position, row))
+                break
+        else:
+            located.append(row)
+    for i, items in wanted.items():
+        start, _, f = bounds[i]
+        lines = good_record_lines(f.path, options, {row.line - 2 - start for _, row in items})
+        for _, row in items:
+            line = lines.get(row.line - 2 - start, row.line - start)
+            located.append(BadLine(f.shown, line, row.raw, row.reason))
+    return located

@@ -1,0 +1,191 @@
+"""CSV reader options: checked when a pipeline is validated, turned into pyarrow's options.
+
+pandas' names (``sep``, ``dtype``, ``na_values``, ...) so pandas users know them; the limits
+``max_field_lines`` / ``max_field_bytes`` bound quoted fields that span lines
+(:mod:`trakt.io.badlines`).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from trakt.io.base import ReadRequest, check_unknown_options
+
+OPTION_NAMES = frozenset(
+    {
+        "sep",
+        "delimiter",
+        "quotechar",
+        "escapechar",
+        "encoding",
+        "dtype",
+        "na_values",
+        "keep_default_na",
+        "skiprows",
+        "usecols",
+        "decimal",
+        "source_column",
+        "max_field_lines",
+        "max_field_bytes",
+    }
+)
+
+PROBE_BLOCK = 1 << 20
+MAX_BLOCK = (1 << 31) - 1  # pyarrow's block size is a 32-bit int
+T = TypeVar("T")
+
+DTYPES: dict[str, pa.DataType] = {
+    **dict.fromkeys(("str", "string", "object", "text"), pa.string()),
+    **dict.fromkeys(("int", "int64", "Int64", "integer"), pa.int64()),
+    **dict.fromkeys(("float", "float64", "double", "Float64"), pa.float64()),
+    **dict.fromkeys(("bool", "boolean"), pa.bool_()),
+}
+
+# pandas' default missing-value markers, so `keep_default_na` means what pandas users expect.
+DEFAULT_NA = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
+
+def _one_char(options: Mapping[str, Any], key: str) -> list[str]:
+    value = options.get(key)
+    if value is None or (isinstance(value, str) and len(value) == 1):
+        return []
+    return [f"option '{key}' must be a single character, found {value!r}"]
+
+
+def _positive(options: Mapping[str, Any], key: str) -> list[str]:
+    value = options.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return []
+    return [f"option '{key}' must be a whole number > 0, found {value!r}"]
+
+
+def check_options(options: Mapping[str, Any]) -> list[str]:
+    """Every problem with an input's CSV options, as messages."""
+    problems = check_unknown_options(options, OPTION_NAMES, "csv")
+    for key in ("sep", "delimiter", "quotechar", "escapechar", "decimal"):
+        problems += _one_char(options, key)
+    for key in ("max_field_lines", "max_field_bytes"):
+        problems += _positive(options, key)
+    dtype = options.get("dtype")
+    names: list[Any] = []
+    if isinstance(dtype, str):
+        names = [dtype]
+    elif isinstance(dtype, dict):
+        names = list(dtype.values())
+    elif dtype is not None:
+        problems.append(f"option 'dtype' must be a type name or a mapping, found {dtype!r}")
+    for name in names:
+        if not isinstance(name, str) or name not in DTYPES:
+            problems.append(f"unknown dtype {name!r}; use one of: str, int, float, bool")
+    skip = options.get("skiprows")
+    if skip is not None and (not isinstance(skip, int) or isinstance(skip, bool) or skip < 0):
+        problems.append(f"option 'skiprows' must be a whole number >= 0, found {skip!r}")
+    keep = options.get("keep_default_na")
+    if keep is not None and not isinstance(keep, bool):
+        problems.append(f"option 'keep_default_na' must be true or false, found {keep!r}")
+    encoding = options.get("encoding")
+    if encoding is not None:
+        try:
+            codecs.lookup(str(encoding))
+        except LookupError:
+            problems.append(f"unknown encoding {encoding!r}")
+    for key in ("na_values", "usecols"):
+        value = options.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            problems.append(f"option '{key}' must be a list of strings, found {value!r}")
+    return problems
+
+
+def read_options(options: Mapping[str, Any], block_size: int | None = None) -> pacsv.ReadOptions:
+    """pyarrow's read options (skip rows, block size, encoding)."""
+    kwargs: dict[str, Any] = {"skip_rows": int(options.get("skiprows", 0) or 0)}
+    if block_size:
+        kwargs["block_size"] = block_size
+    encoding = options.get("encoding")
+    if encoding and str(encoding).lower().replace("-", "") not in ("utf8", "utf8sig"):
+        kwargs["encoding"] = encoding
+    return pacsv.ReadOptions(**kwargs)
+
+
+def parse_options(options: Mapping[str, Any]) -> pacsv.ParseOptions:
+    """pyarrow's parse options: quoted line breaks allowed (their length is checked)."""
+    return pacsv.ParseOptions(
+        delimiter=options.get("sep") or options.get("delimiter") or ",",
+        quote_char=options.get("quotechar") or '"',
+        escape_char=options.get("escapechar") or False,
+        newlines_in_values=True,
+    )
+
+
+def convert_options(
+    options: Mapping[str, Any], column_types: Mapping[str, pa.DataType]
+) -> pacsv.ConvertOptions:
+    """pyarrow's convert options: missing-value markers, decimal point, columns and types."""
+    na = list(options.get("na_values") or [])
+    if options.get("keep_default_na", True):
+        na += DEFAULT_NA
+    kwargs: dict[str, Any] = {
+        "column_types": dict(column_types),
+        "null_values": na,
+        "strings_can_be_null": bool(na),
+        "quoted_strings_can_be_null": bool(na),
+        "decimal_point": options.get("decimal") or ".",
+    }
+    if options.get("usecols"):
+        kwargs["include_columns"] = list(options["usecols"])
+    return pacsv.ConvertOptions(**kwargs)
+
+
+def declared_types(options: Mapping[str, Any], names: list[str]) -> dict[str, pa.DataType]:
+    """The types ``options.dtype`` declares, by column."""
+    dtype = options.get("dtype")
+    if dtype is None:
+        return {}
+    if isinstance(dtype, str):
+        return dict.fromkeys(names, DTYPES[dtype])
+    return {col: DTYPES[name] for col, name in dtype.items()}
+
+
+def text_pins(schema: pa.Schema, declared: Mapping[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """Keep inferred dates/times as text: pyarrow would reformat them on the way out."""
+    return {
+        f.name: pa.string()
+        for f in schema
+        if pa.types.is_temporal(f.type) and f.name not in declared
+    }
+
+
+def growing(request: ReadRequest, block: int, attempt: Callable[[int], T]) -> T:
+    """``attempt(block)``, again with larger blocks while a record does not fit one."""
+    size = request.path.stat().st_size
+    while True:
+        try:
+            return attempt(block)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) or block > size or block >= MAX_BLOCK:
+                raise
+            block = min(MAX_BLOCK, max(block * 4, 1 << 22))
+
+
+def read_all(request: ReadRequest, types: Mapping[str, pa.DataType]) -> pa.Table:
+    """The whole file with these column types (blocks grow for records that need it)."""
+
+    def whole(block: int) -> pa.Table:
+        return pacsv.read_csv(
+            request.path,
+            read_options=read_options(request.options, block if block > PROBE_BLOCK else None),
+            parse_options=parse_options(request.options),
+            convert_options=convert_options(request.options, types),
+        )
+
+    return growing(request, PROBE_BLOCK, whole)

@@ -1,0 +1,315 @@
+"""Reading CSV: no value changes silently and nothing is swallowed (issue 9), batch and stream.
+
+Each test runs the in-process ``LocalRunner`` on a pipeline that writes an input straight to an
+output, so what comes out is exactly what was read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Project
+from trakt import load_pipeline_from_yaml
+from trakt.runtime.local_runner import LocalRunner
+
+MODES = ["batch", "stream"]
+
+
+def run(
+    project: Project,
+    mode: str,
+    uri: str = "in.csv",
+    policy: str = "error",
+    extra: str = "",
+    chunk: int = 1000,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run input -> output; return the result and the manifest."""
+    text = (
+        "name: reading\n"
+        "inputs:\n"
+        f"  src: {{uri: '{uri}', on_bad_lines: {policy}{extra}}}\n"
+        "outputs:\n"
+        "  datasets: [{name: out, from: src}]\n"
+        f"execution: {{mode: {mode}}}\n"
+    )
+    pipeline = load_pipeline_from_yaml(project.pipeline(text, name=f"{mode}-{policy}.yaml"))
+    runner = LocalRunner(project.input_dir, project.output_dir, stream_chunk_size=chunk)
+    result = runner.run(pipeline)
+    manifest = json.loads((project.output_dir / "manifest.json").read_text())
+    return result, manifest
+
+
+def out_bytes(project: Project) -> bytes:
+    return (project.output_dir / "out.csv").read_bytes()
+
+
+def rejected(project: Project) -> list[list[str]]:
+    text = (project.output_dir / "_rejected" / "src.csv").read_text(encoding="utf-8")
+    return list(csv.reader(io.StringIO(text, newline="")))[1:]
+
+
+def write(project: Project, name: str, data: bytes) -> Path:
+    path = project.input_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+# --- 1. numbers keep their spelling -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_leading_zeros_and_plus_signs_stay_text(project: Project, mode: str) -> None:
+    data = (
+        b"zip,phone,code,big,amount,n\n"
+        b"00123,+4930123,-01,12345678901234567890,1.5,7\n"
+        b"01234,+1555,5,1,2.25,8\n"
+        b"99999,+44,-3,2,3.0,9\n"
+    )
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data
+    dtypes = {c: s["dtype"] for c, s in manifest["inputs"]["src"]["column_summaries"].items()}
+    assert dtypes["amount"] == "float64" and dtypes["n"] == "Int64"
+    assert "float" not in dtypes["zip"] and "Int" not in dtypes["zip"]
+    assert "float" not in dtypes["big"]
+    # Declared numbers are numbers: the leading zeros go, as asked.
+    write(project, "in.csv", b"zip,n\n007,1\n010,2\n")
+    result, _ = run(project, mode, extra=", options: {dtype: {zip: int}}")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == b"zip,n\n7,1\n10,2\n"
+
+
+def test_a_late_leading_zero_is_text_in_batch_and_a_clear_error_in_stream(
+    project: Project,
+) -> None:
+    rows = [f"{100000 + i},{i}\n".encode() for i in range(300_000)]  # > one 1 MiB block
+    rows[-2] = b"007,x\n"
+    data = b"id,note\n" + b"".join(rows)
+    write(project, "in.csv", data)
+    result, _ = run(project, "batch")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data
+    result, manifest = run(project, "stream", chunk=50_000)
+    assert result["status"] == "failed"
+    error = manifest["error"]
+    assert error["column"] == "id" and error["line"] == 300_000
+    assert "in.csv:300000" in error["message"]
+    assert "'007'" in error["message"] and "dtype: {id:" in error["message"]
+
+
+# --- 2. stray quotes, limits, counts ----------------------------------------------------------
+
+
+def _many(rows: int, stray: dict[int, bytes]) -> bytes:
+    lines = [b"id,name,qty\n"]
+    for i in range(rows):
+        lines.append(stray.get(i, f"{i},name {i},{i % 7}\n".encode()))
+    return b"".join(lines)
+
+
+@pytest.mark.parametrize("policy", ["skip", "quarantine"])
+@pytest.mark.parametrize("mode", MODES)
+def test_one_stray_quote_sets_aside_one_record(project: Project, mode: str, policy: str) -> None:
+    data = _many(20_000, {9: b'9,"oops,3\n'})
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode, policy=policy)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data.replace(b'9,"oops,3\n', b"")
+    (entry,) = manifest["inputs"]["src"]["files"]
+    assert entry["records"] == 20_000 and entry["kept"] == 19_999 and entry["set_aside"] == 1
+    assert manifest["inputs"]["src"]["rows"] == 19_999
+    if policy == "quarantine":
+        ((name, line, reason, raw),) = rejected(project)
+        assert (name, line, raw) == ("in.csv", "11", '9,"oops,3')
+        assert "quote" in reason
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_two_stray_quotes_far_apart_fail_in_error_mode(project: Project, mode: str) -> None:
+    # An even number of quotes: pyarrow would read lines 6..505 as one field, silently.
+    data = _many(2_000, {4: b'4,"oops,3\n', 503: b'503,oops",3\n'})
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed"
+    assert manifest["error"]["line"] == 6 and manifest["error"]["file"].endswith("in.csv")
+    assert "max_field_lines" in manifest["error"]["message"]
+    assert not (project.output_dir / "out.csv").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_long_quoted_field_reads_when_the_limit_is_raised(project: Project, mode: str) -> None:
+    note = "\n".join(f"line {i}" for i in range(150))
+    data = f'id,note\n1,"{note}"\n2,x\n'.encode()
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed"
+    assert manifest["error"]["line"] == 2
+    result, _ = run(project, mode, extra=", options: {max_field_lines: 200}")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data
+
+
+@pytest.mark.parametrize("limit", ["10", "0.004", "'0.4%'"])
+@pytest.mark.parametrize("mode", MODES)
+def test_too_many_bad_records_fail_the_run(project: Project, mode: str, limit: str) -> None:
+    bad = {i: f"{i},x\n".encode() for i in range(0, 2_200, 100)}  # 22 records of 2200 bad
+    write(project, "in.csv", _many(2_200, bad))
+    result, manifest = run(project, mode, policy="skip", extra=f", max_bad_lines: {limit}")
+    assert result["status"] == "failed" and result["exit_code"] == 1
+    assert manifest["error"]["file"] == "in.csv"
+    assert "22 of 2200 records are malformed" in manifest["error"]["message"]
+    assert not (project.output_dir / "out.csv").exists()
+    result, _ = run(project, mode, policy="skip", extra=", max_bad_lines: 22")
+    assert result["status"] == "success", result["error"]
+
+
+def test_max_bad_lines_is_validated(project: Project) -> None:
+    from trakt.errors import PipelineValidationError
+
+    write(project, "in.csv", b"a\n1\n")
+    for value in ("lots", "-1", "'150%'", "1.5", "true"):
+        with pytest.raises(PipelineValidationError, match="max_bad_lines"):
+            run(project, "batch", policy="skip", extra=f", max_bad_lines: {value}")
+    for value in ("0", "5", "0.5", "'2.5%'"):
+        result, _ = run(project, "batch", policy="skip", extra=f", max_bad_lines: {value}")
+        assert result["status"] == "success", result["error"]
+
+
+# --- 3. duplicate column names ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_duplicate_column_names_are_an_input_error(project: Project, mode: str) -> None:
+    write(project, "in.csv", b"id,name,id,x,name\n1,a,2,3,b\n")
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed" and result["exit_code"] == 1
+    error = manifest["error"]
+    assert error["type"] == "InputError" and error["line"] == 1
+    assert "in.csv:1" in error["message"] and "['id', 'name']" in error["message"]
+
+
+# --- 4. huge fields ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["error", "skip"])
+@pytest.mark.parametrize("mode", MODES)
+def test_fields_larger_than_a_block_read(project: Project, mode: str, policy: str) -> None:
+    huge = b"x" * (5 << 20)
+    rows = [f"{i},small\n".encode() for i in range(3000)]
+    data = b"id,blob\n" + b"".join(rows) + b"3000," + huge + b"\n3001,after\n"
+    write(project, "in.csv", data)
+    result, _ = run(project, mode, policy=policy)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data
+
+
+# --- 5. encodings -----------------------------------------------------------------------------
+
+# U+222C's UTF-16-LE bytes are 2C 22: a comma and a quote to a reader that looks at bytes.
+TRICKY = "id,name\n1,\u222c\u2c22\n2,caf\u00e9\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_byte_order_marks_select_the_encoding(project: Project, mode: str) -> None:
+    for raw, extra in [
+        (TRICKY.encode("utf-16"), ""),  # a BOM, no encoding given
+        (TRICKY.encode("utf-32"), ""),
+        (TRICKY.encode("utf-16-be"), ", options: {encoding: utf-16-be}"),
+        (codecs.BOM_UTF8 + TRICKY.encode(), ""),  # a UTF-8 BOM is dropped
+    ]:
+        write(project, "in.csv", raw)
+        result, _ = run(project, mode, extra=extra)
+        assert result["status"] == "success", (raw[:4], result["error"])
+        assert out_bytes(project) == TRICKY.encode("utf-8")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_bad_lines_in_other_encodings_are_located(project: Project, mode: str) -> None:
+    text = "id,name\n1,\u30bd\u8868\u222c\n2,a,b\n3,\u80fd\n"  # Shift-JIS: trailing byte 0x5C
+    for encoding in ("utf-16", "utf-32", "shift_jis"):
+        write(project, "in.csv", text.encode(encoding))
+        extra = f", options: {{encoding: {encoding}, escapechar: '\\'}}"
+        result, manifest = run(project, mode, extra=extra)
+        assert result["status"] == "failed", encoding
+        assert manifest["error"]["line"] == 3 and "in.csv:3" in manifest["error"]["message"]
+        result, _ = run(project, mode, policy="quarantine", extra=extra)
+        assert result["status"] == "success", result["error"]
+        good = "id,name\n1,\u30bd\u8868\u222c\n3,\u80fd\n"
+        assert out_bytes(project) == good.encode()
+        assert rejected(project) == [["in.csv", "3", "expected 2 fields, found 3", "2,a,b"]]
+
+
+# --- 6. error locations -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_stray_cr_is_located(project: Project, mode: str) -> None:
+    write(project, "in.csv", b"id,name,qty\r\n1,a,2\r\n2,b\r,3\r\n3,c,4\r\n")
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed"
+    assert manifest["error"]["line"] == 3 and "in.csv:3:" in manifest["error"]["message"]
+    result, manifest = run(project, mode, policy="quarantine")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == b"id,name,qty\n1,a,2\n3,c,4\n"
+    assert [r[:2] for r in rejected(project)] == [["in.csv", "3"], ["in.csv", "4"]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_errors_after_a_clean_copy_name_the_users_file(project: Project, mode: str) -> None:
+    write(project, "in.csv", b"id,n\n1,2\n2,2,2\n3,x\n")
+    result, manifest = run(project, mode, policy="skip", extra=", options: {dtype: {n: int}}")
+    assert result["status"] == "failed"
+    message = manifest["error"]["message"]
+    assert str(project.input_dir / "in.csv") in message and ".trakt-tmp" not in message
+    assert manifest["error"]["line"] == 4
+
+
+# --- 7. several files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_quarantine_of_several_files_names_each_file_and_its_line(
+    project: Project, mode: str
+) -> None:
+    write(project, "d/a.csv", b'id,v\n1,1\n2,"two\nlines"\n3,1,1\n')
+    write(project, "d/b.csv", b"id,v\n4,4\n5\n6,6\n")
+    result, manifest = run(project, mode, uri="d/*.csv", policy="quarantine")
+    assert result["status"] == "success", result["error"]
+    assert [r[:2] for r in rejected(project)] == [["d/a.csv", "5"], ["d/b.csv", "3"]]
+    files = manifest["inputs"]["src"]["files"]
+    assert [(f["records"], f["kept"], f["set_aside"]) for f in files] == [(3, 2, 1), (3, 2, 1)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_contract_quarantine_rows_carry_their_own_file_and_line(
+    project: Project, mode: str
+) -> None:
+    write(project, "d/a.csv", b'id,v\n1,1\n2,"two\nlines"\n9,1\n')
+    write(project, "d/b.csv", b"id,v\n4,4\n5,5\n")
+    extra = ", schema: {columns: {id: {type: int, min: 2, max: 4}}, on_violation: quarantine}"
+    result, _ = run(project, mode, uri="d/*.csv", extra=extra, chunk=2)
+    assert result["status"] == "success", result["error"]
+    assert [r[:2] for r in rejected(project)] == [
+        ["d/a.csv", "2"],
+        ["d/a.csv", "5"],
+        ["d/b.csv", "3"],
+    ]
+
+
+@pytest.mark.parametrize("policy", ["skip", "quarantine"])
+def test_a_malformed_header_is_an_error_under_every_policy(project: Project, policy: str) -> None:
+    write(project, "in.csv", b'id,"name\n1,a\n2,b\n')
+    result, manifest = run(project, "batch", policy=policy)
+    assert result["status"] == "failed"
+    assert (
+        manifest["error"]["line"] == 1 and "the header is malformed" in manifest["error"]["message"]
+    )
