@@ -86,6 +86,15 @@ def python() -> str:
     return sys.executable
 
 
+# The trakt these benchmarks measure: this checkout's, whatever the venv has installed.
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def child_pythonpath(*first: Path) -> str:
+    """PYTHONPATH for a measured child: ``first`` (step modules), then this checkout's src."""
+    return os.pathsep.join([*map(str, first), str(SRC)])
+
+
 def mib(n: int) -> str:
     return f"{n / 2**20:.0f} MiB"
 

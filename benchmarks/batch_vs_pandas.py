@@ -16,7 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA_DIR, Sample, generate_csv, measure, median, mib, python
+from _common import (
+    DATA_DIR,
+    Sample,
+    child_pythonpath,
+    generate_csv,
+    measure,
+    median,
+    mib,
+    python,
+)
 
 TARGET = 0.4
 
@@ -78,7 +87,7 @@ def main() -> int:
         (work / "bench_steps" / "double_amount.py").write_text(STEP)
         (work / "pipeline.yaml").write_text(PIPELINE.format(csv=csv))
         (work / "plain_pandas.py").write_text(PANDAS_SCRIPT)
-        env = {**os.environ, "PYTHONPATH": str(work)}
+        env = {**os.environ, "PYTHONPATH": child_pythonpath(work)}
         trakt_cmd = [
             python(), "-m", "trakt.run_local", "--pipeline-file", str(work / "pipeline.yaml"),
             "--input-dir", str(work), "--output-dir", str(work / "out"),

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA_DIR, Sample, generate_csv, measure, mib, python
+from _common import DATA_DIR, Sample, child_pythonpath, generate_csv, measure, mib, python
 
 STEPS = """\
 def double(ctx, input, output):
@@ -108,7 +108,7 @@ def main() -> int:
         work = Path(tmp)
         (work / "bench_stream_steps.py").write_text(STEPS)
         # --otel builds the spans; "none" skips the network export (no collector here).
-        env = {**os.environ, "PYTHONPATH": str(work), "OTEL_TRACES_EXPORTER": "none"}
+        env = {**os.environ, "PYTHONPATH": child_pythonpath(work), "OTEL_TRACES_EXPORTER": "none"}
 
         def trakt(label: str, template: str, csv: Path, mode: str = "stream", *extra: str) -> None:
             yaml = work / f"{label}.yaml"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA_DIR, Sample, measure, python
+from _common import DATA_DIR, Sample, child_pythonpath, measure, python
 
 STEPS = """\
 def passthrough(ctx, input, output):
@@ -90,8 +90,7 @@ def main() -> int:
         work = Path(tmp)
         (work / "bench_wide_steps.py").write_text(STEPS)
         # This checkout's trakt, whatever the venv has installed.
-        src = Path(__file__).resolve().parents[1] / "src"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(work), str(src)])}
+        env = {**os.environ, "PYTHONPATH": child_pythonpath(work)}
         print(f"{'mode':<8}{'columns':>8}{'wall s':>10}{'ms/column':>11}", flush=True)
         for mode in args.modes:
             for n in columns:
