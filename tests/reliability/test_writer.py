@@ -338,8 +338,8 @@ def test_frame_without_columns_writes_nothing() -> None:
 
 
 def test_header_names_are_quoted_like_fields_and_may_repeat() -> None:
-    frame = pd.DataFrame([[1, 2, 3]], columns=["a,b", 'q"', "a,b"])
-    assert _bytes(frame) == b'"a,b","q""","a,b"\n1,2,3\n'
+    frame = pd.DataFrame([[1, 2, 3, 4, 5]], columns=["a,b", 'q"', "a,b", "c\rr", "l\nf"])
+    assert _bytes(frame) == b'"a,b","q""","a,b","c\rr","l\nf"\n1,2,3,4,5\n'
 
 
 def _value_by_value(values: list[Any]) -> bytes:

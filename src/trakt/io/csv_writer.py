@@ -267,8 +267,10 @@ def to_polars(frame: pd.DataFrame) -> pl.DataFrame:
 
 def _header(frame: pd.DataFrame) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([str(c) for c in frame.columns])
-    return buffer.getvalue().encode()
+    # "\r\n" as the terminator makes the csv module quote names holding a CR as well as an
+    # LF (with "\n" alone it leaves a CR bare, which readers take as a line break).
+    csv.writer(buffer, lineterminator="\r\n").writerow([str(c) for c in frame.columns])
+    return buffer.getvalue()[:-2].encode() + b"\n"
 
 
 def _write(frame: pd.DataFrame, sink: str | Path | IO[bytes], header: bool) -> None:
