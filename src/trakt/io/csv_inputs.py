@@ -10,13 +10,16 @@ numbers stay the same.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from trakt.errors import InputError
+from trakt.errors import InputError, OutputError
 from trakt.io.badlines import BadLine, clean_copy, good_record_lines
+from trakt.io.base import ReadRequest
+from trakt.io.csv_errors import fail
 from trakt.io.encodings import ascii_safe, effective, to_utf8
 from trakt.io.sources import SourceFile
 
@@ -43,6 +46,23 @@ class _Input(Protocol):
 InputT = TypeVar("InputT", bound=_Input)
 
 
+@contextmanager
+def _reading(artifact: str, f: SourceFile) -> Iterator[None]:
+    """An OS error on the user's file is that input's error, worded as a read's; one on the
+    scratch copy is the output dir's."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None and Path(exc.filename) != f.path:
+            raise OutputError(
+                f"cannot write the scratch copy {exc.filename} of {f.shown}: {exc.strerror or exc}",
+                file=str(exc.filename),
+            ) from None
+        error = fail(ReadRequest(f.path, {}, origin=f.origin), exc)
+        error.fields.setdefault("artifact", artifact)
+        raise error from None
+
+
 def to_utf8_where_needed(source: InputT, new_file: Callable[[str], Path], prefix: str) -> InputT:
     """``source`` with every file whose encoding is not ASCII-safe (UTF-16/32, Shift-JIS, a
     UTF-16/32 BOM with no ``encoding`` given, ...) replaced by a UTF-8 copy."""
@@ -52,12 +72,14 @@ def to_utf8_where_needed(source: InputT, new_file: Callable[[str], Path], prefix
     files: list[SourceFile] = []
     changed = False
     for i, f in enumerate(source.files):
-        encoding = effective(f.path, declared)
+        with _reading(source.artifact, f):
+            encoding = effective(f.path, declared)
         if ascii_safe(encoding):
             files.append(f)
             continue
         dest = new_file(f"{prefix}-{i}-utf8.csv")
-        to_utf8(f.path, encoding, dest, str(f.path))
+        with _reading(source.artifact, f):
+            to_utf8(f.path, encoding, dest, str(f.path))
         files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
         changed = True
     if not changed:
@@ -86,7 +108,8 @@ def set_aside_bad_lines(
     counts: dict[str, FileCounts] = {}
     for i, f in enumerate(source.files):
         dest = new_file(f"{prefix}-{i}.csv")
-        cleaned = clean_copy(f.path, dest, source.options, f.shown)
+        with _reading(source.artifact, f):
+            cleaned = clean_copy(f.path, dest, source.options, f.shown)
         bad += cleaned.bad
         counts[f.shown] = FileCounts(cleaned.records, len(cleaned.bad))
         clean.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
