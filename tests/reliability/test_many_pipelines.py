@@ -25,18 +25,24 @@ from trakt.steps import unregister_step
 # --- 4. uses: resolves only steps ----------------------------------------------------------
 
 
+STANDARD_LIBRARY = [
+    "pydoc.pipepager",
+    "os.system",
+    "subprocess.getoutput",
+    "shutil.rmtree",
+    "builtins.exec",
+    "builtins.print",
+    "collections.OrderedDict",
+    "functools.partial",
+    "subprocess",
+    "asyncio",
+    "cProfile",
+    "pdb",
+]
+
+
 @pytest.mark.parametrize(
-    "uses",
-    [
-        "pydoc.pipepager",
-        "os.system",
-        "subprocess.getoutput",
-        "shutil.rmtree",
-        "builtins.exec",
-        "builtins.print",
-        "collections.OrderedDict",
-        "functools.partial",
-    ],
+    "uses", ["pandas.concat", "numpy.save", "pyarrow.csv.write_csv", "yaml.load", "rich.print"]
 )
 def test_uses_refuses_callables_that_are_not_steps(project: Project, uses: str) -> None:
     marker = project.root / "marker"
@@ -66,7 +72,62 @@ def test_uses_refuses_callables_that_are_not_steps(project: Project, uses: str) 
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("uses", ["subprocess", "asyncio", "cProfile", "pdb"])
+@pytest.mark.parametrize("uses", STANDARD_LIBRARY)
+def test_standard_library_is_refused_without_being_imported(project: Project, uses: str) -> None:
+    """Importing `this` or `antigravity` runs their code: the standard library holds no steps,
+    so it is refused by name, before anything is imported."""
+    marker = project.root / "marker"
+    modules_before = set(sys.modules)
+    yaml_text = f"""
+    name: untrusted
+    inputs: {{r: {{uri: r.csv}}}}
+    steps: [{{id: s, uses: {uses}, with: {{input: r, output: o, cmd: "touch {marker}"}}}}]
+    outputs: {{datasets: [{{name: out, from: o}}]}}
+    """
+
+    with pytest.raises(PipelineValidationError) as info:
+        load_pipeline_from_yaml(project.pipeline(yaml_text))
+
+    (problem,) = info.value.problems
+    assert problem.path == "steps[0].uses"
+    top = uses.partition(".")[0]
+    assert f"'{top}' is a Python standard-library module" in problem.message
+    assert not marker.exists()
+    assert not {"antigravity", "this"} & (set(sys.modules) - modules_before)
+
+
+@pytest.mark.parametrize("uses", ["this", "antigravity.x"])
+def test_standard_library_module_code_never_runs(
+    project: Project, uses: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    yaml_text = f"""
+    name: untrusted
+    inputs: {{r: {{uri: r.csv}}}}
+    steps: [{{id: s, uses: {uses}, with: {{input: r, output: o}}}}]
+    outputs: {{datasets: [{{name: out, from: o}}]}}
+    """
+    already = uses.partition(".")[0] in sys.modules
+    with pytest.raises(PipelineValidationError, match="standard-library module"):
+        load_pipeline_from_yaml(project.pipeline(yaml_text))
+    assert "Beautiful is better than ugly" not in capsys.readouterr().out
+    assert already or uses.partition(".")[0] not in sys.modules
+
+
+def test_a_step_module_named_like_the_standard_library_is_named_in_the_error(
+    project: Project,
+) -> None:
+    (project.root / "json.py").write_text("def run(ctx, input, output):\n    return {}\n")
+    yaml_text = """
+    name: shadowed
+    inputs: {r: {uri: r.csv}}
+    steps: [{id: s, uses: json, with: {input: r, output: o}}]
+    outputs: {datasets: [{name: out, from: o}]}
+    """
+    with pytest.raises(PipelineValidationError, match=r"json\.py is hidden by the standard"):
+        load_pipeline_from_yaml(project.pipeline(yaml_text))
+
+
+@pytest.mark.parametrize("uses", ["mypy.api"])
 def test_library_modules_exporting_run_are_not_steps(project: Project, uses: str) -> None:
     yaml_text = f"""
     name: untrusted
@@ -215,6 +276,28 @@ def test_each_pipeline_runs_its_own_step_modules(tmp_path: Path, namespace: bool
     assert run_pipeline(triples) == "id,amount\n1,30\n"
     assert run_pipeline(doubles) == "id,amount\n1,20\n"
     assert sys.path == path_before
+
+
+@pytest.mark.usefixtures("forget_steps")
+def test_a_helper_module_a_step_imports_is_each_pipelines_own(tmp_path: Path) -> None:
+    """`import trakt_helper_util` in a step: a top-level sibling module, not the `uses:` package."""
+    pipelines = []
+    for factor in (2, 3):
+        pipeline = make_pipeline(tmp_path / f"p{factor}", factor, namespace=False)
+        (pipeline.parent / "trakt_helper_util.py").write_text(f"FACTOR = {factor}\n")
+        step = pipeline.parent / "steps" / "normalize" / "double_amount.py"
+        step.write_text(
+            step.read_text().replace(
+                "from steps.helpers import FACTOR", "from trakt_helper_util import FACTOR"
+            )
+        )
+        pipelines.append(pipeline)
+    try:
+        assert run_pipeline(pipelines[0]) == "id,amount\n1,20\n"
+        assert run_pipeline(pipelines[1]) == "id,amount\n1,30\n"
+        assert run_pipeline(pipelines[0]) == "id,amount\n1,20\n"
+    finally:
+        sys.modules.pop("trakt_helper_util", None)
 
 
 @pytest.mark.usefixtures("forget_steps")

@@ -85,14 +85,27 @@ def _evict(name: str) -> None:
 
 
 def fresh_modules(top: str, search_dirs: Sequence[str | Path]) -> list[str]:
-    """Evict cached modules of the package ``top`` that the current search path (sys.path,
-    then ``search_dirs``, already appended) would find in another file; return their names."""
+    """Evict cached modules that the current search path (sys.path, then ``search_dirs``,
+    already appended) would find in another file; return their names.
+
+    Checked: the package ``top`` named in ``uses:``, and every module an earlier pipeline's
+    directory gave (a helper such as ``util`` that a step imports by its top-level name)."""
     current = [os.path.realpath(d) for d in search_dirs]
+    earlier = _pipeline_dirs.difference(current)
     _pipeline_dirs.update(current)
     libraries = _library_dirs()
     evicted: list[str] = []
+
+    def candidate(name: str, module: ModuleType | None) -> bool:
+        if name == top or name.startswith(top + "."):
+            return True
+        if not earlier or module is None:
+            return False
+        location = _spec_location(getattr(module, "__spec__", None), module)
+        return location is not None and _inside(location, earlier)
+
     # list(): another thread (a progress display) may import while this runs
-    for name in sorted(n for n in list(sys.modules) if n == top or n.startswith(top + ".")):
+    for name in sorted(n for n, m in list(sys.modules.items()) if candidate(n, m)):
         module = sys.modules.get(name)
         if module is None:  # went with its parent
             continue
@@ -104,7 +117,6 @@ def fresh_modules(top: str, search_dirs: Sequence[str | Path]) -> list[str]:
             continue
         if new is None:
             # Gone from the search path: evict only what an earlier pipeline's directory gave.
-            earlier = _pipeline_dirs.difference(current)
             on_path = [os.path.realpath(p or ".") for p in sys.path if isinstance(p, str)]
             if not _inside(old, earlier) or _inside(old, [*current, *on_path]):
                 continue

@@ -125,6 +125,30 @@ def _takes_ctx(obj: Any) -> bool:
     return bool(params) and params[0].name == "ctx" and params[0].kind in positional
 
 
+def _standard_library(
+    uses: str, top: str, search_dirs: Sequence[str | Path]
+) -> StepResolutionError:
+    """``uses`` in the standard library: refused without importing it (importing ``this`` or
+    ``antigravity`` runs their code), naming a step module it would shadow."""
+    shadowed = [
+        str(Path(d).resolve() / name)
+        for d in search_dirs
+        for name in (f"{top}.py", top)
+        if (Path(d) / name).exists()
+    ]
+    hint = (
+        f" Your {shadowed[0]} is hidden by the standard library's '{top}'; rename it"
+        if shadowed
+        else f" Name step modules so they do not clash with the standard library's '{top}'"
+    )
+    return StepResolutionError(
+        f"cannot resolve uses '{uses}': '{top}' is a Python standard-library module, and the "
+        f"standard library holds no steps.{hint} (e.g. steps/{top}_step.py), or register an "
+        "alias with trakt.register_step.",
+        uses=uses,
+    )
+
+
 def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunction:
     """Resolve ``uses`` or raise :class:`StepResolutionError` listing every attempt."""
     tried: list[str] = []
@@ -133,8 +157,11 @@ def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunct
         return describe(fn, f"alias '{uses}'")
     tried.append(f"alias '{uses}': not registered")
 
+    top = uses.partition(".")[0]
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        raise _standard_library(uses, top, search_dirs)
     with _search_path(search_dirs):
-        fresh_modules(uses.partition(".")[0], search_dirs)
+        fresh_modules(top, search_dirs)
         module, why = _import(uses)
         if module is not None:
             run = getattr(module, "run", None)
