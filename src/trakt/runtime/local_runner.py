@@ -225,7 +225,8 @@ class LocalRunner:
         module or any other file that is there (before anything runs: exit 2)."""
         path = self.manifest_path
         is_pipeline = self._is_pipeline_file(pipeline)
-        if is_pipeline or foreign_file(path):
+        # a link there is replaced by the rename, its target kept: only a file of its own counts
+        if is_pipeline or (not path.is_symlink() and foreign_file(path)):
             what = "the pipeline file itself" if is_pipeline else "a file that is not a manifest"
             raise OutputConflict(
                 f"--manifest-path {path} is {what}; the manifest would replace it: choose "
@@ -236,10 +237,11 @@ class LocalRunner:
 
     def _is_pipeline_file(self, pipeline: Pipeline) -> bool:
         source = pipeline.source.file
-        try:
-            return source is not None and self.manifest_path.samefile(source)
+        try:  # lstat: a link at the manifest path is replaced, never written through
+            mine, theirs = os.lstat(self.manifest_path), os.stat(source) if source else None
         except OSError:  # not there (yet): not the pipeline file
             return False
+        return theirs is not None and (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
     def _prepare_output_dir(self) -> None:
         try:
