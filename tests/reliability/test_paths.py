@@ -545,8 +545,8 @@ def test_manifest_path_on_an_earlier_manifest_is_replaced(project: Project) -> N
         (".trakt-publish-x.json", r"names starting with '\.trakt-' .* are reserved"),
         (".trakt-tmp-m.json", r"names starting with '\.trakt-' .* are reserved"),
         ("_rejected/m.json", r"the output dir's _rejected/ holds only quarantine files"),
-        (".", r"it is a directory; give the path of a file"),
-        ("sub", r"it is a directory; give the path of a file"),
+        (".", r"it is a directory, where the manifest must be a file"),
+        ("sub", r"it is a directory, where the manifest must be a file"),
         ("x" * 251 + ".json", r"its file name is 256 bytes long; at most 255 fit"),
         ("file/m.json", r"/.*/output/file is not a directory"),
         ("file/deeper/m.json", r"/.*/output/file is not a directory"),
@@ -592,6 +592,9 @@ def test_input_uri_with_a_name_too_long_is_that_inputs_error(project: Project) -
 
     assert result["status"] == "failed"
     assert result["error"]["type"] == "InputError"
-    assert re.search(r"input 'r': cannot look up 'x{300}\.csv' .*File name too long", result["error"]["message"])
+    assert re.search(
+        r"input 'r': cannot look up uri 'x{300}\.csv': File name too long",
+        result["error"]["message"],
+    )
     manifest = json.loads((project.output_dir / "manifest.json").read_text())
     assert manifest["status"] == "failed"

@@ -52,8 +52,7 @@ def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
         return _resolve_files(artifact, uri, base_dir, full)
     except OSError as exc:  # a name too long, a loop of links, no permission...
         raise InputError(
-            f"input '{artifact}': cannot look up {uri!r} ({full}): {exc.strerror or exc}; "
-            "check the uri",
+            f"input '{artifact}': cannot look up uri {uri!r}: {exc.strerror or exc}; check the uri",
             artifact=artifact,
             file=str(full),
         ) from None

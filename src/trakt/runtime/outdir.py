@@ -112,7 +112,7 @@ def unusable_manifest_path(manifest_path: Path, output_dir: Path) -> str | None:
             return "the output dir's _rejected/ holds only quarantine files"
         if manifest_path.exists() and not manifest_path.is_file():
             kind = "a directory" if manifest_path.is_dir() else "not a regular file"
-            return f"it is {kind}; give the path of a file"
+            return f"it is {kind}, where the manifest must be a file"
         for parent in manifest_path.absolute().parents:
             try:
                 mode = parent.stat().st_mode
@@ -134,9 +134,12 @@ def remove_leftovers(output_dir: Path) -> list[str]:
     if rejected.is_dir() and not rejected.is_symlink():  # never look through a link
         found += sorted(rejected.glob(f"{TEMP_PREFIX}*"))
     for path in found:
-        if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        try:
+            if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:  # left for a later run: it only takes room, and the run goes on
+            continue
         removed.append(str(path.relative_to(output_dir)))
     return removed
