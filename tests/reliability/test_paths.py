@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -370,11 +371,11 @@ def test_manifest_path_on_a_quarantine_file_is_refused(project: Project) -> None
     project.csv("r.csv", BAD_CSV)
     manifest_path = project.output_dir / "_rejected" / "r.csv"
 
-    with pytest.raises(OutputConflict) as info:
+    with pytest.raises(UsageError) as info:  # refused for its place, before any conflict
         run(project, quarantine_yaml("r"), manifest_path=manifest_path)
 
     message = info.value.message
-    assert "quarantine of input 'r'" in message and "the manifest" in message
+    assert "the output dir's _rejected/ holds only quarantine files" in message
     assert "--manifest-path" in message
     assert info.value.exit_code == 2
     assert not manifest_path.exists()
@@ -384,7 +385,7 @@ def test_manifest_path_on_the_lock_file_is_refused(project: Project) -> None:
     project.csv("r.csv", "id\n1\n")
     lock = project.output_dir / ".trakt.lock"
 
-    with pytest.raises(OutputConflict, match=r"the manifest .* and the lock file .* same file"):
+    with pytest.raises(UsageError, match=r"'\.trakt\.lock' are reserved for Trakt's own files"):
         run(project, quarantine_yaml("r"), manifest_path=lock)
 
     assert lock.read_text().startswith("run ")
@@ -459,3 +460,141 @@ def test_outputs_resolving_to_one_file_are_refused(project: Project) -> None:
             """,
         )
     assert (project.output_dir / "a.csv").is_symlink()
+
+
+# --- 4. files Trakt must never replace or truncate ------------------------------------------
+
+PLAIN = """
+name: plain
+inputs:
+  r: {uri: r.csv}
+steps:
+  - id: double
+    uses: USES
+    with: {input: r, output: doubled}
+outputs:
+  datasets: [{name: final, from: doubled}]
+"""
+
+
+def _plain(project: Project) -> Path:
+    project.csv("r.csv", "id,amount\n1,2\n")
+    return project.pipeline(PLAIN.replace("USES", project.step("double", DOUBLE)))
+
+
+def _run_file(project: Project, pipeline: Path, **kwargs: Any) -> dict[str, Any]:
+    runner = LocalRunner(project.input_dir, project.output_dir, **kwargs)
+    return runner.run(load_pipeline_from_yaml(pipeline))
+
+
+def test_hard_linked_lock_file_is_refused_and_the_other_file_kept(project: Project) -> None:
+    pipeline = _plain(project)
+    victim = project.root / "precious.txt"
+    victim.write_text("keep me\n")
+    project.output_dir.mkdir()
+    os.link(victim, project.output_dir / ".trakt.lock")
+
+    with pytest.raises(OutputError, match=r"\.trakt\.lock is a hard link to another file"):
+        _run_file(project, pipeline)
+
+    assert victim.read_text() == "keep me\n"
+    assert not (project.output_dir / "final.csv").exists()
+
+
+@pytest.mark.parametrize("which", ["pipeline", "step module", "json", "txt", "empty"])
+def test_manifest_path_on_a_file_that_is_not_a_manifest_is_refused(
+    project: Project, which: str
+) -> None:
+    pipeline = _plain(project)
+    others = {
+        "pipeline": pipeline,
+        "step module": project.root / project.package / "double.py",
+        "json": project.root / "settings.json",
+        "txt": project.root / "notes.txt",
+        "empty": project.root / "empty.json",
+    }
+    others["json"].write_text('{"retries": 3}\n')
+    others["txt"].write_text("my notes\n")
+    others["empty"].write_text("")
+    target = others[which]
+    before = target.read_bytes()
+
+    what = "the pipeline file itself" if which == "pipeline" else "a file that is not a manifest"
+    with pytest.raises(OutputConflict, match=rf"--manifest-path .* is {what}") as info:
+        _run_file(project, pipeline, manifest_path=target)
+
+    assert info.value.exit_code == 2
+    assert target.read_bytes() == before
+    assert not (project.output_dir / "final.csv").exists()
+
+
+def test_manifest_path_on_an_earlier_manifest_is_replaced(project: Project) -> None:
+    pipeline = _plain(project)
+    manifest_path = project.root / "m.json"
+    first = _run_file(project, pipeline, manifest_path=manifest_path)
+
+    second = _run_file(project, pipeline, manifest_path=manifest_path)
+
+    assert first["status"] == second["status"] == "success"
+    assert json.loads(manifest_path.read_text())["run_id"] == second["run_id"]
+
+
+@pytest.mark.parametrize(
+    ("where", "match"),
+    [
+        (".trakt-publish-x.json", r"names starting with '\.trakt-' .* are reserved"),
+        (".trakt-tmp-m.json", r"names starting with '\.trakt-' .* are reserved"),
+        ("_rejected/m.json", r"the output dir's _rejected/ holds only quarantine files"),
+        (".", r"it is a directory, where the manifest must be a file"),
+        ("sub", r"it is a directory, where the manifest must be a file"),
+        ("x" * 251 + ".json", r"its file name is 256 bytes long; at most 255 fit"),
+        ("file/m.json", r"/.*/output/file is not a directory"),
+        ("file/deeper/m.json", r"/.*/output/file is not a directory"),
+    ],
+)
+def test_unusable_manifest_paths_are_refused_before_anything_runs(
+    project: Project, where: str, match: str
+) -> None:
+    pipeline = _plain(project)
+    (project.output_dir / "sub").mkdir(parents=True)
+    (project.output_dir / "file").write_text("a file\n")
+    manifest_path = project.output_dir / where
+
+    with pytest.raises(UsageError, match=rf"--manifest-path .*: {match}") as info:
+        _run_file(project, pipeline, manifest_path=manifest_path)
+
+    assert info.value.exit_code == 2
+    assert sorted(p.name for p in project.output_dir.iterdir()) == [".trakt.lock", "file", "sub"]
+    assert _run_file(project, pipeline)["status"] == "success"  # the dir still works
+
+
+def test_unloadable_pipeline_never_writes_its_manifest_at_a_reserved_name(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = project.pipeline(quarantine_yaml("../r"))
+    reserved = project.output_dir / ".trakt-publish-x.json"
+    argv = ["--pipeline-file", str(pipeline), "--output-dir", str(project.output_dir)]
+
+    assert cli_main([*argv, "--manifest-path", str(reserved)]) == 2
+
+    assert "are reserved for Trakt's own files" in capsys.readouterr().err
+    assert not reserved.exists()
+    assert _run_file(project, _plain(project))["status"] == "success"
+
+
+def test_input_uri_with_a_name_too_long_is_that_inputs_error(project: Project) -> None:
+    uri = "x" * 300 + ".csv"
+    pipeline = project.pipeline(
+        PLAIN.replace("r.csv", uri).replace("USES", project.step("double", DOUBLE))
+    )
+
+    result = _run_file(project, pipeline)
+
+    assert result["status"] == "failed"
+    assert result["error"]["type"] == "InputError"
+    assert re.search(
+        r"input 'r': cannot look up uri 'x{300}\.csv': File name too long",
+        result["error"]["message"],
+    )
+    manifest = json.loads((project.output_dir / "manifest.json").read_text())
+    assert manifest["status"] == "failed"

@@ -10,16 +10,19 @@ no temporary file or journal left, and the rerun warns about the stale run.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import Project
 from trakt import load_pipeline_from_yaml
+from trakt.errors import OutputError
 from trakt.runtime.local_runner import LocalRunner
 
 CHILD_TIMEOUT_S = 120
@@ -211,3 +214,120 @@ def test_recovery_interrupted_itself_is_finished_by_the_next(
     assert protocol.recover_publish(out) == [{"run_id": "run2", "action": "rolled back"}]
     on_disk = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert on_disk == old
+
+
+# --- a journal is acted on only where Trakt publishes -----------------------------------------
+
+PLAIN = """
+name: plain
+inputs:
+  records: {uri: records.csv}
+outputs:
+  datasets: [{name: final, from: records}]
+"""
+
+
+def _plant_journal(out: Path, files: list[dict[str, str | None]], state: str = "moving") -> Path:
+    out.mkdir(exist_ok=True)
+    journal = out / ".trakt-publish-planted.json"
+    journal.write_text(json.dumps({"run_id": "planted", "state": state, "files": files}))
+    return journal
+
+
+def _run_plain(project: Project) -> dict[str, Any]:
+    project.csv("records.csv", "id\n1\n")
+    runner = LocalRunner(input_dir=project.input_dir, output_dir=project.output_dir)
+    return runner.run(load_pipeline_from_yaml(project.pipeline(PLAIN)))
+
+
+@pytest.mark.parametrize(
+    "final",
+    ["link/victim.csv", "_rejected/victim.csv", "deep/../link/victim.csv", "./victim.csv", ""],
+)
+def test_journal_naming_a_file_through_a_linked_dir_is_not_acted_on(
+    project: Project, final: str
+) -> None:
+    elsewhere = project.root / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "victim.csv").write_text("keep me\n")
+    out = project.output_dir
+    out.mkdir()
+    for name in ("link", "_rejected", "deep"):
+        (out / name).symlink_to(elsewhere, target_is_directory=True)
+    # "moving" with no backup and no new file: a rollback would delete `final`
+    journal = _plant_journal(out, [{"final": final, "new": "gone.csv", "backup": None}])
+
+    with pytest.raises(OutputError, match=r"Trakt did not act on it: check the outputs") as info:
+        _run_plain(project)
+
+    assert "not one Trakt publishes to" in info.value.message or (
+        "is not a directory of its own" in info.value.message
+    )
+    assert (elsewhere / "victim.csv").read_text() == "keep me\n"
+    assert journal.exists()
+    assert not (out / "final.csv").exists()
+
+
+def test_journal_naming_a_backup_through_a_linked_rejected_dir_is_not_acted_on(
+    project: Project,
+) -> None:
+    elsewhere = project.root / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "r.csv").write_text("keep me\n")
+    (elsewhere / "old.csv").write_text("moved over it\n")
+    out = project.output_dir
+    out.mkdir()
+    (out / "_rejected").symlink_to(elsewhere, target_is_directory=True)
+    entry = {"final": "_rejected/r.csv", "new": "_rejected/new.csv", "backup": "_rejected/old.csv"}
+    _plant_journal(out, [entry])
+
+    with pytest.raises(OutputError, match=r"_rejected is not a directory of its own"):
+        _run_plain(project)
+
+    assert (elsewhere / "r.csv").read_text() == "keep me\n"
+    assert (elsewhere / "old.csv").read_text() == "moved over it\n"
+
+
+def test_journal_that_is_a_link_is_not_read_nor_acted_on(project: Project) -> None:
+    out = project.output_dir
+    out.mkdir()
+    (out / "keep.csv").write_text("keep me\n")
+    target = project.root / "somewhere.json"
+    # a committed journal's backups are deleted: through the link, keep.csv would go
+    files = [{"final": "a.csv", "new": "b.csv", "backup": "keep.csv"}]
+    target.write_text(json.dumps({"run_id": "x", "state": "committed", "files": files}))
+    link = out / ".trakt-publish-x.json"
+    link.symlink_to(target)
+
+    with pytest.raises(OutputError, match=r"\(it is a symbolic link\); Trakt did not act on it"):
+        _run_plain(project)
+
+    assert (out / "keep.csv").read_text() == "keep me\n"
+    assert link.is_symlink() and target.exists()
+
+
+def test_a_directory_named_like_a_journal_is_reported_not_raised(project: Project) -> None:
+    (project.output_dir / ".trakt-publish-x.json").mkdir(parents=True)
+    (project.output_dir / ".trakt-publish-y.json.tmp").mkdir()
+
+    with pytest.raises(OutputError, match=r"\.trakt-publish-y\.json\.tmp of an interrupted run"):
+        _run_plain(project)
+
+
+def test_journal_written_fresh_never_through_a_planted_link(tmp_path: Path) -> None:
+    from trakt.runtime import publish as protocol
+
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (out / ".trakt-publish-r.json.tmp").symlink_to(victim)
+    os.link(victim, out / ".trakt-publish-s.json.tmp")
+    for run_id in ("r", "s"):
+        tmp = out / f".trakt-tmp-{run_id}-a.csv"
+        tmp.write_text("id\n1\n")
+        protocol.publish(out, run_id, {"a": tmp})
+
+    assert victim.read_text() == "keep me\n"
+    assert (out / "a.csv").read_text() == "id\n1\n"
+    assert sorted(p.name for p in out.iterdir()) == ["a.csv"]

@@ -48,6 +48,17 @@ def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
     (``a[1].csv``, ``what?.csv``); only otherwise are ``*``, ``?`` and ``[`` glob patterns.
     """
     full = Path(uri) if os.path.isabs(uri) else base_dir / uri
+    try:
+        return _resolve_files(artifact, uri, base_dir, full)
+    except OSError as exc:  # a name too long, a loop of links, no permission...
+        raise InputError(
+            f"input '{artifact}': cannot look up uri {uri!r}: {exc.strerror or exc}; check the uri",
+            artifact=artifact,
+            file=str(full),
+        ) from None
+
+
+def _resolve_files(artifact: str, uri: str, base_dir: Path, full: Path) -> list[SourceFile]:
     if full.is_file():
         files = [full]
     elif is_glob(uri):

@@ -286,10 +286,12 @@ class Execution:
         for artifact in self.plan.inputs:
             try:
                 self.resolved[artifact] = self._resolve(artifact)
-            except TraktError:
+            except (TraktError, OSError):
                 continue
         try:
             self._refuse_overwriting_inputs()
+        except OSError:  # a path that cannot be looked up: the run reports it, with a manifest
+            pass
         finally:
             self.resolved.clear()
 

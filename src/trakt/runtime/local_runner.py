@@ -28,6 +28,7 @@ from trakt.runtime.outdir import (
     foreign_file,
     remove_leftovers,
     stale_run,
+    unusable_manifest_path,
 )
 from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
 from trakt.runtime.publish import recover_publish
@@ -138,6 +139,12 @@ class LocalRunner:
     def _run_locked(
         self, pipeline: Pipeline, manifest: Manifest, settings: RunSettings
     ) -> dict[str, Any]:
+        unusable = unusable_manifest_path(settings.manifest_path, settings.output_dir)
+        if unusable:
+            raise UsageError(
+                f"--manifest-path {self.manifest_path}: {unusable}; choose another manifest path",
+                file=str(self.manifest_path),
+            )
         recovered = recover_publish(settings.output_dir)
         if recovered:
             manifest.extra["publish_recovery"] = recovered
@@ -158,7 +165,8 @@ class LocalRunner:
             self._check_overrides(plan)
         except (PipelineValidationError, UsageError) as exc:
             manifest.finish("invalid", exc.to_dict())
-            if not foreign_file(settings.manifest_path):  # e.g. --manifest-path on an output
+            # never over an output, a step module or the pipeline file named by mistake
+            if not (foreign_file(settings.manifest_path) or self._is_pipeline_file(pipeline)):
                 write_json_atomic(settings.manifest_path, manifest.to_dict())
             raise
         execution = (StreamExecution if plan.mode == "stream" else BatchExecution)(
@@ -171,6 +179,7 @@ class LocalRunner:
                 manifest.finish("invalid", exc.to_dict())
                 write_json_atomic(settings.manifest_path, manifest.to_dict())
             raise
+        self._refuse_replacing_other_files(pipeline)
         # Written first as `running`: a run killed outright leaves this for the next to report.
         write_json_atomic(settings.manifest_path, manifest.to_dict())
         if self.on_start is not None:
@@ -201,12 +210,38 @@ class LocalRunner:
             recovered = recover_publish(self.output_dir.absolute())
             if recovered:  # a killed publish is settled whatever this run turns out to be
                 manifest.extra["publish_recovery"] = recovered
+            unusable = unusable_manifest_path(self.manifest_path, self.output_dir)
+            if unusable:
+                return f"not written: {self.manifest_path}: {unusable}"
             if foreign_file(self.manifest_path):
                 return f"not written: {self.manifest_path} holds a file that is not a manifest"
             write_json_atomic(self.manifest_path, manifest.to_dict())
         finally:
             lock.release()
         return str(self.manifest_path)
+
+    def _refuse_replacing_other_files(self, pipeline: Pipeline) -> None:
+        """The manifest replaces only an earlier manifest: never the pipeline file, a step
+        module or any other file that is there (before anything runs: exit 2)."""
+        path = self.manifest_path
+        is_pipeline = self._is_pipeline_file(pipeline)
+        # a link there is replaced by the rename, its target kept: only a file of its own counts
+        if is_pipeline or (not path.is_symlink() and foreign_file(path)):
+            what = "the pipeline file itself" if is_pipeline else "a file that is not a manifest"
+            raise OutputConflict(
+                f"--manifest-path {path} is {what}; the manifest would replace it: choose "
+                "another --manifest-path (or remove that file if it is not needed)",
+                file=str(path),
+                target="manifest",
+            )
+
+    def _is_pipeline_file(self, pipeline: Pipeline) -> bool:
+        source = pipeline.source.file
+        try:  # lstat: a link at the manifest path is replaced, never written through
+            mine, theirs = os.lstat(self.manifest_path), os.stat(source) if source else None
+        except OSError:  # not there (yet): not the pipeline file
+            return False
+        return theirs is not None and (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
     def _prepare_output_dir(self) -> None:
         try:

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +20,8 @@ from trakt.runtime.safefs import open_regular
 
 LOCK_NAME = ".trakt.lock"
 TEMP_PREFIX = ".trakt-tmp-"
+RESERVED_PREFIX = ".trakt-"  # temporary files, publish journals: the next run acts on them
+NAME_MAX = 255  # bytes in one file name on the usual file systems
 
 
 class OutputDirLocked(TraktError):
@@ -90,6 +93,39 @@ def foreign_file(manifest_path: Path) -> bool:
     return not (isinstance(data, dict) and "manifest_version" in data)
 
 
+def unusable_manifest_path(manifest_path: Path, output_dir: Path) -> str | None:
+    """Why no manifest can be written at ``manifest_path`` (told before anything runs, rather
+    than a run whose status is not recorded, or a name a later run would act on), or None."""
+    name = manifest_path.name
+    if name.startswith(RESERVED_PREFIX) or name == LOCK_NAME:
+        return (
+            f"names starting with '{RESERVED_PREFIX}' and '{LOCK_NAME}' are reserved for "
+            "Trakt's own files (a later run would take it for one of them)"
+        )
+    size = len(os.fsencode(name))
+    if size > NAME_MAX:
+        return f"its file name is {size} bytes long; at most {NAME_MAX} fit"
+    try:
+        where = manifest_path.absolute().parent.resolve()
+        rejected = output_dir.absolute().resolve() / "_rejected"
+        if where == rejected or where.is_relative_to(rejected):
+            return "the output dir's _rejected/ holds only quarantine files"
+        if manifest_path.exists() and not manifest_path.is_file():
+            kind = "a directory" if manifest_path.is_dir() else "not a regular file"
+            return f"it is {kind}, where the manifest must be a file"
+        for parent in manifest_path.absolute().parents:
+            try:
+                mode = parent.stat().st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # created when the manifest is written, up to one that exists
+            if not stat.S_ISDIR(mode):
+                return f"{parent} is not a directory"
+            break
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def remove_leftovers(output_dir: Path) -> list[str]:
     """Delete temporary files of earlier runs (only ever called while holding the lock)."""
     removed = []
@@ -98,9 +134,12 @@ def remove_leftovers(output_dir: Path) -> list[str]:
     if rejected.is_dir() and not rejected.is_symlink():  # never look through a link
         found += sorted(rejected.glob(f"{TEMP_PREFIX}*"))
     for path in found:
-        if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        try:
+            if path.is_dir() and not path.is_symlink():  # a link is removed, never followed
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:  # left for a later run: it only takes room, and the run goes on
+            continue
         removed.append(str(path.relative_to(output_dir)))
     return removed

@@ -25,9 +25,11 @@ one of :data:`FAULT_POINTS`.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,9 @@ from trakt.errors import OutputError
 from trakt.runtime.outdir import TEMP_PREFIX
 
 JOURNAL_PREFIX = ".trakt-publish-"
+REJECTED_DIR = "_rejected"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 FAULT_POINTS = ("journal", "backup", "backups", "new", "moved", "committed", "cleaned")
 
 
@@ -72,7 +77,10 @@ def _exists(path: Path) -> bool:
 
 def _write_journal(path: Path, data: Mapping[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
+    # A new file, never one planted there: a link or a hard link would be written through.
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o666)
+    with open(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1)
         handle.flush()
         os.fsync(handle.fileno())
@@ -143,20 +151,19 @@ def recover_publish(output_dir: Path) -> list[dict[str, Any]]:
     dir; only called while holding its lock). What was done, for the manifest."""
     done = []
     for half_written in output_dir.glob(f"{JOURNAL_PREFIX}*.json.tmp"):
-        half_written.unlink(missing_ok=True)  # never became a journal: nothing was moved
+        try:
+            half_written.unlink(missing_ok=True)  # never became a journal: nothing was moved
+        except OSError as exc:  # a directory of that name, say: not Trakt's
+            raise _unusable(half_written, exc.strerror or str(exc)) from None
     for journal in sorted(output_dir.glob(f"{JOURNAL_PREFIX}*.json")):
         try:
-            data = json.loads(journal.read_text(encoding="utf-8"))
+            data = json.loads(_read_journal(journal))
             state = data["state"]
             entries = [_checked(e, output_dir) for e in data["files"]]
             if state not in ("moving", "committed"):
                 raise ValueError(f"unknown state {state!r}")
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise OutputError(
-                f"publish journal {journal} of an interrupted run cannot be read ({exc}); "
-                "check the outputs in this dir by hand, then delete the journal",
-                file=str(journal),
-            ) from None
+            raise _unusable(journal, str(exc)) from None
         try:
             if state == "committed":
                 _finish(output_dir, journal, entries)
@@ -206,17 +213,55 @@ def _rel(path: Path, output_dir: Path) -> str:
     return path.relative_to(output_dir).as_posix()
 
 
+def _read_journal(journal: Path) -> str:
+    """The journal's text; it must be a regular file of its own (a link is never followed)."""
+    try:
+        fd = os.open(journal, os.O_RDONLY | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or journal.is_symlink():
+            raise ValueError("it is a symbolic link") from None
+        raise
+    with open(fd, encoding="utf-8") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("it is not a regular file")
+        return handle.read(64 << 20)
+
+
 def _checked(entry: Any, output_dir: Path) -> dict[str, Any]:
-    """A journal entry whose names all stay inside the output dir."""
+    """A journal entry naming only places Trakt publishes to: ``<name>`` or
+    ``_rejected/<name>`` in the output dir, through no link; anything else is not acted on."""
     names = [entry["final"], entry["new"], entry["backup"]]
+    if names[0] is None or names[1] is None:
+        raise ValueError("an entry without its final or new name")
     for name in names:
         if name is None:
             continue
-        if not isinstance(name, str) or os.path.isabs(name) or ".." in Path(name).parts:
-            raise ValueError(f"file name {name!r} outside the output dir")
-    if names[0] is None or names[1] is None:
-        raise ValueError("an entry without its final or new name")
+        parts = name.split("/") if isinstance(name, str) else [""]
+        if not (
+            (len(parts) == 1 or (len(parts) == 2 and parts[0] == REJECTED_DIR))
+            and parts[-1] not in ("", ".", "..")
+            and "\0" not in str(name)
+        ):
+            raise ValueError(
+                f"file name {name!r} is not one Trakt publishes to "
+                f"(<name> or {REJECTED_DIR}/<name> in the output dir)"
+            )
+        if len(parts) == 2:
+            try:
+                mode = (output_dir / REJECTED_DIR).lstat().st_mode
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISDIR(mode):  # a link to a directory elsewhere, or not a directory
+                raise ValueError(f"{output_dir / REJECTED_DIR} is not a directory of its own")
     return {"final": names[0], "new": names[1], "backup": names[2]}
+
+
+def _unusable(journal: Path, why: str) -> OutputError:
+    return OutputError(
+        f"publish journal {journal} of an interrupted run cannot be used ({why}); Trakt did not "
+        "act on it: check the outputs in this dir by hand, then delete the journal",
+        file=str(journal),
+    )
 
 
 def _cannot(output_dir: Path, exc: OSError, after: str) -> OutputError:

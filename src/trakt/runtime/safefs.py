@@ -3,7 +3,8 @@
 Whatever Trakt creates or truncates there must be its own: a link planted at one of its paths
 (``.trakt.lock``, ``_rejected``, a temporary file) would send writes to the link's target.
 Those paths are opened with ``O_NOFOLLOW`` / ``O_EXCL`` and checked with ``lstat``; a link is
-refused with an :class:`~trakt.errors.OutputError` naming it. Renames (``os.replace``) act on
+refused with an :class:`~trakt.errors.OutputError` naming it, and so is a file written in place
+(the lock) that has another, hard-linked, name. Renames (``os.replace``) act on
 a link itself, never on its target, so publishing over a link is safe.
 """
 
@@ -32,7 +33,8 @@ def link_refused(path: Path, what: str) -> OutputError:
 
 def open_regular(path: Path, what: str) -> int:
     """Open (creating if absent) the regular file ``path`` for reading and writing; return
-    the descriptor. A link or anything but a regular file there is refused."""
+    the descriptor. A link, a file with other (hard-linked) names, or anything but a regular
+    file there is refused."""
     flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC
     try:
         fd = os.open(path, flags, 0o666)
@@ -40,9 +42,18 @@ def open_regular(path: Path, what: str) -> int:
         if exc.errno == errno.ELOOP or path.is_symlink():
             raise link_refused(path, what) from None
         raise
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
         os.close(fd)
         raise OutputError(f"{what} {path} is not a regular file; remove it", file=str(path))
+    if info.st_nlink > 1:  # a hard link: writing in place would change the other file too
+        os.close(fd)
+        raise OutputError(
+            f"{what} {path} is a hard link to another file ({info.st_nlink} names); Trakt does "
+            "not write into a file that has other names: remove it (the other names keep "
+            "their content)",
+            file=str(path),
+        )
     os.set_blocking(fd, True)
     return fd
 
