@@ -35,7 +35,7 @@ def check() -> None:
 
 
 def handlers_installed() -> bool:
-    """Whether Trakt's own SIGINT handler is in place (so a ``KeyboardInterrupt`` is step code's)."""
+    """Whether Trakt's SIGINT handler is in place (a ``KeyboardInterrupt`` is then step code's)."""
     return _handlers > 0
 
 

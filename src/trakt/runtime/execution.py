@@ -36,15 +36,15 @@ from trakt.io.csv_inputs import (
 )
 from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, read_combined, resolve_files
+from trakt.runtime import cancel
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
+from trakt.runtime.messages import describe, one_line
 from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan, override_format
 from trakt.runtime.publish import publish
 from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
-from trakt.runtime import cancel
-from trakt.runtime.messages import describe, one_line
 from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.summary import ColumnSummaries
 from trakt.runtime.timeouts import Overtime, deadline, disarm, set_last_resort
