@@ -208,18 +208,23 @@ def _io_span(
 
 
 def _record_exception(span: Any, exc: BaseException) -> None:
-    """``span.record_exception``, with the message rendered safely (its ``str()`` may fail)."""
+    """``span.record_exception``; when the exception's ``str()`` fails, the same event with
+    its message rendered safely."""
     import traceback
 
-    span.add_event(
-        "exception",
-        {
-            "exception.type": type(exc).__name__,
-            "exception.message": describe(exc),
-            "exception.stacktrace": "".join(traceback.format_exception(exc)),
-            "exception.escaped": "False",
-        },
-    )
+    try:
+        span.record_exception(exc)
+    except Exception:
+        kind = type(exc)
+        span.add_event(
+            "exception",
+            {
+                "exception.type": f"{kind.__module__}.{kind.__qualname__}",
+                "exception.message": describe(exc),
+                "exception.stacktrace": "".join(traceback.format_exception(exc)),
+                "exception.escaped": "False",
+            },
+        )
 
 
 def _events(span: Any, events: list[dict[str, Any]]) -> None:
