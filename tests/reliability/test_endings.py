@@ -588,10 +588,13 @@ import time
 
 
 def _swallow_own_signal(name):
-    os.kill(os.getpid(), getattr(signal, name))  # as if sent from outside, now
     deadline = time.monotonic() + 0.3
+    sent = False
     while time.monotonic() < deadline:
         try:
+            if not sent:
+                sent = True
+                os.kill(os.getpid(), getattr(signal, name))  # as if sent from outside, now
             time.sleep(0.01)
         except BaseException:
             pass
