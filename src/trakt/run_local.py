@@ -122,7 +122,8 @@ def _raise_cancelled(signum: int, frame: object) -> None:
     from trakt.runtime import cancel
 
     if signum == signal.SIGINT:
-        raise cancel.request("SIGINT", EXIT_SIGINT)
+        cancel.request("SIGINT", EXIT_SIGINT)
+        raise KeyboardInterrupt  # what a step's own ``except KeyboardInterrupt`` expects
     raise cancel.request("SIGTERM", EXIT_SIGTERM)
 
 

@@ -618,6 +618,16 @@ swallows_in_chunks.supports_stream = True
 
 def raises_keyboard_interrupt(ctx, input, output, sig):
     raise KeyboardInterrupt
+
+
+def cleans_up_on_ctrl_c(ctx, input, output, sig):
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        open(sig, "w").close()
+        raise
+    return {"output": input}
 """
 
 
@@ -684,6 +694,24 @@ def test_keyboard_interrupt_raised_by_the_step_fails_it_under_the_cli(
         "explode",
     )
     assert "internal" not in manifest["error"]
+
+
+def test_ctrl_c_under_the_cli_is_still_a_keyboard_interrupt_to_the_step(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.csv("records.csv", RECORDS)
+    marker = project.root / "cleaned-up"
+    uses = project.step("signalled", SIGNALLED) + ".cleans_up_on_ctrl_c"
+    _pipeline(project, uses, params=f"      sig: {marker}\n")
+
+    exit_code = run_local.main(_cli_args(project))
+
+    assert exit_code == 130
+    assert marker.exists()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "trakt: cancelled by SIGINT; the manifest says how far it got"
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert (manifest["status"], manifest["error"]["type"]) == ("cancelled", "SIGINT")
 
 
 def test_keyboard_interrupt_still_cancels_a_library_run(project: Project) -> None:

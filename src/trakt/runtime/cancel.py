@@ -35,7 +35,8 @@ def check() -> None:
 
 
 def handlers_installed() -> bool:
-    """Whether Trakt's SIGINT handler is in place (a ``KeyboardInterrupt`` is then step code's)."""
+    """Whether Trakt's SIGINT handler is in place: a ``KeyboardInterrupt`` no signal caused
+    (none :func:`requested`) is then the step's own."""
     return _handlers > 0
 
 

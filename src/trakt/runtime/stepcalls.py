@@ -18,7 +18,7 @@ def passes_through(exc: BaseException) -> bool:
     Anything else (``SystemExit``, ``GeneratorExit``, a custom ``BaseException``, a
     ``KeyboardInterrupt`` the step raised itself under the CLI) fails the step."""
     if isinstance(exc, KeyboardInterrupt):
-        return not cancel.handlers_installed()
+        return not cancel.handlers_installed() or cancel.requested() is not None
     return isinstance(exc, (Cancelled, Overtime))
 
 
