@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +110,38 @@ def use_lean_allocator() -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"trakt: {message}", file=sys.stderr)
+    from trakt.runtime.messages import one_line
+
+    # Multi-line by design (a validation report's list) stays so; no escape sequence gets out.
+    print(f"trakt: {one_line(message, keep_newlines=True)}", file=sys.stderr)
     return code
 
 
 def _raise_cancelled(signum: int, frame: object) -> None:
-    raise Cancelled("SIGTERM", EXIT_SIGTERM)
+    """SIGTERM / SIGINT: record the cancel (it sticks even if a step swallows this), stop."""
+    from trakt.runtime import cancel
+
+    if signum == signal.SIGINT:
+        cancel.request("SIGINT", EXIT_SIGINT)
+        raise KeyboardInterrupt  # what a step's own ``except KeyboardInterrupt`` expects
+    raise cancel.request("SIGTERM", EXIT_SIGTERM)
+
+
+@contextlib.contextmanager
+def cancel_on_signals() -> Iterator[None]:
+    """Trakt's SIGINT / SIGTERM handlers for the run, the previous ones restored after it."""
+    from trakt.runtime import cancel
+
+    previous = {
+        sig: signal.signal(sig, _raise_cancelled) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    cancel.begin()
+    try:
+        yield
+    finally:
+        cancel.end()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -126,7 +152,8 @@ def execute(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     use_lean_allocator()
     progress = LiveProgress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
-    previous = signal.signal(signal.SIGTERM, _raise_cancelled)
+    stack = contextlib.ExitStack()
+    stack.enter_context(cancel_on_signals())
     try:
         runner = LocalRunner(
             input_dir=args.input_dir,
@@ -156,7 +183,7 @@ def execute(args: argparse.Namespace) -> int:
             f"cancelled by {exc.signal_name}; the manifest says how far it got", exc.exit_code
         )
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        stack.close()
         if progress is not None:
             progress.finish()
     return report(result, quiet=args.quiet)
@@ -168,7 +195,8 @@ def report(result: dict[str, Any], quiet: bool = False) -> int:
     if stale:
         print(
             f"trakt: warning: the previous run {stale['run_id']} (started {stale['started_at']}) "
-            "never finished; its temporary files were removed",
+            "never finished and ended without a trace (killed, or a step ended the process, "
+            "e.g. with os._exit); its temporary files were removed",
             file=sys.stderr,
         )
     for recovery in result.get("publish_recovery") or ():

@@ -11,15 +11,17 @@ import io
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import DOUBLE, Project
-from trakt import load_pipeline_from_yaml
+from trakt import load_pipeline_from_yaml, run_local
 from trakt.runtime.local_runner import LocalRunner
 from trakt.runtime.manifest import Manifest, StepRecord
 
@@ -575,3 +577,479 @@ def test_step_that_never_stops_ends_the_process(project: Project) -> None:
     assert manifest["error"]["type"] == "StepTimeout"
     assert manifest["steps"][0]["status"] == "failed"
     assert sorted(p.name for p in project.output_dir.iterdir()) == [".trakt.lock", "manifest.json"]
+
+
+# --- 6. cancellation sticks; timeouts can be neither defeated nor leaked ----------------
+
+SIGNALLED = """
+import os
+import signal
+import time
+
+
+def _swallow_own_signal(name):
+    deadline = time.monotonic() + 0.3
+    sent = False
+    while time.monotonic() < deadline:
+        try:
+            if not sent:
+                sent = True
+                os.kill(os.getpid(), getattr(signal, name))  # as if sent from outside, now
+            time.sleep(0.01)
+        except BaseException:
+            pass
+
+
+def swallows(ctx, input, output, sig):
+    _swallow_own_signal(sig)
+    return {"output": input}
+
+
+def swallows_in_chunks(ctx, input, output, sig):
+    def chunks():
+        for chunk in input:
+            _swallow_own_signal(sig)
+            yield chunk
+    return {"output": chunks()}
+
+
+swallows_in_chunks.supports_stream = True
+
+
+def raises_keyboard_interrupt(ctx, input, output, sig):
+    raise KeyboardInterrupt
+
+
+def cleans_up_on_ctrl_c(ctx, input, output, sig):
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        open(sig, "w").close()
+        raise
+    return {"output": input}
+"""
+
+
+def _cli_args(project: Project, *extra: str) -> list[str]:
+    return [
+        "--pipeline-file",
+        str(project.root / "pipeline.yaml"),
+        "--input-dir",
+        str(project.input_dir),
+        "--output-dir",
+        str(project.output_dir),
+        "--run-id",
+        "ends",
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+@pytest.mark.parametrize(
+    ("function", "stream"), [("swallows", False), ("swallows_in_chunks", True)]
+)
+def test_cancel_sticks_when_the_step_swallows_the_signal(
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    sig: str,
+    code: int,
+    function: str,
+    stream: bool,
+) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("signalled", SIGNALLED) + f".{function}"
+    _pipeline(project, uses, stream=stream, params=f"      sig: {sig}\n")
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    exit_code = run_local.main(_cli_args(project))
+
+    assert exit_code == code
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == f"trakt: cancelled by {sig}; the manifest says how far it got"
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert manifest["status"] == "cancelled"
+    assert (manifest["error"]["type"], manifest["error"]["step_id"]) == (sig, "explode")
+    assert manifest["outputs"] == []
+    assert not (project.output_dir / "final.csv").exists()
+    assert {s: signal.getsignal(s) for s in before} == before  # the CLI's handlers are gone
+
+
+def test_keyboard_interrupt_raised_by_the_step_fails_it_under_the_cli(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("signalled", SIGNALLED) + ".raises_keyboard_interrupt"
+    _pipeline(project, uses, params="      sig: none\n")
+
+    exit_code = run_local.main(_cli_args(project))
+
+    assert exit_code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("trakt: run ends failed at step 'explode': KeyboardInterrupt")
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert manifest["status"] == "failed"
+    assert (manifest["error"]["type"], manifest["error"]["step_id"]) == (
+        "KeyboardInterrupt",
+        "explode",
+    )
+    assert "internal" not in manifest["error"]
+
+
+def test_ctrl_c_under_the_cli_is_still_a_keyboard_interrupt_to_the_step(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.csv("records.csv", RECORDS)
+    marker = project.root / "cleaned-up"
+    uses = project.step("signalled", SIGNALLED) + ".cleans_up_on_ctrl_c"
+    _pipeline(project, uses, params=f"      sig: {marker}\n")
+
+    exit_code = run_local.main(_cli_args(project))
+
+    assert exit_code == 130
+    assert marker.exists()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "trakt: cancelled by SIGINT; the manifest says how far it got"
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert (manifest["status"], manifest["error"]["type"]) == ("cancelled", "SIGINT")
+
+
+def test_keyboard_interrupt_still_cancels_a_library_run(project: Project) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("signalled", SIGNALLED) + ".raises_keyboard_interrupt"
+    path = _pipeline(project, uses, params="      sig: none\n")
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(project, path)
+
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert (manifest["status"], manifest["error"]["type"]) == ("cancelled", "SIGINT")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_to_the_cli_cancels_a_step_that_swallows_it(
+    project: Project, sig: signal.Signals, code: int
+) -> None:
+    project.csv("records.csv", RECORDS)
+    started = project.root / "started"
+    uses = project.step("sleeper", SLEEPER.format(started=str(started))) + ".swallows_for_3s"
+    _pipeline(project, uses)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "trakt.run_local", *_cli_args(project)],
+        cwd=project.root,
+        env=_child_env(project),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    give_up = time.monotonic() + CHILD_TIMEOUT_S
+    while not started.exists() and time.monotonic() < give_up and child.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    child.send_signal(sig)
+    _, err = child.communicate(timeout=CHILD_TIMEOUT_S)
+
+    assert child.returncode == code, err
+    assert err.strip().splitlines()[-1] == (
+        f"trakt: cancelled by {sig.name}; the manifest says how far it got"
+    )
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert (manifest["status"], manifest["outputs"]) == ("cancelled", [])
+    assert not (project.output_dir / "final.csv").exists()
+
+
+SLEEPER = """
+import os
+import signal
+import time
+
+
+def swallows_for_3s(ctx, input, output):
+    open({started!r}, "w").close()
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        try:
+            time.sleep(0.05)
+        except BaseException:
+            pass
+    return {{"output": input}}
+
+
+def alarm_off_then_sleeps(ctx, input, output):
+    signal.alarm(0)
+    time.sleep(20)
+    return {{"output": input}}
+
+
+def exits_quietly(ctx, input, output):
+    os._exit(0)
+"""
+
+
+def _child_env(project: Project) -> dict[str, str]:
+    """The child runs this checkout's trakt (an editable install may point elsewhere)."""
+    src = Path(run_local.__file__).resolve().parents[1]
+    path = os.pathsep.join([str(src), str(project.root), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": path}
+
+
+DEFEATS = """
+import signal
+import time
+
+
+def alarm_zero(ctx, input, output):
+    signal.alarm(0)
+    time.sleep(1.2)
+    return {"output": input}
+
+
+def ignore_alarm(ctx, input, output):
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    time.sleep(1.2)
+    return {"output": input}
+
+
+def zero_itimer(ctx, input, output):
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    time.sleep(1.2)
+    return {"output": input}
+
+
+def zero_itimer_in_chunks(ctx, input, output):
+    def chunks():
+        for chunk in input:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            time.sleep(1.2)
+            yield chunk
+    return {"output": chunks()}
+
+
+zero_itimer_in_chunks.supports_stream = True
+
+
+def own_timer(ctx, input, output):
+    signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    signal.setitimer(signal.ITIMER_REAL, 1000)
+    return {"output": input}
+
+
+def sleeps(ctx, input, output):
+    time.sleep(1.2)
+    return {"output": input}
+"""
+
+TWO_STEPS = """
+name: leak
+inputs:
+  records:
+    uri: records.csv
+steps:
+  - id: first
+    uses: {uses}.own_timer
+    with: {{input: records, output: mid}}
+  - id: second
+    uses: {uses}.sleeps
+    timeout_s: 0.4
+    with: {{input: mid, output: result}}
+outputs:
+  datasets:
+    - {{name: final, from: result}}
+"""
+
+
+@pytest.fixture
+def alarm_state() -> Any:
+    """What SIGALRM was before the test; put back after it whatever the code under test did."""
+    before = signal.getsignal(signal.SIGALRM)
+    yield before
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, before)
+
+
+@pytest.mark.parametrize(
+    ("function", "stream"),
+    [
+        ("alarm_zero", False),
+        ("ignore_alarm", False),
+        ("zero_itimer", False),
+        ("zero_itimer_in_chunks", True),
+    ],
+)
+def test_timeout_cannot_be_turned_off_by_the_step(
+    project: Project, alarm_state: Any, function: str, stream: bool
+) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("defeats", DEFEATS) + f".{function}"
+    path = _pipeline(project, uses, stream=stream, extra="    timeout_s: 0.4\n")
+
+    result = _run(project, path)
+
+    assert (result["status"], result["exit_code"]) == ("failed", 1)
+    error = _manifest(project.output_dir / "manifest.json")["error"]
+    assert (error["step_id"], error["type"]) == ("explode", "StepTimeout")
+    assert not (project.output_dir / "final.csv").exists()
+    assert signal.getsignal(signal.SIGALRM) == alarm_state
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_steps_own_timer_leaks_neither_to_later_steps_nor_runs(
+    project: Project, alarm_state: Any
+) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("defeats", DEFEATS)
+    both = project.pipeline(TWO_STEPS.format(uses=uses), "both.yaml")
+    leak = project.pipeline(
+        TWO_STEPS.format(uses=uses).split("  - id: second")[0].replace("mid}", "result}")
+        + "outputs:\n  datasets:\n    - {name: final, from: result}\n",
+        "leak.yaml",
+    )
+    slow = _pipeline(project, f"{uses}.sleeps", extra="    timeout_s: 0.4\n")
+
+    first = _run(project, both)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == alarm_state
+    assert _run(project, leak)["status"] == "success"
+    later = _run(project, slow)
+
+    for result in (first, later):
+        assert (result["status"], result["error"]["type"]) == ("failed", "StepTimeout")
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == alarm_state
+
+
+@pytest.mark.slow
+def test_step_that_turns_off_the_alarm_is_ended_by_the_watchdog(project: Project) -> None:
+    project.csv("records.csv", RECORDS)
+    started = project.root / "started"
+    uses = project.step("sleeper", SLEEPER.format(started=str(started)))
+    _pipeline(project, f"{uses}.alarm_off_then_sleeps", extra="    timeout_s: 0.3\n")
+
+    began = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "trakt.run_local", *_cli_args(project)],
+        cwd=project.root,
+        env=_child_env(project),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
+
+    assert proc.returncode == 1, proc.stderr
+    assert time.monotonic() - began < 15  # not the step's 20 s
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("trakt: run ends failed at step 'explode': StepTimeout: ")
+    manifest = _manifest(project.output_dir / "manifest.json")
+    assert (manifest["status"], manifest["error"]["type"]) == ("failed", "StepTimeout")
+    assert not (project.output_dir / "final.csv").exists()
+
+
+# --- 7. what a step raised, rendered safely on one line ---------------------------------
+
+ODD_MESSAGES = """
+class RaisingStr(Exception):
+    def __str__(self):
+        raise RuntimeError("str fails")
+
+
+class NoneStr(BaseException):
+    def __str__(self):
+        return None
+
+
+def raising_str(ctx, input, output):
+    raise RaisingStr()
+
+
+def none_str(ctx, input, output):
+    def chunks():
+        for chunk in input:
+            raise NoneStr()
+            yield chunk
+    return {"output": chunks()}
+
+
+none_str.supports_stream = True
+
+
+def forged(ctx, input, output):
+    raise ValueError("boom\\nsecond\\r\\nthird\\x1b[2J\\x1b]0;title\\x07\\x85end")
+"""
+
+
+@pytest.mark.parametrize(
+    ("function", "stream", "kind"),
+    [
+        ("raising_str", False, "RaisingStr"),
+        ("none_str", True, "NoneStr"),
+        ("none_str", False, "NoneStr"),
+    ],
+)
+def test_exception_whose_str_fails_is_the_steps_failure(
+    project: Project, capsys: pytest.CaptureFixture[str], function: str, stream: bool, kind: str
+) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("odd", ODD_MESSAGES) + f".{function}"
+    _pipeline(project, uses, stream=stream)
+
+    exit_code = run_local.main(_cli_args(project))
+
+    assert exit_code == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("trakt: run ends failed at step 'explode'")
+    assert f": {kind}: <unprintable {kind}> (manifest: " in last
+    error = _manifest(project.output_dir / "manifest.json")["error"]
+    assert (error["step_id"], error["type"]) == ("explode", kind)
+    assert error["message"] == f"<unprintable {kind}>"
+    assert "internal" not in error
+
+
+def test_step_message_cannot_break_or_forge_the_last_line(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("odd", ODD_MESSAGES) + ".forged"
+    _pipeline(project, uses)
+
+    exit_code = run_local.main(_cli_args(project))
+
+    assert exit_code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "\x85" not in err and "\r" not in err
+    assert r"ValueError: boom\nsecond\r\nthird\x1b[2J\x1b]0;title\x07\x85end (manifest: " in err
+    error = _manifest(project.output_dir / "manifest.json")["error"]
+    assert error["message"] == "boom\nsecond\r\nthird\x1b[2J\x1b]0;title\x07\x85end"
+
+
+@pytest.mark.slow
+def test_step_calling_os_exit_is_reported_by_the_next_run(project: Project) -> None:
+    project.csv("records.csv", RECORDS)
+    uses = project.step("sleeper", SLEEPER.format(started=str(project.root / "started")))
+    _pipeline(project, f"{uses}.exits_quietly")
+
+    def cli() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "trakt.run_local", *_cli_args(project)[:-2]],
+            cwd=project.root,
+            env=_child_env(project),
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+            check=False,
+        )
+
+    ended = cli()
+    assert (ended.returncode, ended.stderr) == (0, "")  # inherent: the process just ends
+    assert _manifest(project.output_dir / "manifest.json")["status"] == "running"
+
+    project.step(
+        "sleeper",
+        SLEEPER.format(started="")
+        + "\nexits_quietly = lambda ctx, input, output: {'output': input}\n",
+    )
+    rerun = cli()
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert "never finished and ended without a trace" in rerun.stderr
+    assert "os._exit" in rerun.stderr

@@ -36,9 +36,11 @@ from trakt.io.csv_inputs import (
 )
 from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, read_combined, resolve_files
+from trakt.runtime import cancel
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.manifest import Manifest, StepRecord, Timing, utc_now, write_json_atomic
+from trakt.runtime.messages import describe, one_line
 from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
 from trakt.runtime.planning import ExecutionPlan, StepPlan, override_format
 from trakt.runtime.publish import publish
@@ -123,25 +125,31 @@ class Execution:
             self._resolve_all_inputs()
             self.run_body()
             self._write_rejected()
+            cancel.check()  # a step that swallowed the signal's exception publishes nothing
             self._publish()
             manifest.finish("success")
-        except Overtime as exc:  # the alarm landed just outside the step's own code
-            disarm()
-            self._failed(exc.error, failures)
-        except TraktError as exc:
-            self._failed(exc, failures)
-        except (KeyboardInterrupt, Cancelled) as exc:
-            name = exc.signal_name if isinstance(exc, Cancelled) else "SIGINT"
-            manifest.finish(
-                "cancelled",
-                {"type": name, "message": f"cancelled by {name}", "step_id": self.current_step},
-            )
-            raise
-        except BaseException as exc:  # a bug in Trakt, SystemExit deep in a library: recorded
-            self.exit_code = EXIT_RUN_FAILED
-            manifest.finish("failed", {**error_dict(exc), "internal": True})
-            manifest.outputs.clear()
-            failures[""] = exc
+        except BaseException as exc:
+            stop = _cancellation(exc)
+            if stop is not None:
+                name = stop.signal_name if isinstance(stop, Cancelled) else "SIGINT"
+                manifest.finish(
+                    "cancelled",
+                    {"type": name, "message": f"cancelled by {name}", "step_id": self.current_step},
+                )
+                manifest.outputs.clear()
+                if stop is exc:
+                    raise
+                raise stop from None
+            if isinstance(exc, Overtime):  # the alarm landed just outside the step's own code
+                disarm()
+                self._failed(exc.error, failures)
+            elif isinstance(exc, TraktError):
+                self._failed(exc, failures)
+            else:  # a bug in Trakt, SystemExit deep in a library: recorded
+                self.exit_code = EXIT_RUN_FAILED
+                manifest.finish("failed", {**error_dict(exc), "internal": True})
+                manifest.outputs.clear()
+                failures[""] = exc
         finally:
             set_last_resort(None)
             self._discard_pending()
@@ -193,7 +201,7 @@ class Execution:
         try:
             ids = emit_trace(self.manifest.to_dict(), failures, self.settings.otel_context)
         except Exception as exc:  # tracing must never turn a run into a failure
-            self.manifest.extra["trace"] = {"error": f"{type(exc).__name__}: {exc}"}
+            self.manifest.extra["trace"] = {"error": f"{type(exc).__name__}: {describe(exc)}"}
         else:
             self.manifest.extra["trace"] = ids
 
@@ -615,7 +623,8 @@ def _failure_map(exc: TraktError) -> dict[str, BaseException]:
 
 
 def describe_failure(run_id: str, error: Mapping[str, Any] | None, manifest_path: str) -> str:
-    """The one stderr line for a failed run: where, what, and where the manifest is."""
+    """The one stderr line for a failed run: where, what, and where the manifest is (control
+    characters escaped: a step's message can neither break nor forge the line)."""
     error = error or {}
     if error.get("step_id"):
         where = f"step '{error['step_id']}'"
@@ -626,10 +635,24 @@ def describe_failure(run_id: str, error: Mapping[str, Any] | None, manifest_path
     else:
         where = "writing outputs"
     chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
-    return (
+    line = (
         f"run {run_id} failed at {where}{chunk}: {error.get('type')}: {error.get('message')} "
         f"(manifest: {manifest_path})"
     )
+    return one_line(line)
+
+
+def _cancellation(exc: BaseException) -> BaseException | None:
+    """Whether the run ends cancelled: a signal asked for it (whatever the step then raised),
+    or Ctrl-C reached a library caller's run."""
+    pending = cancel.requested()
+    if pending is not None:
+        return exc if isinstance(exc, Cancelled) else pending
+    if isinstance(exc, Cancelled):
+        return exc
+    if isinstance(exc, KeyboardInterrupt) and not cancel.handlers_installed():
+        return exc
+    return None
 
 
 def error_dict(exc: BaseException) -> dict[str, Any]:
@@ -638,7 +661,7 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
     data: dict[str, Any] = {
         "step_id": None,
         "type": kind if kind and cause is exc else type(cause).__name__,
-        "message": exc.message if cause is exc and isinstance(exc, TraktError) else str(cause),
+        "message": exc.message if cause is exc and isinstance(exc, TraktError) else describe(cause),
         "traceback": "".join(traceback.format_exception(cause)),
     }
     if isinstance(exc, TraktError):

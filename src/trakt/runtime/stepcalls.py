@@ -6,22 +6,27 @@ from __future__ import annotations
 from typing import Any
 
 from trakt.errors import Cancelled, StepError, TraktError
+from trakt.runtime import cancel
+from trakt.runtime.messages import describe
 from trakt.runtime.planning import StepPlan
 from trakt.runtime.timeouts import Overtime, deadline
 
 
 def passes_through(exc: BaseException) -> bool:
-    """What a step may raise that is not the step's own failure: Ctrl-C, a signal's
-    cancellation, its timeout alarm. Anything else (``SystemExit``, ``GeneratorExit``, a
-    custom ``BaseException``) fails the step."""
-    return isinstance(exc, (KeyboardInterrupt, Cancelled, Overtime))
+    """What a step may raise that is not the step's own failure: a signal's cancellation, its
+    timeout alarm, and Ctrl-C where Trakt has no SIGINT handler of its own (a library caller).
+    Anything else (``SystemExit``, ``GeneratorExit``, a custom ``BaseException``, a
+    ``KeyboardInterrupt`` the step raised itself under the CLI) fails the step."""
+    if isinstance(exc, KeyboardInterrupt):
+        return not cancel.handlers_installed() or cancel.requested() is not None
+    return isinstance(exc, (Cancelled, Overtime))
 
 
 def step_failure(step: StepPlan, exc: BaseException, chunk: int | None = None) -> StepError:
     """The StepError for whatever the step raised (its type and message kept)."""
     at = f" at chunk {chunk}" if chunk is not None else ""
     return StepError(
-        f"step '{step.id}' raised {type(exc).__name__}{at}: {exc}",
+        f"step '{step.id}' raised {type(exc).__name__}{at}: {describe(exc)}",
         step_id=step.id,
         chunk_index=chunk,
         exception_type=type(exc).__name__,

@@ -4,8 +4,14 @@ SIGALRM raises :class:`Overtime` inside the step. A step may catch it (``except
 BaseException``, a bare ``except``, a ``finally`` that loops), so once the limit has passed the
 alarm keeps firing every :data:`REPEAT_S` and raising again, and when the step ends — by
 returning, raising something else, or yielding a chunk — it is a ``StepTimeout`` regardless.
-A step still not stopped after a grace period ends the process through the last-resort hook
-the execution installs (it records the run as failed, then exits 1).
+A step that turns the alarm off (``signal.alarm(0)``, ``SIG_IGN``) is still measured: past its
+limit when it ends is a ``StepTimeout``, and a watchdog thread that needs no signal ends it
+after the grace period. A step still not stopped then ends the process through the
+last-resort hook the execution installs (it records the run as failed, then exits 1).
+
+Every step call and chunk pull also gets back the SIGALRM handler and real-time timer it found,
+so nothing a step sets there reaches the next step or run; and it checks, when it ends, whether
+a signal asked for the run to be cancelled (:mod:`trakt.runtime.cancel`).
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from trakt.errors import StepError
+from trakt.errors import Cancelled, StepError
+from trakt.runtime import cancel
 from trakt.runtime.planning import StepPlan
 
 REPEAT_S = 0.1  # how often the alarm fires again once a step is past its limit
+WATCHDOG_MARGIN_S = 1.0  # the watchdog acts this long after the alarm's own last resort would
 _RUNTIME = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _last_resort: Callable[[StepError], None] | None = None
+_governing: list[deadline] = []  # Trakt's own armed deadlines (an outer step pulling chunks)
 
 
 def grace_s(limit: float) -> float:
@@ -52,31 +61,85 @@ def disarm() -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+class _Watchdog:
+    """One daemon thread that ends a step past its limit and grace, even with SIGALRM off."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: float | None = None
+        self._owner: deadline | None = None
+        self._wake: float | None = None  # what the thread waits until (None: forever)
+        self._thread: threading.Thread | None = None
+
+    def arm(self, due: float, owner: deadline) -> None:
+        with self._cond:
+            self._due, self._owner = due, owner
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="trakt-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+            if self._wake is None or due < self._wake:  # per chunk: no wake-up unless needed
+                self._cond.notify()
+
+    def disarm(self, owner: deadline) -> None:
+        with self._cond:
+            if self._owner is owner:
+                self._due = self._owner = None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    self._wake = self._due
+                    now = time.monotonic()
+                    if self._due is not None and now >= self._due:
+                        break
+                    self._cond.wait(None if self._due is None else self._due - now)
+                owner, self._due, self._owner = self._owner, None, None
+            hook = _last_resort
+            if owner is not None and hook is not None:
+                hook(owner.error())
+
+
+_watchdog = _Watchdog()
+
+
 class deadline:  # used like a function: ``with deadline(step): ...``
-    """Stop the step with a ``StepTimeout`` StepError if it runs past ``timeout_s``.
+    """Around every step call and chunk pull: stop the step with a ``StepTimeout`` StepError if
+    it runs past ``timeout_s``, give back the SIGALRM state it found, and stop it if a cancel
+    was requested.
 
     Uses SIGALRM, so it applies in the main thread (the CLI, and API callers running there);
-    an alarm already running (an outer step pulling this one's chunks) governs alone.
+    while one of Trakt's deadlines is armed (an outer step pulling this one's chunks), that one
+    governs alone.
     """
 
     def __init__(self, step: StepPlan, chunk: int | Callable[[], int | None] | None = None):
         self.step = step
         self.chunk = chunk
         self.armed = False
+        self.guarded = False
+        self.measured = False  # this deadline's own limit applies (no outer one governs)
         self.expired_at: float | None = None
-        self.previous: Any = None
+        self.started = 0.0
+        self.saved_handler: Any = None
+        self.saved_timer: tuple[float, float] = (0.0, 0.0)
 
     def __enter__(self) -> None:
-        limit = self.step.timeout_s
-        if (
-            not limit
-            or threading.current_thread() is not threading.main_thread()
-            or signal.getitimer(signal.ITIMER_REAL)[0] > 0
-        ):
+        self.started = time.monotonic()
+        if threading.current_thread() is not threading.main_thread():
             return
-        self.previous = signal.signal(signal.SIGALRM, self._on_alarm)
-        self.armed = True
+        self.saved_handler = signal.getsignal(signal.SIGALRM)
+        self.saved_timer = signal.getitimer(signal.ITIMER_REAL)
+        self.guarded = True
+        limit = self.step.timeout_s
+        if not limit or _governing:
+            return
+        signal.signal(signal.SIGALRM, self._on_alarm)
+        self.armed = self.measured = True
+        _governing.append(self)
         signal.setitimer(signal.ITIMER_REAL, limit)
+        _watchdog.arm(self.started + limit + grace_s(limit) + WATCHDOG_MARGIN_S, self)
 
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
         now = time.monotonic()
@@ -110,12 +173,37 @@ class deadline:  # used like a function: ``with deadline(step): ...``
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self.armed:
+        if self.guarded:
+            # First, so that no alarm (Trakt's or one the step set) fires in what follows.
+            current = signal.setitimer(signal.ITIMER_REAL, 0)
+            self.guarded = False
+            self._give_back(current)
+        if self.armed:
+            self.armed = False
+            _watchdog.disarm(self)
+            _governing.remove(self)
+        if kind is not None and issubclass(kind, Cancelled):
             return
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self.previous)
-        self.armed = False
-        if self.expired_at is not None or isinstance(exc, Overtime):
+        cancel.check()  # a signal asked to stop: that sticks, whatever the step did about it
+        limit = self.step.timeout_s
+        over = limit is not None and time.monotonic() - self.started > limit
+        if self.expired_at is not None or isinstance(exc, Overtime) or (self.measured and over):
             # Whatever the step did after the limit passed (returned, raised something else,
-            # yielded a chunk), it timed out.
+            # yielded a chunk, turned the alarm off), it timed out.
             raise self.error() from None
+
+    def _give_back(self, current: tuple[float, float]) -> None:
+        """Restore the SIGALRM handler and timer found on entry. An outer step's alarm that
+        kept running (or fired and repeats) continues as it is; one the step turned off is
+        re-armed for what was left of it."""
+        handler = signal.getsignal(signal.SIGALRM)
+        if self.saved_handler is not None:
+            signal.signal(signal.SIGALRM, self.saved_handler)
+        value, interval = self.saved_timer
+        if not value:
+            return
+        if not self.armed and handler == self.saved_handler and current[0] > 0:
+            signal.setitimer(signal.ITIMER_REAL, *current)
+            return
+        left = value - (time.monotonic() - self.started)
+        signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), interval)

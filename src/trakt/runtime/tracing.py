@@ -19,6 +19,7 @@ from typing import Any
 
 from trakt._version import __version__
 from trakt.errors import UsageError
+from trakt.runtime.messages import describe
 
 EXTRA_HINT = "install the otel extra: python -m pip install 'trakt-etl[otel]'"
 
@@ -135,7 +136,7 @@ def emit_trace(
     if status != "success":
         exc = failures.get("")
         if exc is not None:
-            run.record_exception(exc)
+            _record_exception(run, exc)
         run.set_status(Status(StatusCode.ERROR, str(error.get("message") or status)))
     else:
         run.set_status(Status(StatusCode.OK))
@@ -170,7 +171,7 @@ def _step_span(
     )
     _events(span, step.get("events", []))
     if exc is not None:
-        span.record_exception(exc)
+        _record_exception(span, exc)
     if step["status"] in ("failed", "aborted"):
         span.set_status(Status(StatusCode.ERROR, step["status"]))
     span.end(end_time=_end(step))
@@ -201,9 +202,29 @@ def _io_span(
     )
     _events(span, info.get("events", []))
     if exc is not None:
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, str(exc)))
+        _record_exception(span, exc)
+        span.set_status(Status(StatusCode.ERROR, describe(exc)))
     span.end(end_time=_end(info))
+
+
+def _record_exception(span: Any, exc: BaseException) -> None:
+    """``span.record_exception``; when the exception's ``str()`` fails, the same event with
+    its message rendered safely."""
+    import traceback
+
+    try:
+        span.record_exception(exc)
+    except Exception:
+        kind = type(exc)
+        span.add_event(
+            "exception",
+            {
+                "exception.type": f"{kind.__module__}.{kind.__qualname__}",
+                "exception.message": describe(exc),
+                "exception.stacktrace": "".join(traceback.format_exception(exc)),
+                "exception.escaped": "False",
+            },
+        )
 
 
 def _events(span: Any, events: list[dict[str, Any]]) -> None:
