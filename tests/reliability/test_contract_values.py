@@ -279,3 +279,51 @@ def test_a_value_the_type_would_change_is_a_coercion_event(
         [row] = list(csv.DictReader(f))
     assert row["line"] == "3" and row["reason"].startswith(f"v: {rule}")
     assert row["raw"] == f"2,{bad}"
+
+
+def _quarantine_yaml(mode: str, source_column: str = "") -> str:
+    options = f"\n    options: {{source_column: {source_column}}}" if source_column else ""
+    return f"""
+name: counts
+inputs:
+  orders:
+    uri: "*.csv"{options}
+    schema:
+      columns:
+        id: {{type: int}}
+        v: {{type: int, min: 0}}
+      on_violation: quarantine
+outputs:
+  datasets: [{{name: out, from: orders}}]
+execution:
+  mode: {mode}
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_per_file_counts_include_rows_a_contract_quarantined(project: Project, mode: str) -> None:
+    project.csv("a.csv", "id,v\n1,5\n2,-1\n3,x\n4,7\n")
+    project.csv("b.csv", "id,v\n5,-2\n6,8\n")
+    result, manifest = _run(project, _quarantine_yaml(mode))
+    assert result["status"] == "success", result["error"]
+    entry = manifest["inputs"]["orders"]
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in entry["files"]}
+    assert {k: (f["records"], f["kept"], f["set_aside"]) for k, f in files.items()} == {
+        "a.csv": (4, 2, 2),
+        "b.csv": (2, 1, 1),
+    }
+    assert entry["rows"] == sum(f["kept"] for f in files.values()) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_quarantined_raw_is_the_record_as_read_without_the_source_column(
+    project: Project, mode: str
+) -> None:
+    project.csv("a.csv", "id,v\n1,5\n2,-1\n")
+    result, _ = _run(project, _quarantine_yaml(mode, source_column="src"))
+    assert result["status"] == "success", result["error"]
+    with (project.output_dir / "_rejected" / "orders.csv").open(newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["file"].endswith("a.csv") and row["line"] == "3"
+    assert row["raw"] == "2,-1" and row["reason"] == "v: below min 0"
+    assert (project.output_dir / "out.csv").read_text().splitlines()[1].startswith("1,5,")

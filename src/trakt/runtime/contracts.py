@@ -183,6 +183,8 @@ class ContractState:
 
     def _quarantine(self, rows: pd.DataFrame, lines: pd.Series, reasons: pd.Series) -> None:
         """The rows as read (before coercion), with their line and the rule they broke."""
+        if self.source_column in rows.columns:  # added by the reader: not in the record
+            rows = rows.drop(columns=[self.source_column])
         for values, line, reason in zip(
             rows.itertuples(index=False), lines.tolist(), reasons.tolist(), strict=True
         ):
