@@ -309,8 +309,9 @@ def test_xlsx_header_with_a_name_twice_is_an_input_error(
     result, manifest = _run(project, _yaml("book.xlsx", mode))
     assert result["status"] == "failed"
     assert manifest["error"]["type"] == "InputError"
-    assert f"book.xlsx:1: the header names column(s) {twice} more than once" in (
-        manifest["error"]["message"]
+    assert (
+        f"book.xlsx:1: the header names column(s) {twice} more than once"
+        in (manifest["error"]["message"])
     )
     assert not (project.output_dir / "out.csv").exists()
 

@@ -126,7 +126,7 @@ def _to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     long = numbers.notna() & ~misfit & (text.str.strip().str.len() >= 16).fillna(False)
     if long.any():
         rounded = [_rounded(t, n) for t, n in zip(text[long], numbers[long], strict=True)]
-        misfit[long] = rounded
+        misfit[long] = pd.Series(rounded, index=text.index[long], dtype=bool)
     return numbers.where(~misfit), misfit
 
 
