@@ -327,3 +327,26 @@ def test_quarantined_raw_is_the_record_as_read_without_the_source_column(
     assert row["file"].endswith("a.csv") and row["line"] == "3"
     assert row["raw"] == "2,-1" and row["reason"] == "v: below min 0"
     assert (project.output_dir / "out.csv").read_text().splitlines()[1].startswith("1,5,")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_xlsx_files_count_and_name_their_own_quarantined_rows(project: Project, mode: str) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    for name, rows in [("a.xlsx", [[1, 5], [2, -1]]), ("b.xlsx", [[3, -2], [4, 8], [5, -3]])]:
+        book = openpyxl.Workbook()
+        for row in [["id", "v"], *rows]:
+            book.active.append(row)
+        book.save(project.input_dir / name)
+    yaml_text = _quarantine_yaml(mode).replace('"*.csv"', '"*.xlsx"')
+    result, manifest = _run(project, yaml_text)
+    assert result["status"] == "success", result["error"]
+    entry = manifest["inputs"]["orders"]
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in entry["files"]}
+    assert {k: (f["records"], f["kept"], f["set_aside"]) for k, f in files.items()} == {
+        "a.xlsx": (2, 1, 1),
+        "b.xlsx": (3, 1, 2),
+    }
+    assert entry["rows"] == 2
+    with (project.output_dir / "_rejected" / "orders.csv").open(newline="") as f:
+        rejected = [(r["file"].rsplit("/", 1)[-1], r["line"], r["raw"]) for r in csv.DictReader(f)]
+    assert rejected == [("a.xlsx", "3", "2,-1"), ("b.xlsx", "2", "3,-2"), ("b.xlsx", "4", "5,-3")]

@@ -382,11 +382,25 @@ class Execution:
             return rows
         located = state.rejected
         source = self.resolved.get(name)
-        if source is not None and source.format.name == "csv":
+        if source is not None:
             files = self.scanned.get(name, source.files)
             if source.combine_strategy == "latest":
                 files = files[-1:]
-            located = locate_rows(located, files, self.file_rows.get(name, {}), source.options)
+            counts = self.file_rows.get(name, {})
+            if source.format.name == "csv":
+                located = locate_rows(located, files, counts, source.options)
+            elif len(files) > 1:  # rows are numbered across the files: name each one's own
+                placed = []
+                for row in located:
+                    start = 0
+                    for f in files:
+                        count = counts.get(f.shown, 0)
+                        if start <= row.line - 2 < start + count:
+                            row = replace(row, file=f.shown, line=row.line - start)
+                            break
+                        start += count
+                    placed.append(row)
+                located = placed
         per_file: dict[str, int] = {}
         for row in located:
             per_file[row.file] = per_file.get(row.file, 0) + 1
