@@ -9,6 +9,7 @@ contract sees a grouped result's index as the columns that are written.
 
 from __future__ import annotations
 
+import csv
 import json
 from typing import Any
 
@@ -237,3 +238,115 @@ def test_datetime_bounds_apply_to_values_with_an_offset(project: Project, mode: 
     assert [(e["kind"], e["rule"], e["samples"]) for e in events] == [
         ("warning", "below min 2024-01-01", [{"value": "2023-12-31T23:00:00Z", "line": 3}])
     ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_date_column_publishes_dates_not_timestamps(project: Project, mode: str) -> None:
+    project.csv("orders.csv", "id,v\n1,2025-01-09\n2,2024-02-29\n3,\n")
+    result, _ = _run(project, _yaml("date", "error", mode))
+    assert result["status"] == "success", result["error"]
+    written = (project.output_dir / "out.csv").read_text()
+    assert written == "id,v\n1,2025-01-09\n2,2024-02-29\n3,\n"
+
+
+# Spellings that are a date or time, but not the one the contract reads: never reformatted.
+SPELLINGS = [
+    ("date", "2025-01-09", "2025-1-9", "does not fit date (expected YYYY-MM-DD)"),
+    ("date", "2025-01-09", "20250109", "does not fit date (expected YYYY-MM-DD)"),
+    ("date", "2025-01-09", "2025-01-09T00:00:00", "does not fit date (expected YYYY-MM-DD)"),
+    ("datetime", "2025-01-09 10:00:00", "20250109T100000", "does not fit datetime"),
+    ("datetime", "2025-01-09T10:00:00", "2025-1-9 10:00", "does not fit datetime"),
+    ("float", "9007199254740992.0", "9007199254740993", "does not fit float"),
+    ("float", "0.30000000000000004", "0.3000000000000000444", "does not fit float"),
+    ("float", "1e+22", "-9007199254740993.0", "does not fit float"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("kind", "good", "bad", "rule"), SPELLINGS)
+def test_a_value_the_type_would_change_is_a_coercion_event(
+    project: Project, mode: str, kind: str, good: str, bad: str, rule: str
+) -> None:
+    project.csv("orders.csv", f"id,v\n1,{good}\n2,{bad}\n")
+    result, manifest = _run(project, _yaml(kind, "quarantine", mode))
+    assert result["status"] == "success", result["error"]
+    [event] = _coercions(manifest)
+    assert event["rule"].startswith(rule) and event["count"] == 1
+    assert event["samples"] == [{"value": bad, "line": 3}]
+    written = (project.output_dir / "out.csv").read_text().splitlines()[1:]
+    assert written == [f"1,{good.replace(' ', 'T')}"]
+    with (project.output_dir / "_rejected" / "orders.csv").open(newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["line"] == "3" and row["reason"].startswith(f"v: {rule}")
+    assert row["raw"] == f"2,{bad}"
+
+
+def _quarantine_yaml(mode: str, source_column: str = "") -> str:
+    options = f"\n    options: {{source_column: {source_column}}}" if source_column else ""
+    return f"""
+name: counts
+inputs:
+  orders:
+    uri: "*.csv"{options}
+    schema:
+      columns:
+        id: {{type: int}}
+        v: {{type: int, min: 0}}
+      on_violation: quarantine
+outputs:
+  datasets: [{{name: out, from: orders}}]
+execution:
+  mode: {mode}
+"""
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_per_file_counts_include_rows_a_contract_quarantined(project: Project, mode: str) -> None:
+    project.csv("a.csv", "id,v\n1,5\n2,-1\n3,x\n4,7\n")
+    project.csv("b.csv", "id,v\n5,-2\n6,8\n")
+    result, manifest = _run(project, _quarantine_yaml(mode))
+    assert result["status"] == "success", result["error"]
+    entry = manifest["inputs"]["orders"]
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in entry["files"]}
+    assert {k: (f["records"], f["kept"], f["set_aside"]) for k, f in files.items()} == {
+        "a.csv": (4, 2, 2),
+        "b.csv": (2, 1, 1),
+    }
+    assert entry["rows"] == sum(f["kept"] for f in files.values()) == 3
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_quarantined_raw_is_the_record_as_read_without_the_source_column(
+    project: Project, mode: str
+) -> None:
+    project.csv("a.csv", "id,v\n1,5\n2,-1\n")
+    result, _ = _run(project, _quarantine_yaml(mode, source_column="src"))
+    assert result["status"] == "success", result["error"]
+    with (project.output_dir / "_rejected" / "orders.csv").open(newline="") as f:
+        [row] = list(csv.DictReader(f))
+    assert row["file"].endswith("a.csv") and row["line"] == "3"
+    assert row["raw"] == "2,-1" and row["reason"] == "v: below min 0"
+    assert (project.output_dir / "out.csv").read_text().splitlines()[1].startswith("1,5,")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_xlsx_files_count_and_name_their_own_quarantined_rows(project: Project, mode: str) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    for name, rows in [("a.xlsx", [[1, 5], [2, -1]]), ("b.xlsx", [[3, -2], [4, 8], [5, -3]])]:
+        book = openpyxl.Workbook()
+        for row in [["id", "v"], *rows]:
+            book.active.append(row)
+        book.save(project.input_dir / name)
+    yaml_text = _quarantine_yaml(mode).replace('"*.csv"', '"*.xlsx"')
+    result, manifest = _run(project, yaml_text)
+    assert result["status"] == "success", result["error"]
+    entry = manifest["inputs"]["orders"]
+    files = {f["path"].rsplit("/", 1)[-1]: f for f in entry["files"]}
+    assert {k: (f["records"], f["kept"], f["set_aside"]) for k, f in files.items()} == {
+        "a.xlsx": (2, 1, 1),
+        "b.xlsx": (3, 1, 2),
+    }
+    assert entry["rows"] == 2
+    with (project.output_dir / "_rejected" / "orders.csv").open(newline="") as f:
+        rejected = [(r["file"].rsplit("/", 1)[-1], r["line"], r["raw"]) for r in csv.DictReader(f)]
+    assert rejected == [("a.xlsx", "3", "2,-1"), ("b.xlsx", "2", "3,-2"), ("b.xlsx", "4", "5,-3")]

@@ -286,3 +286,52 @@ def test_on_bad_lines_on_an_xlsx_input_is_a_validation_error(project: Project, p
     problem = info.value.problems[0]
     assert (problem.path, problem.line) == ("inputs.orders.on_bad_lines", 5)
     assert not (project.output_dir / "_rejected").exists()
+
+
+def _sheet(path: Path, *rows: list[Any]) -> Path:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(
+    ("header", "twice"), [(["a", "a", "b"], "['a']"), (["a", None, None], "['']")]
+)
+def test_xlsx_header_with_a_name_twice_is_an_input_error(
+    project: Project, mode: str, header: list[Any], twice: str
+) -> None:
+    _sheet(project.input_dir / "book.xlsx", header, [1, 2, 3])
+    result, manifest = _run(project, _yaml("book.xlsx", mode))
+    assert result["status"] == "failed"
+    assert manifest["error"]["type"] == "InputError"
+    assert (
+        f"book.xlsx:1: the header names column(s) {twice} more than once"
+        in (manifest["error"]["message"])
+    )
+    assert not (project.output_dir / "out.csv").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_xlsx_header_names_are_kept_as_written(project: Project, mode: str) -> None:
+    # An empty cell is "" as in a CSV header; "NA" is a name, not a missing value.
+    _sheet(project.input_dir / "book.xlsx", ["a", None, "NA", 2025], [1, 2, 3, 4], [5, 6, 7, 8])
+    result, manifest = _run(project, _yaml("book.xlsx", mode))
+    assert result["status"] == "success", result["error"]
+    assert _out(project) == "a,,NA,2025\n1,2,3,4\n5,6,7,8\n"
+    assert manifest["inputs"]["orders"]["columns"] == ["a", "", "NA", "2025"]
+
+
+def test_xlsx_usecols_by_name_picks_header_names(project: Project) -> None:
+    _sheet(project.input_dir / "book.xlsx", ["a", "b", "c"], [1, 2, 3])
+    extra = "    options: {usecols: [c, a]}"
+    result, _ = _run(project, _yaml("book.xlsx", extra=extra))
+    assert result["status"] == "success", result["error"]
+    assert _out(project) == "a,c\n1,3\n"
+    result, manifest = _run(project, _yaml("book.xlsx", extra="    options: {usecols: [z]}"))
+    assert result["status"] == "failed"
+    assert "usecols names column(s) ['z']" in manifest["error"]["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from decimal import Decimal
 from typing import Any
@@ -146,7 +147,7 @@ def test_types_coerce_and_report() -> None:
     out = state.apply(frame)
     assert out["n"].tolist() == [1, pd.NA, pd.NA] and str(out["n"].dtype) == "Int64"
     assert out["ok"].tolist() == [True, False, pd.NA]
-    assert out["day"].iloc[0] == pd.Timestamp("2026-01-02") and pd.isna(out["day"].iloc[1])
+    assert out["day"].iloc[0] == datetime.date(2026, 1, 2) and pd.isna(out["day"].iloc[1])
     assert out["at"].iloc[2] == pd.Timestamp("2026-01-02 03:04")
     # 1.234 is never rounded to 1.23; 12345.6 needs 7 digits: more than decimal(5,2)
     assert pd.isna(out["price"].iloc[0]) and out["price"].iloc[2] == Decimal("9.00")

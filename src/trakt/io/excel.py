@@ -57,32 +57,16 @@ class ExcelFormat:
 
     def read_table(self, request: ReadRequest) -> pa.Table:
         options = request.options
-        opts = {k: v for k, v in options.items() if k not in ("source_column", "dtype")}
-        try:
-            # Cells as openpyxl gives them (int, float, str, datetime, bool): the types are
-            # decided per column below, so one text cell in a numeric column is no failure.
-            frame = pd.read_excel(
-                request.path,
-                sheet_name=request.sheet if request.sheet is not None else 0,
-                engine="openpyxl",
-                dtype=object,
-                **opts,
-            )
-        except ImportError:
-            raise InputError(f"cannot read {request.path}: {EXTRA_HINT}") from None
-        except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
-            raise InputError(
-                f"cannot read Excel file {request.path}: {exc}", file=str(request.path)
-            ) from None
         skip = options.get("skiprows") or 0
         # Sheet row numbers, where they can be known (a list of skipped rows: not simply).
         first_line = 2 + skip if isinstance(skip, int) else None
-        declared = _declared(options.get("dtype"), [str(c) for c in frame.columns])
+        frame, names = _read_sheet(request)
+        declared = _declared(options.get("dtype"), names)
         arrays = [
-            _column(request, str(name), frame[name].tolist(), declared.get(str(name)), first_line)
-            for name in frame.columns
+            _column(request, name, frame[i].tolist(), declared.get(name), first_line)
+            for i, name in zip(frame.columns, names, strict=True)
         ]
-        return pa.table(arrays, names=[str(c) for c in frame.columns])
+        return pa.table(arrays, names=names)
 
     def schema(self, request: ReadRequest) -> pa.Schema:
         return self.read_table(request).schema
@@ -101,6 +85,75 @@ class ExcelFormat:
 
     def open_writer(self, path: Path) -> ChunkWriter:
         raise OutputError("writing xlsx is not supported; write CSV outputs")
+
+
+def _read_sheet(request: ReadRequest) -> tuple[pd.DataFrame, list[str]]:
+    """The data rows (columns by position) and the header's names exactly as written:
+    pandas' own header would rename ``a,a`` to ``a,a.1`` and an empty cell to ``Unnamed: 1``."""
+    options = request.options
+    opts = {k: v for k, v in options.items() if k not in ("source_column", "dtype", "usecols")}
+    usecols = options.get("usecols")
+    by_name = isinstance(usecols, list) and any(isinstance(c, str) for c in usecols)
+    if usecols is not None and not by_name:
+        opts["usecols"] = usecols  # letters or positions: pandas picks them as it would
+    # Cells as openpyxl gives them (int, float, str, datetime, bool): the types are decided
+    # per column later, so one text cell in a numeric column is no failure.
+    frame = _read_excel(request, header=None, dtype=object, **opts)
+    if frame.empty:
+        return frame, []
+    cells = frame.iloc[0].tolist()
+    if any(_missing(c) for c in cells):  # empty, or a text like "NA" that na_values took
+        raw = _read_excel(request, header=None, nrows=1, na_filter=False, dtype=object, **opts)
+        cells = raw.iloc[0].tolist() if not raw.empty else []
+        cells += [""] * (len(frame.columns) - len(cells))
+    names = ["" if _missing(c) else str(c) for c in cells[: len(frame.columns)]]
+    _check_names(request, names)
+    data = frame.iloc[1:].reset_index(drop=True)
+    data.columns = pd.RangeIndex(len(names))
+    if by_name:
+        assert isinstance(usecols, list)
+        absent = [c for c in usecols if str(c) not in names]
+        if absent:
+            raise InputError(
+                f"{request.shown}: options.usecols names column(s) {absent} that the header "
+                f"does not have (it has {names}); use names from the header",
+                file=request.shown,
+                column=str(absent[0]),
+            )
+        keep = [i for i, name in enumerate(names) if name in {str(c) for c in usecols}]
+        data = data[keep]
+        data.columns = pd.RangeIndex(len(keep))
+        names = [names[i] for i in keep]
+    return data, names
+
+
+def _read_excel(request: ReadRequest, **options: Any) -> pd.DataFrame:
+    sheet = request.sheet if request.sheet is not None else 0
+    try:
+        return pd.read_excel(request.path, sheet_name=sheet, engine="openpyxl", **options)
+    except ImportError:
+        raise InputError(f"cannot read {request.shown}: {EXTRA_HINT}") from None
+    except Exception as exc:  # openpyxl raises many kinds for a file that is no workbook
+        raise InputError(
+            f"cannot read Excel file {request.shown}: {exc}", file=request.shown
+        ) from None
+
+
+def _check_names(request: ReadRequest, names: list[str]) -> None:
+    """A name twice (two empty cells too) is an error, as in a CSV header: never renamed."""
+    seen: set[str] = set()
+    twice = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+    if twice:
+        skip = request.options.get("skiprows") or 0
+        line = skip + 1 if isinstance(skip, int) else None
+        where = f"{request.shown}:{line}" if line else request.shown
+        raise InputError(
+            f"{where}: the header names column(s) {twice} more than once; give every column "
+            "its own name",
+            file=request.shown,
+            line=line,
+            column=twice[0],
+        )
 
 
 def _declared(dtype: Any, names: list[str]) -> dict[str, pa.DataType]:

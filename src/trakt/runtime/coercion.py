@@ -3,18 +3,22 @@
 
 A value either converts exactly or becomes null, and is then told apart: it does not parse
 (``not a valid int``) or it parses but would have to change to fit (``does not fit ...``:
-rounded decimals, fractions or overflow for ``int``, overflow for ``float``, a time of day for
-``date``, nanoseconds or years beyond 9999 for dates and times).
+rounded decimals, fractions or overflow for ``int``, digits a 64-bit float cannot hold for
+``float``, any spelling but ``YYYY-MM-DD`` for ``date``, a spelling that is not ISO 8601,
+nanoseconds or years beyond 9999 for ``datetime``). A date column holds dates (Arrow
+``date32``), written back as ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 DECIMAL = re.compile(r"decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _TRUE = {"true", "t", "yes", "y", "1"}
@@ -26,6 +30,16 @@ _PLAIN_INT = r"[+-]?[0-9]{1,18}"
 # so pandas runs them in pyarrow's regex engine, not value by value in Python's.
 _OFFSET = r"[0-9]:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]+)?)? ?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)$"
 _FINE_FRACTION = r"[.,][0-9]{7,}"  # more than microseconds: parsed at nanoseconds, checked
+_ISO_DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# ISO 8601 as written in data: a date, then (after T or a space) a time of day with optional
+# seconds and fraction, then an optional UTC offset or Z. Nothing else is guessed at.
+_ISO_DATETIME = (
+    _ISO_DATE + r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
+    r"(?: ?(?:[Zz]|[+-][0-9]{2}(?::?[0-9]{2})?))?)?"
+)
+_BIG_YEAR = r"[+-]?[0-9]{5,}-[0-9]{2}-[0-9]{2}.*"
+_FLOAT_DIGITS = 17  # a float holds 15-17 significant digits: more are rounded away
+_EXACT_UP_TO = 2**53  # every integer up to here is a float exactly
 _INFINITE = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
@@ -37,10 +51,11 @@ def misfit_rule(kind: str) -> str:
     match = DECIMAL.fullmatch(kind)
     why = {
         "int": "a fraction, or outside the 64-bit range",
-        "float": "too large or too small for a 64-bit float",
-        "date": "has a time of day, or is outside years 1-9999",
-        "datetime": "finer than microseconds, outside years 1-9999, or with(out) a UTC offset "
-        "unlike the column's first value",
+        "float": "more digits than a 64-bit float holds, or too large or too small for one",
+        "date": "expected YYYY-MM-DD",
+        "datetime": "expected ISO 8601 YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|+HH:MM]; finer than "
+        "microseconds, outside years 1-9999, or with(out) a UTC offset unlike the column's "
+        "first value",
     }.get(kind, "")
     if match:
         why = f"more than {match.group(2)} decimal places or {match.group(1)} digits"
@@ -107,43 +122,68 @@ def _to_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         infinite = lowered.isin(_INFINITE).fillna(False).astype(bool)
         fits = ((numbers[suspect] == 0) & zero) | infinite
         misfit[suspect] = ~fits
+    # Only a text of 16 characters or more can hold more digits than a float keeps.
+    long = numbers.notna() & ~misfit & (text.str.strip().str.len() >= 16).fillna(False)
+    if long.any():
+        rounded = [_rounded(t, n) for t, n in zip(text[long], numbers[long], strict=True)]
+        misfit[long] = pd.Series(rounded, index=text.index[long], dtype=bool)
     return numbers.where(~misfit), misfit
+
+
+def _rounded(text: str, number: float) -> bool:
+    """Whether ``number`` is not what ``text`` says: more significant digits than a float
+    keeps (and they differ from it), or an integer beyond 2**53 that no float is."""
+    written = _decimal(text)
+    if written is None or not written.is_finite() or not math.isfinite(number):
+        return False
+    digits = written.normalize().as_tuple().digits
+    integer = re.fullmatch(r"[+-]?[0-9]+(?:\.0*)?", text.strip()) is not None
+    if integer and abs(written) > _EXACT_UP_TO:
+        return Decimal(number) != written
+    return len(digits) > _FLOAT_DIGITS and Decimal(repr(number)) != written
 
 
 def _to_datetime(text: pd.Series, kind: str, memo: dict[str, Any]) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 at microsecond resolution (years 1-9999) in every chunk, whatever pandas
-    would infer for it; a date has no time of day."""
+    would infer for it; a date is ``YYYY-MM-DD`` and nothing else, and holds no time."""
     stripped = text.str.strip()
     present = stripped.notna() & (stripped != "")
-    aware = stripped.str.contains(_OFFSET, regex=True).fillna(False).astype(bool) & present
+    iso = stripped.str.fullmatch(_ISO_DATE if kind == "date" else _ISO_DATETIME)
+    iso = iso.fillna(False).astype(bool) & present
+    if kind == "date":
+        parsed = pd.to_datetime(stripped.where(iso), errors="coerce", format="%Y-%m-%d")
+        misfit = _other_spelling(stripped, present & ~iso)
+        dates = parsed.astype("datetime64[s]").astype(pd.ArrowDtype(pa.date32()))
+        return dates, misfit
+    aware = stripped.str.contains(_OFFSET, regex=True).fillna(False).astype(bool) & iso
     # The column's first time of day decides, in every chunk: with a UTC offset (values are
     # then instants in UTC) or without; a value of the other kind is never guessed.
-    timed = present & stripped.str.contains(r"[0-9]:[0-9]{2}", regex=True).fillna(False).astype(
-        bool
-    )
+    timed = iso & stripped.str.contains(r"[0-9]:[0-9]{2}", regex=True).fillna(False).astype(bool)
     if "utc" not in memo and timed.any():
         memo["utc"] = bool(aware[timed].iloc[0])
     utc = bool(memo.get("utc", False))
-    misfit = (present & (aware != utc)).astype(bool)
+    misfit = (iso & (aware != utc)).astype(bool) | _other_spelling(stripped, present & ~iso)
     fine = stripped.str.contains(_FINE_FRACTION, regex=True).fillna(False).astype(bool)
-    usable = stripped.where(present & ~misfit)
+    usable = stripped.where(iso & ~misfit)
     parsed = _parse(usable.where(~fine), utc)
     if fine.any():  # nanosecond digits: they fit only when they are zero
         exact = pd.to_datetime(usable.where(fine), errors="coerce", format="ISO8601", utc=utc)
         ok = exact.notna() & (exact.dt.nanosecond == 0)
-        misfit |= fine & present & ~ok & ~misfit
+        misfit |= fine & iso & ~ok & ~misfit
         parsed = parsed.where(~(fine & ok), exact.where(ok).astype(parsed.dtype))
-    if kind == "date":
-        timed = parsed.notna() & (parsed != parsed.dt.normalize())
-        misfit |= timed
-        parsed = parsed.where(~timed)
-    # Out of range (year 10000...) and invalid values alike come back as NaT: tell them apart.
-    unparsed = parsed.isna() & present & ~misfit
-    if unparsed.any():
-        misfit |= unparsed & stripped.str.fullmatch(r"[+-]?[0-9]{5,}-[0-9]{2}-[0-9]{2}.*").fillna(
-            False
-        ).astype(bool)
     return parsed, misfit.astype(bool)
+
+
+def _other_spelling(stripped: pd.Series, candidates: pd.Series) -> pd.Series:
+    """Values that are a date or time, but not spelled as the contract reads them
+    (``2025-1-9``, ``20250109``, a time for a date, a year beyond 9999): never reformatted."""
+    misfit = pd.Series(False, index=stripped.index)
+    if not candidates.any():
+        return misfit
+    some = stripped.where(candidates)
+    readable = pd.to_datetime(some, errors="coerce", format="ISO8601", utc=True).notna()
+    big_year = some.str.fullmatch(_BIG_YEAR).fillna(False).astype(bool)
+    return (candidates & (readable | big_year)).astype(bool)
 
 
 def _parse(text: pd.Series, utc: bool) -> pd.Series:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from trakt.errors import TraktError
 from trakt.io.badlines import BadLine
@@ -58,6 +59,8 @@ class _Finding:
 
 
 def _bound(series: pd.Series, value: Any) -> Any:
+    if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
+        return pd.Timestamp(value).date()  # a date column holds dates: so is its bound
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         bound = pd.Timestamp(value)
         aware = getattr(series.dtype, "tz", None) is not None
@@ -180,6 +183,8 @@ class ContractState:
 
     def _quarantine(self, rows: pd.DataFrame, lines: pd.Series, reasons: pd.Series) -> None:
         """The rows as read (before coercion), with their line and the rule they broke."""
+        if self.source_column in rows.columns:  # added by the reader: not in the record
+            rows = rows.drop(columns=[self.source_column])
         for values, line, reason in zip(
             rows.itertuples(index=False), lines.tolist(), reasons.tolist(), strict=True
         ):

@@ -383,21 +383,43 @@ class Execution:
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
 
     def _contract_rows(self, name: str) -> list[BadLine]:
-        """Rows a contract quarantined; an input's carry their own file and line in it."""
+        """Rows a contract quarantined; an input's carry their own file and line in it, and
+        count as set aside in its manifest's file entries."""
         output = self.contracts.get(f"output:{name}")
         rows = list(output.rejected) if output is not None else []
         state = self.contracts.get(name)
         if state is None:
             return rows
+        located = state.rejected
         source = self.resolved.get(name)
-        if source is None or source.format.name != "csv":
-            return rows + state.rejected
-        files = self.scanned.get(name, source.files)
-        if source.combine_strategy == "latest":
-            files = files[-1:]
-        return rows + locate_rows(
-            state.rejected, files, self.file_rows.get(name, {}), source.options
-        )
+        if source is not None:
+            files = self.scanned.get(name, source.files)
+            if source.combine_strategy == "latest":
+                files = files[-1:]
+            counts = self.file_rows.get(name, {})
+            if source.format.name == "csv":
+                located = locate_rows(located, files, counts, source.options)
+            elif len(files) > 1:  # rows are numbered across the files: name each one's own
+                placed = []
+                for row in located:
+                    start = 0
+                    for f in files:
+                        count = counts.get(f.shown, 0)
+                        if start <= row.line - 2 < start + count:
+                            row = replace(row, file=f.shown, line=row.line - start)
+                            break
+                        start += count
+                    placed.append(row)
+                located = placed
+        per_file: dict[str, int] = {}
+        for row in located:
+            per_file[row.file] = per_file.get(row.file, 0) + 1
+        for entry in self.manifest.inputs.get(name, {}).get("files", []):
+            count = per_file.get(entry["path"], 0)
+            if count and "kept" in entry:  # kept + set_aside = records, as for bad lines
+                entry["kept"] -= count
+                entry["set_aside"] += count
+        return rows + located
 
     def take_input(
         self, source: ResolvedInput, table: pa.Table, timing: Timing, first: bool = True
