@@ -15,8 +15,8 @@ from trakt.io.badlines import (
     MAX_FIELD_LINES,
     first_bad_line,
     line_count,
+    needs_careful_read,
     record_line,
-    unbalanced_quotes,
 )
 from trakt.io.base import ReadRequest
 from trakt.io.csv_checks import swallowed
@@ -68,9 +68,10 @@ def fail(request: ReadRequest, exc: Exception) -> InputError:
 
 
 def check_quotes(request: ReadRequest) -> None:
-    """pyarrow reads a quoted field that never closes as running to the end of the file,
-    silently: look for that first (a byte count; the careful re-read only when it is odd)."""
-    if not unbalanced_quotes(request.path, request.options):
+    """pyarrow silently reads a quoted field that never closes as running to the end of the
+    file, drops a quote followed by text (merging lines), and ends a record at a stray
+    ``\\r``: look for those first (a byte-level look; the careful re-read only if it may be)."""
+    if not needs_careful_read(request.path, request.options):
         return
     bad = first_bad_line(request.path, request.options, request.shown)
     if bad is not None:
