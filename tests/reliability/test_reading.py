@@ -320,7 +320,10 @@ def test_a_malformed_header_is_an_error_under_every_policy(project: Project, pol
 
 MERGING = [
     # text after a closing quote: the quoted field opened at line 2 would swallow lines 3-4
-    (b'id,name\n1,"Smith\n2,Jones\n3,Brown" Jr\n4,Lee\n', b'id,name\n2,Jones\n3,"Brown"" Jr"\n4,Lee\n'),
+    (
+        b'id,name\n1,"Smith\n2,Jones\n3,Brown" Jr\n4,Lee\n',
+        b'id,name\n2,Jones\n3,"Brown"" Jr"\n4,Lee\n',
+    ),
     # a quote opening a field inside a quoted field: line 4 would close it and merge
     (b'id,name\n1,"Smith\n2,Jones\n3,"Brown"\n4,Lee\n', None),
     # a quote dropped silently ("ab"c read as abc)
@@ -389,7 +392,9 @@ BAD_BYTES = [
     ("euc_jp", b"a,b\n1,x\n" + b"3,\xffz\n" + b"4,z\n", b"3,\xffz"),
     (
         "utf-16-le",
-        "a,b\n1,x\n".encode("utf-16-le") + b"3\x00,\x00\x00\xd8z\x00\n\x00" + "4,z\n".encode("utf-16-le"),
+        "a,b\n1,x\n".encode("utf-16-le")
+        + b"3\x00,\x00\x00\xd8z\x00\n\x00"
+        + "4,z\n".encode("utf-16-le"),
         None,
     ),
 ]

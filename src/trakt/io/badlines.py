@@ -113,7 +113,7 @@ def _ends_inside(line: str, inside: bool, d: Dialect) -> bool | None:
 
 AFTER_QUOTE = (
     "a quote inside the quoted field opened here is followed by other text (a quote in a "
-    'quoted field must be doubled, or close it just before the delimiter or the line end; '
+    "quoted field must be doubled, or close it just before the delimiter or the line end; "
     "a stray quote?)"
 )
 STRAY_CR = (
