@@ -2,11 +2,11 @@
 
 Random CSV text (quotes, delimiters, line breaks, stray CRs, a BOM, empty fields, leading
 zeros, a long field now and then, rows written carelessly so quotes, delimiters and CRs go
-astray, text after a closing quote) is run input -> output in batch and stream mode (random chunk sizes) with every
-``on_bad_lines`` policy. Either the run fails with a Trakt error naming the file and a line, or
-it succeeds and the records it kept plus those it set aside are the records Python's ``csv``
-module finds, and, when nothing was set aside, every value comes out as it went in (float
-columns: the same number).
+astray, text after a closing quote) is run input -> output in batch and stream mode (random
+chunk sizes) with every ``on_bad_lines`` policy. Either the run fails with a Trakt error naming
+the file and a line, or it succeeds and the records it kept plus those it set aside are the
+records Python's ``csv`` module finds (a record it merges or splits, set aside), and, when
+nothing was set aside, every value comes out as it went in (float columns: the same number).
 """
 
 from __future__ import annotations

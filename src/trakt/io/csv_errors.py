@@ -14,8 +14,6 @@ from trakt.io.badlines import (
     MAX_FIELD_BYTES,
     MAX_FIELD_LINES,
     first_bad_line,
-    line_count,
-    needs_careful_read,
     record_line,
 )
 from trakt.io.base import ReadRequest
@@ -28,6 +26,7 @@ from trakt.io.csv_options import (
     read_all,
     read_options,
 )
+from trakt.io.rawshape import line_count, needs_careful_read
 
 FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
 
