@@ -413,7 +413,7 @@ def test_invalid_bytes_in_a_transcoded_encoding_follow_the_policy(
         assert result["status"] == "success", (policy, result["error"])
         assert out_bytes(project) == b"a,b\n1,x\n4,z\n"
         assert manifest["inputs"]["src"]["bad_lines"]["count"] == 1
-    assert rejected(project)[0][:2] == ["in.csv", "3"]
+    assert rejected(project)[0][:3] == ["in.csv", "3", f"bytes not valid {encoding} at column 3"]
     result, manifest = run(project, mode, extra=extra)
     assert result["status"] == "failed"
     assert manifest["error"]["line"] == 3 and manifest["error"]["artifact"] == "src"

@@ -51,6 +51,7 @@ class Dialect:
     """What the careful re-read needs of an input's reader options."""
 
     encoding: str
+    declared: str  # the user's encoding, where the file was transcoded to a UTF-8 copy
     delimiter: str
     quotechar: str
     escapechar: str | None
@@ -62,6 +63,7 @@ class Dialect:
     def of(cls, options: Mapping[str, Any]) -> Dialect:
         return cls(
             encoding=str(options.get("encoding") or "utf-8"),
+            declared=str(options.get("transcoded_from") or options.get("encoding") or "utf-8"),
             delimiter=str(options.get("sep") or options.get("delimiter") or ","),
             quotechar=str(options.get("quotechar") or '"'),
             escapechar=str(options["escapechar"]) if options.get("escapechar") else None,
@@ -230,7 +232,7 @@ def _checked(
                 continue
             undecodable = _undecodable(text)
             if undecodable is not None:
-                reason = f"bytes not valid {d.encoding} at column {undecodable + 1}"
+                reason = f"bytes not valid {d.declared} at column {undecodable + 1}"
                 yield line, text, BadLine(name, line, _raw(text, d), reason)
                 continue
             count = _fields(text.rstrip("\r\n"), d)

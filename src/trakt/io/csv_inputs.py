@@ -90,7 +90,10 @@ def to_utf8_where_needed(
         changed = True
     if not changed:
         return source
-    return replace(source, files=files, options={**source.options, "encoding": "utf-8"})  # type: ignore[type-var]
+    options: dict[str, Any] = {**source.options, "encoding": "utf-8"}
+    if declared:  # every file was transcoded: messages about the copy's bytes name it
+        options["transcoded_from"] = str(declared)
+    return replace(source, files=files, options=options)  # type: ignore[type-var]
 
 
 def limit_for(max_bad_lines: int | float | str, records: int) -> int:
