@@ -5,11 +5,12 @@ record-by-record re-read (:mod:`trakt.io.badlines`) is needed, and its line coun
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from trakt.io.badlines import Dialect
 
@@ -54,10 +55,16 @@ def _stamp(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _glued(quotechar: str, delimiter: str) -> re.Pattern[bytes]:
-    q, sep = re.escape(quotechar.encode("ascii")), re.escape(delimiter.encode("ascii"))
-    other = b"[^" + q + sep + b"\\r\\n]"
-    return re.compile(other + q + other)
+def _glued(data: bytes, quote: int, delimiter: int) -> bool:
+    """Whether a quote in ``data`` has an ordinary character (not a quote, the delimiter or a
+    line break) on both sides; numpy looks only at the quotes' neighbours, a few ms per MiB
+    (a regex over every byte is several times slower)."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero(a == quote)
+    at = at[(at > 0) & (at < len(a) - 1)]
+    ordinary = np.ones(256, dtype=bool)
+    ordinary[[quote, delimiter, 0x0D, 0x0A]] = False
+    return bool(np.any(ordinary[a[at - 1]] & ordinary[a[at + 1]]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -68,7 +75,7 @@ def _shape(
     modification time, as the probe and the read both ask."""
     quote = quotechar.encode("ascii")
     escaped = escapechar.encode("ascii") + quote if escapechar else None
-    glued_at = _glued(quotechar, delimiter) if len(delimiter.encode()) == 1 else None
+    sep = delimiter.encode("utf-8")  # a multi-byte one is not looked at
     count = lines = lone = newlines = 0
     glued = False
     tail = last = edge = b""
@@ -79,8 +86,8 @@ def _shape(
                 data = tail + block
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
-            if not glued and glued_at is not None and quote in block:
-                glued = glued_at.search(edge + block) is not None
+            if not glued and len(sep) == 1 and quote in block:
+                glued = _glued(edge + block, quote[0], sep[0])
             edge = block[-2:]
             newlines += block.count(b"\n")
             if b"\r" in block or last == b"\r":
