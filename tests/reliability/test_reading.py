@@ -418,3 +418,16 @@ def test_invalid_bytes_in_a_transcoded_encoding_follow_the_policy(
     assert result["status"] == "failed"
     assert manifest["error"]["line"] == 3 and manifest["error"]["artifact"] == "src"
     assert f"not valid {encoding}" in manifest["error"]["message"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_quote_after_a_delimiter_inside_a_quoted_field_is_caught(
+    project: Project, mode: str
+) -> None:
+    # Even quotes, none between two ordinary bytes: read as "a,b" and "c", a quote dropped.
+    write(project, "in.csv", b'a,b,c\n1,"a,"b,"c"\n2,x,y\n')
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed"
+    assert (
+        manifest["error"]["line"] == 2 and "followed by other text" in manifest["error"]["message"]
+    )

@@ -23,8 +23,8 @@ def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
 
 def needs_careful_read(path: Path, options: Mapping[str, Any]) -> bool:
     """Whether the fast reader may merge or split records silently, by a byte-level look (no
-    parsing): an odd number of quotes, a quote between two ordinary characters (text after a
-    closing quote, or a literal quote inside an unquoted field), or a lone ``\\r`` in a file
+    parsing): an odd number of quotes, a quote out of place (text after a closing quote, or a
+    literal quote inside an unquoted field: :func:`_misplaced`), or a lone ``\\r`` in a file
     that also has ``\\n`` line ends. Only then the careful re-read settles it."""
     shape = _shape_of(path, options)
     return shape.odd or shape.glued or (shape.lone_cr and shape.newline)
@@ -40,7 +40,7 @@ def line_count(path: Path, options: Mapping[str, Any]) -> int:
 class _Shape:
     odd: bool  # an odd number of unescaped quotes
     lines: int
-    glued: bool  # a quote with an ordinary character on both sides
+    glued: bool  # a quote out of place (see _misplaced)
     lone_cr: bool
     newline: bool
 
@@ -55,16 +55,30 @@ def _stamp(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _glued(data: bytes, quote: int, delimiter: int) -> bool:
-    """Whether a quote in ``data`` has an ordinary character (not a quote, the delimiter or a
-    line break) on both sides; numpy looks only at the quotes' neighbours, a few ms per MiB
-    (a regex over every byte is several times slower)."""
+def _misplaced(data: bytes, first: int, before: int, q: int, sep: int, parity: bool) -> bool:
+    """Whether a quote in ``data[first:-1]`` is out of place, looking at the quotes'
+    neighbours only (numpy; a regex over every byte is several times slower).
+
+    Counting quotes (``before`` of them in the file ahead of ``data[first]``), one with an
+    even number ahead of it opens a quoted field, or is the second of a doubled quote: the
+    byte before it must be the delimiter, a line break or a quote. One with an odd number
+    ahead closes the field, or is the first of a doubled quote: the byte after it must be a
+    quote, the delimiter or a line break. In a well-formed file every quote passes; the first
+    that does not is a literal quote inside an unquoted field, or one that pyarrow would drop
+    (text after a closing quote). Without ``parity`` (an escapechar makes the count
+    unreliable) a quote is out of place only with an ordinary byte on both sides."""
     a = np.frombuffer(data, dtype=np.uint8)
-    at = np.flatnonzero(a == quote)
-    at = at[(at > 0) & (at < len(a) - 1)]
+    at = np.flatnonzero(a == q)
+    ahead = before + np.arange(len(at)) - int(np.count_nonzero(at < first))
+    keep = (at >= max(first, 1)) & (at < len(a) - 1)
+    at, ahead = at[keep], ahead[keep]
     ordinary = np.ones(256, dtype=bool)
-    ordinary[[quote, delimiter, 0x0D, 0x0A]] = False
-    return bool(np.any(ordinary[a[at - 1]] & ordinary[a[at + 1]]))
+    ordinary[[q, sep, 0x0D, 0x0A]] = False
+    glued_before, glued_after = ordinary[a[at - 1]], ordinary[a[at + 1]]
+    if not parity:
+        return bool(np.any(glued_before & glued_after))
+    odd = (ahead % 2).astype(bool)
+    return bool(np.any(np.where(odd, glued_after, glued_before)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -81,13 +95,17 @@ def _shape(
     tail = last = edge = b""
     with open(path, "rb") as handle:
         while block := handle.read(16 << 20):
+            if not glued and len(sep) == 1 and (quote in block or quote in edge):
+                # ``edge``: the last bytes of the block before, so a quote at its end is
+                # looked at with the byte after it.
+                first = max(0, len(edge) - 1)
+                ahead = count - edge[first:].count(quote)
+                glued = _misplaced(edge + block, first, ahead, quote[0], sep[0], not escaped)
             count += block.count(quote)
             if escaped:
                 data = tail + block
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
-            if not glued and len(sep) == 1 and quote in block:
-                glued = _glued(edge + block, quote[0], sep[0])
             edge = block[-2:]
             newlines += block.count(b"\n")
             if b"\r" in block or last == b"\r":
