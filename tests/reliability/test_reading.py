@@ -260,7 +260,7 @@ def test_a_stray_cr_is_located(project: Project, mode: str) -> None:
     result, manifest = run(project, mode, policy="quarantine")
     assert result["status"] == "success", result["error"]
     assert out_bytes(project) == b"id,name,qty\n1,a,2\n3,c,4\n"
-    assert [r[:2] for r in rejected(project)] == [["in.csv", "3"], ["in.csv", "4"]]
+    assert [r[:2] for r in rejected(project)] == [["in.csv", "3"]]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -312,4 +312,122 @@ def test_a_malformed_header_is_an_error_under_every_policy(project: Project, pol
     assert result["status"] == "failed"
     assert (
         manifest["error"]["line"] == 1 and "the header is malformed" in manifest["error"]["message"]
+    )
+
+
+# --- 8. rows never merge or split silently (raw-byte checks) -----------------------------------
+
+
+MERGING = [
+    # text after a closing quote: the quoted field opened at line 2 would swallow lines 3-4
+    (
+        b'id,name\n1,"Smith\n2,Jones\n3,Brown" Jr\n4,Lee\n',
+        b'id,name\n2,Jones\n3,"Brown"" Jr"\n4,Lee\n',
+    ),
+    # a quote opening a field inside a quoted field: line 4 would close it and merge
+    (b'id,name\n1,"Smith\n2,Jones\n3,"Brown"\n4,Lee\n', None),
+    # a quote dropped silently ("ab"c read as abc)
+    (b'id,name\n1,"ab"c\n2,d\n', b"id,name\n2,d\n"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", range(len(MERGING)))
+def test_text_after_a_closing_quote_is_a_malformed_record(
+    project: Project, mode: str, case: int
+) -> None:
+    data, kept = MERGING[case]
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed", out_bytes(project)
+    assert manifest["error"]["line"] == 2 and "in.csv:2:" in manifest["error"]["message"]
+    result, manifest = run(project, mode, policy="quarantine")
+    assert result["status"] == "success", result["error"]
+    assert rejected(project)[0][:2] == ["in.csv", "2"]
+    if kept is not None:
+        assert out_bytes(project) == kept
+        assert len(rejected(project)) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_quote_inside_an_unquoted_field_stays_a_literal(project: Project, mode: str) -> None:
+    write(project, "in.csv", b'id,item\n1,12" pipe\n2,3" x 4"\n3,"a ""b"" c"\n')
+    result, _ = run(project, mode)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == b'id,item\n1,"12"" pipe"\n2,"3"" x 4"""\n3,"a ""b"" c"\n'
+
+
+STRAY_CR = [
+    (b"a,b\r\n1,x\r2,y\r\n3,z\r\n", 2, b"a,b\n3,z\n"),
+    (b"a\r\n1\r2\r\n3\r\n", 2, b"a\n3\n"),
+    (b"a,b\n1,x\n2,y\r3,z\n4,w\n", 3, b"a,b\n1,x\n4,w\n"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", range(len(STRAY_CR)))
+def test_a_stray_cr_never_splits_a_record(project: Project, mode: str, case: int) -> None:
+    data, line, kept = STRAY_CR[case]
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed"
+    assert manifest["error"]["line"] == line and f"in.csv:{line}:" in manifest["error"]["message"]
+    assert "carriage return" in manifest["error"]["message"]
+    result, manifest = run(project, mode, policy="quarantine")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == kept
+    assert [r[:2] for r in rejected(project)] == [["in.csv", str(line)]]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_old_mac_line_ends_stay_legal(project: Project, mode: str) -> None:
+    write(project, "in.csv", b'a,b\r1,x\r2,"y\rz"\r')
+    result, _ = run(project, mode)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == b'a,b\n1,x\n2,"y\rz"\n'
+
+
+BAD_BYTES = [
+    ("shift_jis", b"a,b\n1,x\n" + b"3,\xffz\n" + b"4,z\n", b"3,\xffz"),
+    ("euc_jp", b"a,b\n1,x\n" + b"3,\xffz\n" + b"4,z\n", b"3,\xffz"),
+    (
+        "utf-16-le",
+        "a,b\n1,x\n".encode("utf-16-le")
+        + b"3\x00,\x00\x00\xd8z\x00\n\x00"
+        + "4,z\n".encode("utf-16-le"),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("case", range(len(BAD_BYTES)))
+def test_invalid_bytes_in_a_transcoded_encoding_follow_the_policy(
+    project: Project, mode: str, case: int
+) -> None:
+    encoding, data, _ = BAD_BYTES[case]
+    write(project, "in.csv", data)
+    extra = f", options: {{encoding: {encoding}}}"
+    for policy in ("skip", "quarantine"):
+        result, manifest = run(project, mode, policy=policy, extra=extra)
+        assert result["status"] == "success", (policy, result["error"])
+        assert out_bytes(project) == b"a,b\n1,x\n4,z\n"
+        assert manifest["inputs"]["src"]["bad_lines"]["count"] == 1
+    assert rejected(project)[0][:3] == ["in.csv", "3", f"bytes not valid {encoding} at column 3"]
+    result, manifest = run(project, mode, extra=extra)
+    assert result["status"] == "failed"
+    assert manifest["error"]["line"] == 3 and manifest["error"]["artifact"] == "src"
+    assert f"not valid {encoding}" in manifest["error"]["message"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_quote_after_a_delimiter_inside_a_quoted_field_is_caught(
+    project: Project, mode: str
+) -> None:
+    # Even quotes, none between two ordinary bytes: read as "a,b" and "c", a quote dropped.
+    write(project, "in.csv", b'a,b,c\n1,"a,"b,"c"\n2,x,y\n')
+    result, manifest = run(project, mode)
+    assert result["status"] == "failed"
+    assert (
+        manifest["error"]["line"] == 2 and "followed by other text" in manifest["error"]["message"]
     )

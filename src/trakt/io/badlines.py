@@ -21,7 +21,6 @@ holds exactly the bytes of the good records.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import sys
 from collections import deque
@@ -52,6 +51,7 @@ class Dialect:
     """What the careful re-read needs of an input's reader options."""
 
     encoding: str
+    declared: str  # the user's encoding, where the file was transcoded to a UTF-8 copy
     delimiter: str
     quotechar: str
     escapechar: str | None
@@ -63,6 +63,7 @@ class Dialect:
     def of(cls, options: Mapping[str, Any]) -> Dialect:
         return cls(
             encoding=str(options.get("encoding") or "utf-8"),
+            declared=str(options.get("transcoded_from") or options.get("encoding") or "utf-8"),
             delimiter=str(options.get("sep") or options.get("delimiter") or ","),
             quotechar=str(options.get("quotechar") or '"'),
             escapechar=str(options["escapechar"]) if options.get("escapechar") else None,
@@ -78,9 +79,13 @@ class Dialect:
         return "utf-8-sig" if name in ("utf-8", "utf8") else self.encoding
 
 
-def _ends_inside(line: str, inside: bool, d: Dialect) -> bool:
+def _ends_inside(line: str, inside: bool, d: Dialect) -> bool | None:
     """Whether ``line`` ends inside a quoted field. As RFC 4180 (and pyarrow) read it: a
-    quote opens a field only at its start; inside, a doubled quote is a literal quote."""
+    quote opens a field only at its start; inside, a doubled quote is a literal quote.
+
+    None when a quote inside a quoted field is followed by anything but a quote, the
+    delimiter or the line end: pyarrow would drop that quote and read on, so ``"ab"c`` loses
+    a character and ``"Smith ... Brown" Jr`` merges every line in between into one value."""
     q, e, sep = d.quotechar, d.escapechar, d.delimiter
     field_start = not inside
     i, n = 0, len(line)
@@ -91,9 +96,12 @@ def _ends_inside(line: str, inside: bool, d: Dialect) -> bool:
                 i += 2
                 continue
             if c == q:
-                if i + 1 < n and line[i + 1] == q:
+                after = line[i + 1] if i + 1 < n else ""
+                if after == q:
                     i += 2
                     continue
+                if after not in ("", sep, "\r", "\n"):
+                    return None
                 inside = False
         else:
             if c == q and field_start:
@@ -103,6 +111,17 @@ def _ends_inside(line: str, inside: bool, d: Dialect) -> bool:
     return inside
 
 
+AFTER_QUOTE = (
+    "a quote inside the quoted field opened here is followed by other text (a quote in a "
+    "quoted field must be doubled, or close it just before the delimiter or the line end; "
+    "a stray quote?)"
+)
+STRAY_CR = (
+    "a stray carriage return (\\r) splits this record: the file's lines end with \\n, but "
+    "this line has a lone \\r outside quotes; remove it, or quote the field that holds it"
+)
+
+
 def _size(parts: list[str]) -> int:
     return sum(len(p.encode("utf-8", "surrogateescape")) for p in parts)
 
@@ -110,6 +129,7 @@ def _size(parts: list[str]) -> int:
 def _records(lines: Iterator[tuple[int, str]], d: Dialect) -> Iterator[tuple[int, str, str | None]]:
     """(first line number, text, problem or None) for every record; blank lines skipped."""
     again: deque[tuple[int, str]] = deque()  # lines to read once more after a bad record
+    newline_file: bool | None = None  # the header's line end decides: \n / \r\n, or \r
 
     def following() -> tuple[int, str] | None:
         return again.popleft() if again else next(lines, None)
@@ -119,8 +139,8 @@ def _records(lines: Iterator[tuple[int, str]], d: Dialect) -> Iterator[tuple[int
         if not line.strip("\r\n"):
             continue
         parts = [line]
-        inside = d.quotechar in line and _ends_inside(line, False, d)
-        problem = None
+        inside = _ends_inside(line, False, d) if d.quotechar in line else False
+        problem = None if inside is not None else AFTER_QUOTE
         while inside:
             nxt = following()
             if nxt is None:
@@ -129,6 +149,9 @@ def _records(lines: Iterator[tuple[int, str]], d: Dialect) -> Iterator[tuple[int
             parts.append(nxt[1])
             if d.quotechar in nxt[1]:
                 inside = _ends_inside(nxt[1], True, d)
+                if inside is None:
+                    problem = AFTER_QUOTE
+                    break
             if inside and len(parts) >= d.max_lines:
                 problem = (
                     f"a quoted field opened here runs over more than {d.max_lines} lines "
@@ -141,11 +164,23 @@ def _records(lines: Iterator[tuple[int, str]], d: Dialect) -> Iterator[tuple[int
                     "(a stray quote?); fix the quoting, or raise options.max_field_bytes"
                 )
                 break
-        if problem is None:
-            yield start, "".join(parts), None
-        else:  # set aside the first line only; the lines after it are read again
+        if problem is not None:  # set aside the first line only; the lines after it are read again
             again.extendleft(reversed([(start + 1 + i, p) for i, p in enumerate(parts[1:])]))
             yield start, line, problem
+            continue
+        if newline_file is None:
+            newline_file = parts[-1].endswith("\n")
+        elif newline_file and parts[-1].endswith("\r") and (nxt := following()) is not None:
+            # A lone \r in a \n file: readers end a record there, splitting it in two.
+            # The record goes on to the file's own line end, and is set aside whole.
+            parts.append(nxt[1])
+            while parts[-1].endswith("\r") and len(parts) < d.max_lines:
+                if (nxt := following()) is None:
+                    break
+                parts.append(nxt[1])
+            yield start, "".join(parts), STRAY_CR
+            continue
+        yield start, "".join(parts), None
 
 
 def _numbered(handle: IO[str], first: int) -> Iterator[tuple[int, str]]:
@@ -197,7 +232,7 @@ def _checked(
                 continue
             undecodable = _undecodable(text)
             if undecodable is not None:
-                reason = f"bytes not valid {d.encoding} at column {undecodable + 1}"
+                reason = f"bytes not valid {d.declared} at column {undecodable + 1}"
                 yield line, text, BadLine(name, line, _raw(text, d), reason)
                 continue
             count = _fields(text.rstrip("\r\n"), d)
@@ -299,53 +334,16 @@ def _breaks(raw: bytes) -> int:
 
 def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
     """The quarantine file: file, line, reason and the raw text of each rejected record."""
+    # The csv module quotes a field only for the characters of its line terminator: with
+    # "\r\n" a raw record holding a lone \r is quoted too; each row then ends with "\n".
+    row = io.StringIO()
+    writer = csv.writer(row, lineterminator="\r\n")
     with open(dest, "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["file", "line", "reason", "raw"])
-        for b in bad:
-            raw = b.raw.decode(encoding, errors="backslashreplace").rstrip("\r\n")
-            writer.writerow([b.file, b.line, b.reason, raw])
-
-
-def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
-    """A fast first look (bytes.count, no parsing): an odd number of unescaped quotes means
-    a quoted field may run to the end of the file, which pyarrow accepts silently."""
-    d = Dialect.of(options)
-    return _shape(path, *_stamp(path), d.quotechar, d.escapechar)[0]
-
-
-def line_count(path: Path, options: Mapping[str, Any]) -> int:
-    """Lines as CSV readers count them (``\\n``, ``\\r\\n``, a lone ``\\r``), a last line
-    without a line break included; a byte count, no parsing."""
-    d = Dialect.of(options)
-    return _shape(path, *_stamp(path), d.quotechar, d.escapechar)[1]
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns
-
-
-@functools.lru_cache(maxsize=64)
-def _shape(
-    path: Path, size: int, mtime: int, quotechar: str, escapechar: str | None
-) -> tuple[bool, int]:
-    """(odd number of unescaped quotes?, line count) in one pass over the bytes; cached by
-    the file's size and modification time, as the probe and the read both ask."""
-    quote = quotechar.encode("ascii")
-    escaped = escapechar.encode("ascii") + quote if escapechar else None
-    count = lines = 0
-    tail = last = b""
-    with open(path, "rb") as handle:
-        while block := handle.read(16 << 20):
-            count += block.count(quote)
-            if escaped:
-                data = tail + block
-                count -= data.count(escaped) - tail.count(escaped)
-                tail = data[-1:]
-            lines += block.count(b"\n")
-            if b"\r" in block or last == b"\r":
-                data = last + block  # a CRLF split across blocks counts once
-                lines += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")
-            last = block[-1:]
-    return count % 2 == 1, lines + (1 if last not in (b"", b"\n", b"\r") else 0)
+        for fields in [["file", "line", "reason", "raw"]] + [
+            [b.file, b.line, b.reason, b.raw.decode(encoding, "backslashreplace").rstrip("\r\n")]
+            for b in bad
+        ]:
+            row.seek(0)
+            row.truncate()
+            writer.writerow(fields)
+            out.write(row.getvalue()[:-2] + "\n")

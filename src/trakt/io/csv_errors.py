@@ -14,9 +14,7 @@ from trakt.io.badlines import (
     MAX_FIELD_BYTES,
     MAX_FIELD_LINES,
     first_bad_line,
-    line_count,
     record_line,
-    unbalanced_quotes,
 )
 from trakt.io.base import ReadRequest
 from trakt.io.csv_checks import swallowed
@@ -28,6 +26,7 @@ from trakt.io.csv_options import (
     read_all,
     read_options,
 )
+from trakt.io.rawshape import line_count, needs_careful_read
 
 FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
 
@@ -68,9 +67,10 @@ def fail(request: ReadRequest, exc: Exception) -> InputError:
 
 
 def check_quotes(request: ReadRequest) -> None:
-    """pyarrow reads a quoted field that never closes as running to the end of the file,
-    silently: look for that first (a byte count; the careful re-read only when it is odd)."""
-    if not unbalanced_quotes(request.path, request.options):
+    """pyarrow silently reads a quoted field that never closes as running to the end of the
+    file, drops a quote followed by text (merging lines), and ends a record at a stray
+    ``\\r``: look for those first (a byte-level look; the careful re-read only if it may be)."""
+    if not needs_careful_read(request.path, request.options):
         return
     bad = first_bad_line(request.path, request.options, request.shown)
     if bad is not None:

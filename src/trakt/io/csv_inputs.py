@@ -52,6 +52,9 @@ def _reading(artifact: str, f: SourceFile) -> Iterator[None]:
     scratch copy is the output dir's."""
     try:
         yield
+    except InputError as exc:
+        exc.fields.setdefault("artifact", artifact)
+        raise
     except OSError as exc:
         if exc.filename is not None and Path(exc.filename) != f.path:
             raise OutputError(
@@ -63,9 +66,12 @@ def _reading(artifact: str, f: SourceFile) -> Iterator[None]:
         raise error from None
 
 
-def to_utf8_where_needed(source: InputT, new_file: Callable[[str], Path], prefix: str) -> InputT:
+def to_utf8_where_needed(
+    source: InputT, new_file: Callable[[str], Path], prefix: str, keep_bad: bool = False
+) -> InputT:
     """``source`` with every file whose encoding is not ASCII-safe (UTF-16/32, Shift-JIS, a
-    UTF-16/32 BOM with no ``encoding`` given, ...) replaced by a UTF-8 copy."""
+    UTF-16/32 BOM with no ``encoding`` given, ...) replaced by a UTF-8 copy; ``keep_bad``
+    (``on_bad_lines: skip | quarantine``) keeps undecodable bytes for the scan to set aside."""
     from dataclasses import replace
 
     declared = source.options.get("encoding")
@@ -79,12 +85,15 @@ def to_utf8_where_needed(source: InputT, new_file: Callable[[str], Path], prefix
             continue
         dest = new_file(f"{prefix}-{i}-utf8.csv")
         with _reading(source.artifact, f):
-            to_utf8(f.path, encoding, dest, str(f.path))
+            to_utf8(f.path, encoding, dest, str(f.path), keep_bad)
         files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
         changed = True
     if not changed:
         return source
-    return replace(source, files=files, options={**source.options, "encoding": "utf-8"})  # type: ignore[type-var]
+    options: dict[str, Any] = {**source.options, "encoding": "utf-8"}
+    if declared:  # every file was transcoded: messages about the copy's bytes name it
+        options["transcoded_from"] = str(declared)
+    return replace(source, files=files, options=options)  # type: ignore[type-var]
 
 
 def limit_for(max_bad_lines: int | float | str, records: int) -> int:

@@ -59,12 +59,29 @@ def ascii_safe(encoding: str) -> bool:
     return len(text) == 256 and text[:128] == bytes(range(128)).decode("ascii")
 
 
-def to_utf8(path: Path, encoding: str, dest: Path, shown: str) -> None:
-    """Write ``path`` decoded from ``encoding`` to ``dest`` as UTF-8, line breaks unchanged."""
+def _keep_bad(exc: UnicodeError) -> tuple[str, int]:
+    """Bytes that do not decode become lone surrogates, which the UTF-8 copy keeps as bytes
+    that are not UTF-8 either (``surrogateescape``; an ASCII byte, as in a broken UTF-16 pair,
+    becomes 0xFF): the record scan then sets just that record aside."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(chr(0xDC00 + (b if b >= 0x80 else 0xFF)) for b in bad), exc.end
+
+
+codecs.register_error("trakt-keep-bad", _keep_bad)
+
+
+def to_utf8(path: Path, encoding: str, dest: Path, shown: str, keep_bad: bool = False) -> None:
+    """Write ``path`` decoded from ``encoding`` to ``dest`` as UTF-8, line breaks unchanged.
+
+    Bytes that do not decode fail, unless ``keep_bad`` (``on_bad_lines: skip | quarantine``):
+    then they stay invalid in the copy, for the record scan to set their records aside."""
+    errors = "trakt-keep-bad" if keep_bad else "strict"
     try:
         with (
-            open(path, encoding=encoding, newline="") as source,
-            open(dest, "w", encoding="utf-8", newline="") as out,
+            open(path, encoding=encoding, errors=errors, newline="") as source,
+            open(dest, "w", encoding="utf-8", errors="surrogateescape", newline="") as out,
         ):
             while text := source.read(_CHUNK):
                 out.write(text)
@@ -72,7 +89,8 @@ def to_utf8(path: Path, encoding: str, dest: Path, shown: str) -> None:
         line = _bad_line(path, encoding)
         raise InputError(
             f"{shown}:{line}: bytes that are not valid {encoding}; set "
-            "options.encoding to the file's encoding",
+            "options.encoding to the file's encoding, or set on_bad_lines: skip | quarantine "
+            "on this input",
             file=shown,
             line=line,
         ) from None

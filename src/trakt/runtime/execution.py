@@ -220,7 +220,10 @@ class Execution:
             if self.resolved[artifact].format.name == "csv":  # an override's own format
                 index = list(self.plan.inputs).index(artifact)
                 self.resolved[artifact] = to_utf8_where_needed(
-                    self.resolved[artifact], self._scratch_file, f"input{index}"
+                    self.resolved[artifact],
+                    self._scratch_file,
+                    f"input{index}",
+                    keep_bad=planned.spec.on_bad_lines != "error",
                 )
                 if planned.spec.on_bad_lines != "error":
                     self._set_aside_bad_lines(artifact)

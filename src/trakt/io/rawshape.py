@@ -1,0 +1,123 @@
+"""A fast byte-level look at a CSV file (bytes.count and a compiled regex, in blocks; no
+parsing): whether the fast reader may merge or split records silently, so the careful
+record-by-record re-read (:mod:`trakt.io.badlines`) is needed, and its line count."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trakt.io.badlines import Dialect
+
+
+def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
+    """A fast first look (bytes.count, no parsing): an odd number of unescaped quotes means
+    a quoted field may run to the end of the file, which pyarrow accepts silently."""
+    return _shape_of(path, options).odd
+
+
+def needs_careful_read(path: Path, options: Mapping[str, Any]) -> bool:
+    """Whether the fast reader may merge or split records silently, by a byte-level look (no
+    parsing): an odd number of quotes, a quote out of place (text after a closing quote, or a
+    literal quote inside an unquoted field: :func:`_misplaced`), or a lone ``\\r`` in a file
+    that also has ``\\n`` line ends. Only then the careful re-read settles it."""
+    shape = _shape_of(path, options)
+    return shape.odd or shape.glued or (shape.lone_cr and shape.newline)
+
+
+def line_count(path: Path, options: Mapping[str, Any]) -> int:
+    """Lines as CSV readers count them (``\\n``, ``\\r\\n``, a lone ``\\r``), a last line
+    without a line break included; a byte count, no parsing."""
+    return _shape_of(path, options).lines
+
+
+@dataclass(frozen=True)
+class _Shape:
+    odd: bool  # an odd number of unescaped quotes
+    lines: int
+    glued: bool  # a quote out of place (see _misplaced)
+    lone_cr: bool
+    newline: bool
+
+
+def _shape_of(path: Path, options: Mapping[str, Any]) -> _Shape:
+    d = Dialect.of(options)
+    return _shape(path, *_stamp(path), d.quotechar, d.escapechar, d.delimiter)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _misplaced(data: bytes, first: int, before: int, q: int, sep: int, parity: bool) -> bool:
+    """Whether a quote in ``data[first:-1]`` is out of place, looking at the quotes'
+    neighbours only (numpy; a regex over every byte is several times slower).
+
+    Counting quotes (``before`` of them in the file ahead of ``data[first]``), one with an
+    even number ahead of it opens a quoted field, or is the second of a doubled quote: the
+    byte before it must be the delimiter, a line break or a quote. One with an odd number
+    ahead closes the field, or is the first of a doubled quote: the byte after it must be a
+    quote, the delimiter or a line break. In a well-formed file every quote passes; the first
+    that does not is a literal quote inside an unquoted field, or one that pyarrow would drop
+    (text after a closing quote). Without ``parity`` (an escapechar makes the count
+    unreliable) a quote is out of place only with an ordinary byte on both sides."""
+    a = np.frombuffer(data, dtype=np.uint8)
+    at = np.flatnonzero(a == q)
+    ahead = before + np.arange(len(at)) - int(np.count_nonzero(at < first))
+    keep = (at >= max(first, 1)) & (at < len(a) - 1)
+    at, ahead = at[keep], ahead[keep]
+    ordinary = np.ones(256, dtype=bool)
+    ordinary[[q, sep, 0x0D, 0x0A]] = False
+    glued_before, glued_after = ordinary[a[at - 1]], ordinary[a[at + 1]]
+    if not parity:
+        return bool(np.any(glued_before & glued_after))
+    odd = (ahead % 2).astype(bool)
+    return bool(np.any(np.where(odd, glued_after, glued_before)))
+
+
+@functools.lru_cache(maxsize=64)
+def _shape(
+    path: Path, size: int, mtime: int, quotechar: str, escapechar: str | None, delimiter: str
+) -> _Shape:
+    """The file's shape in one pass over the bytes, in blocks; cached by the file's size and
+    modification time, as the probe and the read both ask."""
+    quote = quotechar.encode("ascii")
+    escaped = escapechar.encode("ascii") + quote if escapechar else None
+    sep = delimiter.encode("utf-8")  # a multi-byte one is not looked at
+    count = lines = lone = newlines = 0
+    glued = False
+    tail = last = edge = b""
+    with open(path, "rb") as handle:
+        while block := handle.read(16 << 20):
+            if not glued and len(sep) == 1 and (quote in block or quote in edge):
+                # ``edge``: the last bytes of the block before, so a quote at its end is
+                # looked at with the byte after it.
+                first = max(0, len(edge) - 1)
+                ahead = count - edge[first:].count(quote)
+                glued = _misplaced(edge + block, first, ahead, quote[0], sep[0], not escaped)
+            count += block.count(quote)
+            if escaped:
+                data = tail + block
+                count -= data.count(escaped) - tail.count(escaped)
+                tail = data[-1:]
+            edge = block[-2:]
+            newlines += block.count(b"\n")
+            if b"\r" in block or last == b"\r":
+                data = last + block  # a CRLF split across blocks counts once
+                lone += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")
+            last = block[-1:]
+    lone -= last == b"\r"  # the CR ending the file was counted as lone; it ends the last line
+    lines = newlines + lone + (1 if last == b"\r" else 0)
+    return _Shape(
+        odd=count % 2 == 1,
+        lines=lines + (1 if last not in (b"", b"\n", b"\r") else 0),
+        glued=glued,
+        lone_cr=lone > 0,
+        newline=newlines > 0,
+    )
