@@ -123,7 +123,8 @@ def test_rerun_after_sigkill_reports_stale_run_and_cleans_up(tmp_path: Path, rer
 
     warning = (
         f"trakt: warning: the previous run {RUN_ID} (started {killed['started_at']}) never "
-        "finished; its temporary files were removed"
+        "finished and ended without a trace (killed, or a step ended the process, e.g. with "
+        "os._exit); its temporary files were removed"
     )
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -181,5 +182,6 @@ def test_stale_run_is_reported_once(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == [
         f"trakt: warning: the previous run {RUN_ID} (started {killed['started_at']}) never "
-        "finished; its temporary files were removed"
+        "finished and ended without a trace (killed, or a step ended the process, e.g. with "
+        "os._exit); its temporary files were removed"
     ]
