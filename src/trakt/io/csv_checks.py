@@ -17,6 +17,8 @@ line breaks in each record's values.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -35,12 +37,51 @@ class Mismatch(Exception):
 
 
 def _as_float(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
-    if decimal != ".":
-        if pc.any(pc.match_substring(text, ".")).as_py():
-            raise pa.ArrowInvalid("a '.' in a column with another decimal point")
-        text = pc.replace_substring(text, decimal, ".")
-    floats: pa.ChunkedArray = pc.cast(text, pa.float64())
+    floats: pa.ChunkedArray = pc.cast(_dotted(text, decimal), pa.float64())
     return floats
+
+
+def _dotted(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
+    if decimal == ".":
+        return text
+    if pc.any(pc.match_substring(text, ".")).as_py():
+        raise pa.ArrowInvalid("a '.' in a column with another decimal point")
+    dotted: pa.ChunkedArray = pc.replace_substring(text, decimal, ".")
+    return dotted
+
+
+# A float keeps any decimal of up to 15 significant digits exactly (DBL_DIG); longer ones are
+# compared value for value. Digits are counted in the mantissa, leading zeros left out.
+_LONG = r"^[-+]?[0.]*(?:[0-9]\.?){16,}(?:[eE]|$)"
+INFINITE = r"(?i)^[-+]?inf(inity)?$"
+_NONZERO = r"^[-+]?[0-9.]*[1-9]"  # a mantissa with a non-zero digit
+_SMALLEST_NORMAL = 2.2250738585072014e-308  # below: subnormal floats lose digits
+
+
+def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".") -> str | None:
+    """The first value whose float is not the number its text says (rounded to fewer
+    digits, overflowed to inf, underflowed to 0 or a subnormal), or None."""
+    dotted = _dotted(text, decimal)
+    size = pc.abs(floats)
+    bad = pc.or_(
+        pc.and_(pc.is_inf(floats), pc.invert(pc.match_substring_regex(dotted, INFINITE))),
+        pc.and_(pc.less(size, _SMALLEST_NORMAL), pc.match_substring_regex(dotted, _NONZERO)),
+    )
+    found = pc.filter(text, pc.fill_null(bad, False))
+    if len(found):
+        return str(found[0].as_py())
+    long = pc.fill_null(pc.match_substring_regex(dotted, _LONG), False)
+    if not pc.any(long).as_py():
+        return None
+    for original, value, number in zip(
+        pc.filter(text, long).to_pylist(),
+        pc.filter(dotted, long).to_pylist(),
+        pc.filter(floats, long).to_pylist(),
+        strict=True,
+    ):
+        if Decimal(value) != Decimal(repr(number)):
+            return str(original)
+    return None
 
 
 def _exact_ints(text: pa.ChunkedArray, ints: pa.ChunkedArray) -> bool:
@@ -65,9 +106,10 @@ def settle(text: pa.ChunkedArray, decimal: str = ".") -> pa.ChunkedArray:
     if _any(text, _SPELLED_OR_LONG):
         return text
     try:
-        return _as_float(text, decimal)
+        floats = _as_float(text, decimal)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return text
+    return text if unfaithful(text, floats, decimal) is not None else floats
 
 
 def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -> pa.Array:
@@ -90,9 +132,13 @@ def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -
         if len(spelled):
             raise Mismatch(str(spelled[0]), "spelled so a number would not give it back")
         try:
-            return _combined(pc.cast(_as_float(chunked, decimal), to))
+            floats = _as_float(chunked, decimal)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise Mismatch(_first_failing(chunked, to, decimal), "not a number") from None
+        lost = unfaithful(chunked, floats, decimal)
+        if lost is not None:
+            raise Mismatch(lost, "a float would not keep this number exactly")
+        return _combined(pc.cast(floats, to))
     return _combined(pc.cast(chunked, to))
 
 

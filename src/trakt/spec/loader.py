@@ -7,7 +7,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import BaseModel, ValidationError
 
@@ -233,6 +233,21 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
+def _opened(file: FsPath, fifo: bool) -> BinaryIO:
+    """``file`` open for reading; a FIFO is opened without waiting for a writer (a pipe
+    with none would block ``open`` forever): with no writer it reads as empty."""
+    if not fifo:
+        return file.open("rb")
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        # Blocking again: a writer that is there (`<(cat p.yaml)`) is read to its end.
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_capped(file: FsPath, shown: str) -> bytes:
     """The file's bytes, refusing devices and anything over :data:`MAX_PIPELINE_BYTES`."""
     try:
@@ -263,7 +278,7 @@ def _read_capped(file: FsPath, shown: str) -> bytes:
             f"found {kind}; pass the path of a .yaml file",
         )
     try:
-        with file.open("rb") as handle:
+        with _opened(file, fifo=stat.S_ISFIFO(mode)) as handle:
             raw = handle.read(MAX_PIPELINE_BYTES + 1)  # never more than the cap, however big
     except OSError as exc:
         raise PipelineValidationError.whole_file(
