@@ -390,7 +390,7 @@ def test_a_late_float_that_would_change_stops_the_stream(project: Project, value
     assert result["status"] == "failed"
     error = manifest["error"]
     assert error["line"] == 300_002 and error["column"] == "x"
-    assert f"in.csv:300002" in error["message"] and repr(value) in error["message"]
+    assert "in.csv:300002" in error["message"] and repr(value) in error["message"]
 
 
 @pytest.mark.parametrize("mode", MODES)
