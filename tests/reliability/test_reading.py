@@ -412,7 +412,7 @@ def test_a_source_column_named_like_a_data_column_is_refused(
     project: Project, mode: str, strategy: str
 ) -> None:
     write(project, "in.csv", b"zip,n\n01234,1\n")
-    extra = f", combine_strategy: {strategy}, options: {{source_column: zip}}"
+    extra = f", combine_strategy: {strategy}, source_column: zip"
     result, manifest = run(project, mode, extra=extra)
     assert result["status"] == "failed"
     error = manifest["error"]

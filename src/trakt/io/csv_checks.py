@@ -9,15 +9,16 @@ different. Columns pyarrow infers as numbers are read as text and settled here:
   keep the column text (as floats they would lose digits);
 - floats: a leading ``+`` or a leading zero before a digit (``007.5``, ``-01.2``) keeps the
   column text; other spellings of the same value (``1.50``, ``1e5``, ``.5``) are read as the
-  number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``).
+  number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``);
+- floats whose value is not what their text says keep the column text: more digits than a
+  float keeps (``9007199254740993``, ``0.12345678901234567890``), overflow to inf (``1e400``)
+  or underflow to 0 or a subnormal (``1e-400``); see :func:`unfaithful`.
 
 And quoted fields that swallowed line after line (a stray quote) are found by counting the
 line breaks in each record's values.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -59,29 +60,51 @@ _SMALLEST_NORMAL = 2.2250738585072014e-308  # below: subnormal floats lose digit
 
 
 def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".") -> str | None:
-    """The first value whose float is not the number its text says (rounded to fewer
-    digits, overflowed to inf, underflowed to 0 or a subnormal), or None."""
+    """A value whose float is not the number its text says (rounded to fewer digits,
+    overflowed to inf, underflowed to 0 or a subnormal), or None when every value is.
+
+    Regexes run only on candidates (inf, tiny, 16+ characters): the common column of short
+    floats costs three vectorised comparisons."""
     dotted = _dotted(text, decimal)
-    size = pc.abs(floats)
-    bad = pc.or_(
-        pc.and_(pc.is_inf(floats), pc.invert(pc.match_substring_regex(dotted, INFINITE))),
-        pc.and_(pc.less(size, _SMALLEST_NORMAL), pc.match_substring_regex(dotted, _NONZERO)),
-    )
-    found = pc.filter(text, pc.fill_null(bad, False))
-    if len(found):
-        return str(found[0].as_py())
-    long = pc.fill_null(pc.match_substring_regex(dotted, _LONG), False)
+    inf = pc.fill_null(pc.is_inf(floats), False)
+    if pc.any(inf).as_py():
+        said = pc.match_substring_regex(pc.filter(dotted, inf), INFINITE)
+        wrong = pc.filter(pc.filter(text, inf), pc.invert(said))
+        if len(wrong):
+            return str(wrong[0].as_py())
+    tiny = pc.fill_null(pc.less(pc.abs(floats), _SMALLEST_NORMAL), False)
+    if pc.any(tiny).as_py():
+        nonzero = pc.match_substring_regex(pc.filter(dotted, tiny), _NONZERO)
+        wrong = pc.filter(pc.filter(text, tiny), nonzero)
+        if len(wrong):
+            return str(wrong[0].as_py())
+    long = pc.fill_null(pc.greater_equal(pc.binary_length(dotted), 16), False)
     if not pc.any(long).as_py():
         return None
-    for original, value, number in zip(
-        pc.filter(text, long).to_pylist(),
-        pc.filter(dotted, long).to_pylist(),
-        pc.filter(floats, long).to_pylist(),
-        strict=True,
-    ):
-        if Decimal(value) != Decimal(repr(number)):
-            return str(original)
-    return None
+    text, dotted, floats = (pc.filter(c, long) for c in (text, dotted, floats))
+    many = pc.fill_null(pc.match_substring_regex(dotted, _LONG), False)
+    if not pc.any(many).as_py():
+        return None
+    text, dotted, floats = (pc.filter(c, many) for c in (text, dotted, floats))
+    # Exact when the float's shortest form has the text's significant digits (the two parse
+    # to the same float, so a power of ten apart is impossible). Most long texts are that
+    # shortest form already: only the others have their digits compared.
+    back = pc.cast(floats, pa.string())
+    differ = pc.invert(pc.fill_null(pc.equal(back, dotted), False))
+    if not pc.any(differ).as_py():
+        return None
+    text, dotted, back = (pc.filter(c, differ) for c in (text, dotted, back))
+    other = pc.invert(pc.fill_null(pc.equal(_digits(back), _digits(dotted)), False))
+    wrong = pc.filter(text, other)
+    return str(wrong[0].as_py()) if len(wrong) else None
+
+
+def _digits(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A number's significant digits: no sign, point, exponent, leading or trailing zeros."""
+    mantissa = pc.list_element(pc.split_pattern(pc.ascii_lower(text), "e", max_splits=1), 0)
+    unsigned = pc.utf8_ltrim(pc.replace_substring(mantissa, ".", ""), "+-0")
+    digits: pa.ChunkedArray = pc.utf8_rtrim(unsigned, "0")
+    return digits
 
 
 def _exact_ints(text: pa.ChunkedArray, ints: pa.ChunkedArray) -> bool:

@@ -121,8 +121,8 @@ def _check_source_column(
     if column and column in names:
         raise InputError(
             f"input '{artifact}': {source.shown} already has a column '{column}', the name "
-            f"options.source_column gives the column of file names; choose another name for "
-            "source_column (e.g. source_file)",
+            "source_column gives the added column of file names (it would replace the "
+            "file's values); choose another name for source_column, e.g. source_file",
             artifact=artifact,
             file=source.shown,
             column=column,
