@@ -12,7 +12,7 @@ different. Columns pyarrow infers as numbers are read as text and settled here:
   number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``);
 - floats whose value is not what their text says keep the column text: more digits than a
   float keeps (``9007199254740993``, ``0.12345678901234567890``), overflow to inf (``1e400``)
-  or underflow to 0 or a subnormal (``1e-400``); see :func:`unfaithful`.
+  or underflow (``1e-400``, ``4.9e-324``); see :func:`unfaithful`.
 
 And quoted fields that swallowed line after line (a stray quote) are found by counting the
 line breaks in each record's values.
@@ -51,20 +51,17 @@ def _dotted(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
     return dotted
 
 
-# A float keeps any decimal of up to 15 significant digits exactly (DBL_DIG); longer ones are
-# compared value for value. Digits are counted in the mantissa, leading zeros left out.
-_LONG = r"^[-+]?[0.]*(?:[0-9]\.?){16,}(?:[eE]|$)"
 INFINITE = r"(?i)^[-+]?inf(inity)?$"
 _NONZERO = r"^[-+]?[0-9.]*[1-9]"  # a mantissa with a non-zero digit
-_SMALLEST_NORMAL = 2.2250738585072014e-308  # below: subnormal floats lose digits
+_SMALLEST_NORMAL = 2.2250738585072014e-308  # below: subnormal floats keep fewer digits
 
 
 def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".") -> str | None:
     """A value whose float is not the number its text says (rounded to fewer digits,
-    overflowed to inf, underflowed to 0 or a subnormal), or None when every value is.
+    overflowed to inf, underflowed to 0), or None when every value is.
 
-    Regexes run only on candidates (inf, tiny, 16+ characters): the common column of short
-    floats costs three vectorised comparisons."""
+    Only candidates are looked at (inf, zero, subnormal, 16+ characters): the common column of
+    short floats costs a few vectorised comparisons."""
     dotted = _dotted(text, decimal)
     inf = pc.fill_null(pc.is_inf(floats), False)
     if pc.any(inf).as_py():
@@ -72,20 +69,25 @@ def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".
         wrong = pc.filter(pc.filter(text, inf), pc.invert(said))
         if len(wrong):
             return str(wrong[0].as_py())
-    tiny = pc.fill_null(pc.less(pc.abs(floats), _SMALLEST_NORMAL), False)
-    if pc.any(tiny).as_py():
-        nonzero = pc.match_substring_regex(pc.filter(dotted, tiny), _NONZERO)
-        wrong = pc.filter(pc.filter(text, tiny), nonzero)
+    zero = pc.fill_null(pc.equal(floats, 0), False)
+    if pc.any(zero).as_py():
+        wrong = pc.filter(
+            pc.filter(text, zero), pc.match_substring_regex(pc.filter(dotted, zero), _NONZERO)
+        )
         if len(wrong):
             return str(wrong[0].as_py())
-    long = pc.fill_null(pc.greater_equal(pc.binary_length(dotted), 16), False)
-    if not pc.any(long).as_py():
+    # A float keeps any decimal of up to 15 significant digits exactly (DBL_DIG), except a
+    # subnormal one: longer texts and subnormals have their digits compared.
+    look = pc.fill_null(
+        pc.or_(
+            pc.greater_equal(pc.binary_length(dotted), 16),
+            pc.and_(pc.less(pc.abs(floats), _SMALLEST_NORMAL), pc.invert(zero)),
+        ),
+        False,
+    )
+    if not pc.any(look).as_py():
         return None
-    text, dotted, floats = (pc.filter(c, long) for c in (text, dotted, floats))
-    many = pc.fill_null(pc.match_substring_regex(dotted, _LONG), False)
-    if not pc.any(many).as_py():
-        return None
-    text, dotted, floats = (pc.filter(c, many) for c in (text, dotted, floats))
+    text, dotted, floats = (pc.filter(c, look) for c in (text, dotted, floats))
     # Exact when the float's shortest form has the text's significant digits (the two parse
     # to the same float, so a power of ten apart is impossible). Most long texts are that
     # shortest form already: only the others have their digits compared.
