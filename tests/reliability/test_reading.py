@@ -431,3 +431,179 @@ def test_a_quote_after_a_delimiter_inside_a_quoted_field_is_caught(
     assert (
         manifest["error"]["line"] == 2 and "followed by other text" in manifest["error"]["message"]
     )
+
+
+# --- 9. numbers and booleans never change silently; odd limits ---------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_and_zero_among_true_false_stay_text(project: Project, mode: str) -> None:
+    data = b"flag\ntrue\n1\n0\n"
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data
+    assert manifest["inputs"]["src"]["column_summaries"]["flag"]["dtype"] in ("str", "object")
+
+
+def test_a_late_one_in_a_boolean_column_stops_the_stream(project: Project) -> None:
+    data = b"flag\n" + b"true\n" * 250_000 + b"1\nfalse\n"  # the 1 is past the first block
+    write(project, "in.csv", data)
+    result, manifest = run(project, "stream", chunk=50_000)
+    assert result["status"] == "failed"
+    error = manifest["error"]
+    assert error["line"] == 250_002 and error["column"] == "flag"
+    assert "in.csv:250002" in error["message"] and "dtype: {flag:" in error["message"]
+
+
+@pytest.mark.parametrize("big", ["1234567890123456789", "9007199254740993"])
+@pytest.mark.parametrize("strategy", ["concat", "union"])
+@pytest.mark.parametrize("mode", MODES)
+def test_integers_a_float_would_round_stop_a_combine(
+    project: Project, mode: str, strategy: str, big: str
+) -> None:
+    write(project, "a.csv", f"a\n{big}\n".encode())
+    write(project, "b.csv", b"a\n1.5\n")
+    result, manifest = run(project, mode, uri="*.csv", extra=f", combine_strategy: {strategy}")
+    assert result["status"] == "failed"
+    error = manifest["error"]
+    assert error["type"] == "InputError", error
+    assert error["file"] == "a.csv" and error["column"] == "a"
+    assert big in error["message"] and "dtype: {a: str}" in error["message"]
+    # Integers a float keeps exactly still widen.
+    write(project, "a.csv", b"a\n9007199254740992\n")
+    result, _ = run(project, mode, uri="*.csv", extra=f", combine_strategy: {strategy}")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == b"a\n9007199254740992.0\n1.5\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9007199254740993", "12345678901234567.5", "0.12345678901234567890", "1e400", "1e-400"],
+)
+@pytest.mark.parametrize("mode", MODES)
+def test_floats_that_would_change_keep_the_column_text(
+    project: Project, mode: str, value: str
+) -> None:
+    data = f"x\n1.5\n{value}\n2.25\n".encode()
+    write(project, "in.csv", data)
+    result, manifest = run(project, mode)
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == data
+    assert "float" not in manifest["inputs"]["src"]["column_summaries"]["x"]["dtype"]
+
+
+def test_long_float_spellings_of_the_same_number_are_numbers(project: Project) -> None:
+    write(project, "in.csv", b"x\n1.50000000000000000000\n0.1\ninf\n")
+    result, _ = run(project, "batch")
+    assert result["status"] == "success", result["error"]
+    assert out_bytes(project) == b"x\n1.5\n0.1\ninf\n"
+
+
+@pytest.mark.parametrize("value", ["9007199254740993", "1e400", "1e-400"])
+def test_a_late_float_that_would_change_stops_the_stream(project: Project, value: str) -> None:
+    data = b"x\n" + b"1.5\n" * 300_000 + f"{value}\n".encode()
+    write(project, "in.csv", data)
+    result, manifest = run(project, "stream", chunk=50_000)
+    assert result["status"] == "failed"
+    error = manifest["error"]
+    assert error["line"] == 300_002 and error["column"] == "x"
+    assert "in.csv:300002" in error["message"] and repr(value) in error["message"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_declared_float_too_large_names_its_line(project: Project, mode: str) -> None:
+    write(project, "in.csv", b"x\n1.5\n1e400\n")
+    result, manifest = run(project, mode, extra=", options: {dtype: {x: float}}")
+    assert result["status"] == "failed"
+    error = manifest["error"]
+    assert error["type"] == "InputError" and error["line"] == 3 and error["column"] == "x"
+    assert "in.csv:3" in error["message"] and "'1e400'" in error["message"]
+    write(project, "in.csv", b"x\n1.5\ninf\n")  # inf said as inf is a float
+    result, _ = run(project, mode, extra=", options: {dtype: {x: float}}")
+    assert result["status"] == "success", result["error"]
+
+
+@pytest.mark.parametrize("strategy", ["concat", "union"])
+@pytest.mark.parametrize("mode", MODES)
+def test_a_source_column_named_like_a_data_column_is_refused(
+    project: Project, mode: str, strategy: str
+) -> None:
+    write(project, "in.csv", b"zip,n\n01234,1\n")
+    extra = f", combine_strategy: {strategy}, source_column: zip"
+    result, manifest = run(project, mode, extra=extra)
+    assert result["status"] == "failed"
+    error = manifest["error"]
+    assert error["type"] == "InputError" and error["column"] == "zip"
+    assert error["file"] == "in.csv" and "input 'src'" in error["message"]
+    assert "source_column" in error["message"]
+    assert not (project.output_dir / "out.csv").exists()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_float_max_bad_lines_is_a_fraction_even_at_one(project: Project, mode: str) -> None:
+    from trakt.errors import PipelineValidationError
+
+    write(project, "in.csv", b"a,b\n1,2\n3\n4\n")  # 2 of 3 records malformed
+    result, manifest = run(project, mode, policy="skip", extra=", max_bad_lines: 1.0")
+    assert result["status"] == "success", result["error"]  # 1.0 = 100%, not a count of 1
+    assert out_bytes(project) == b"a,b\n1,2\n"
+    result, manifest = run(project, mode, policy="skip", extra=", max_bad_lines: 1")
+    assert (
+        result["status"] == "failed" and "more than max_bad_lines" in manifest["error"]["message"]
+    )
+    with pytest.raises(PipelineValidationError, match=r"max_bad_lines.*between 0 and 1"):
+        run(project, mode, policy="skip", extra=", max_bad_lines: 5.0")
+
+
+def test_a_fifo_pipeline_file_without_a_writer_is_an_empty_file(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    from trakt.errors import PipelineValidationError
+
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    outcome: list[BaseException] = []
+    reader = threading.Thread(
+        target=lambda: outcome.append(_raised(lambda: load_pipeline_from_yaml(fifo))),
+        daemon=True,
+    )
+    reader.start()
+    reader.join(timeout=10)
+    if reader.is_alive():  # the old code blocked in open(): release it before failing
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("opening a FIFO with no writer blocked")
+    assert isinstance(outcome[0], PipelineValidationError)
+    assert outcome[0].exit_code == 2 and "found nothing" in str(outcome[0])
+
+
+def test_a_fifo_pipeline_file_with_a_writer_is_read(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    text = "name: r\ninputs: {src: {uri: a.csv}}\noutputs: {datasets: [{name: out, from: src}]}\n"
+
+    def feed() -> None:
+        with open(fifo, "w") as handle:  # blocks until the reader opens: a writer is there
+            handle.write(text)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    import time
+
+    time.sleep(0.2)  # the writer is waiting in open(), as with `<(cat p.yaml)`
+    pipeline = load_pipeline_from_yaml(fifo)
+    writer.join(timeout=10)
+    assert pipeline.name == "r"
+
+
+def _raised(call: Any) -> BaseException:
+    try:
+        call()
+    except BaseException as exc:  # the test inspects it
+        return exc
+    raise AssertionError("no error raised")

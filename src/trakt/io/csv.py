@@ -30,6 +30,7 @@ from trakt.io.csv_errors import (
     stream_fail,
     unstreamable,
 )
+from trakt.io.csv_floats import check_declared_floats
 from trakt.io.csv_options import (
     DEFAULT_NA,
     DTYPES,
@@ -166,6 +167,7 @@ def read_table(request: ReadRequest) -> pa.Table:
         raise fail(request, exc) from None
     check_text(request, table.schema)
     check_swallowed(request, table, whole=True)
+    check_declared_floats(request, table)
     return table
 
 
@@ -241,6 +243,7 @@ def _fixed(
 ) -> pa.RecordBatch:
     """A batch with its number columns (read as text) checked and converted."""
     check_swallowed(request, pa.Table.from_batches([batch]), done)
+    check_declared_floats(request, pa.Table.from_batches([batch]), done)
     if not texts:
         return batch
     columns = []
@@ -250,7 +253,7 @@ def _fixed(
                 column = fix(column, types[name], _decimal(request.options))
             except Mismatch as exc:
                 kind = str(types[name])
-                why = f" ({exc.reason})" if "spelled" in exc.reason else ""
+                why = "" if exc.reason.startswith("not ") else f" ({exc.reason})"
                 raise unstreamable(request, name, kind, exc.value, why, done) from None
         columns.append(column)
     return pa.RecordBatch.from_arrays(columns, schema=_settled_schema(batch.schema, types, texts))

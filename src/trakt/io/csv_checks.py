@@ -9,7 +9,10 @@ different. Columns pyarrow infers as numbers are read as text and settled here:
   keep the column text (as floats they would lose digits);
 - floats: a leading ``+`` or a leading zero before a digit (``007.5``, ``-01.2``) keeps the
   column text; other spellings of the same value (``1.50``, ``1e5``, ``.5``) are read as the
-  number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``).
+  number and written in shortest round-trip form (``1.5``, ``100000.0``, ``0.5``);
+- floats whose value is not what their text says keep the column text: more digits than a
+  float keeps (``9007199254740993``, ``0.12345678901234567890``), overflow to inf (``1e400``)
+  or underflow (``1e-400``, ``4.9e-324``); see :func:`unfaithful`.
 
 And quoted fields that swallowed line after line (a stray quote) are found by counting the
 line breaks in each record's values.
@@ -35,12 +38,75 @@ class Mismatch(Exception):
 
 
 def _as_float(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
-    if decimal != ".":
-        if pc.any(pc.match_substring(text, ".")).as_py():
-            raise pa.ArrowInvalid("a '.' in a column with another decimal point")
-        text = pc.replace_substring(text, decimal, ".")
-    floats: pa.ChunkedArray = pc.cast(text, pa.float64())
+    floats: pa.ChunkedArray = pc.cast(_dotted(text, decimal), pa.float64())
     return floats
+
+
+def _dotted(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
+    if decimal == ".":
+        return text
+    if pc.any(pc.match_substring(text, ".")).as_py():
+        raise pa.ArrowInvalid("a '.' in a column with another decimal point")
+    dotted: pa.ChunkedArray = pc.replace_substring(text, decimal, ".")
+    return dotted
+
+
+INFINITE = r"(?i)^[-+]?inf(inity)?$"
+_NONZERO = r"^[-+]?[0-9.]*[1-9]"  # a mantissa with a non-zero digit
+_SMALLEST_NORMAL = 2.2250738585072014e-308  # below: subnormal floats keep fewer digits
+
+
+def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".") -> str | None:
+    """A value whose float is not the number its text says (rounded to fewer digits,
+    overflowed to inf, underflowed to 0), or None when every value is.
+
+    Only candidates are looked at (inf, zero, subnormal, 16+ characters): the common column of
+    short floats costs a few vectorised comparisons."""
+    dotted = _dotted(text, decimal)
+    inf = pc.fill_null(pc.is_inf(floats), False)
+    if pc.any(inf).as_py():
+        said = pc.match_substring_regex(pc.filter(dotted, inf), INFINITE)
+        wrong = pc.filter(pc.filter(text, inf), pc.invert(said))
+        if len(wrong):
+            return str(wrong[0].as_py())
+    zero = pc.fill_null(pc.equal(floats, 0), False)
+    if pc.any(zero).as_py():
+        wrong = pc.filter(
+            pc.filter(text, zero), pc.match_substring_regex(pc.filter(dotted, zero), _NONZERO)
+        )
+        if len(wrong):
+            return str(wrong[0].as_py())
+    # A float keeps any decimal of up to 15 significant digits exactly (DBL_DIG), except a
+    # subnormal one: longer texts and subnormals have their digits compared.
+    look = pc.fill_null(
+        pc.or_(
+            pc.greater_equal(pc.binary_length(dotted), 16),
+            pc.and_(pc.less(pc.abs(floats), _SMALLEST_NORMAL), pc.invert(zero)),
+        ),
+        False,
+    )
+    if not pc.any(look).as_py():
+        return None
+    text, dotted, floats = (pc.filter(c, look) for c in (text, dotted, floats))
+    # Exact when the float's shortest form has the text's significant digits (the two parse
+    # to the same float, so a power of ten apart is impossible). Most long texts are that
+    # shortest form already: only the others have their digits compared.
+    back = pc.cast(floats, pa.string())
+    differ = pc.invert(pc.fill_null(pc.equal(back, dotted), False))
+    if not pc.any(differ).as_py():
+        return None
+    text, dotted, back = (pc.filter(c, differ) for c in (text, dotted, back))
+    other = pc.invert(pc.fill_null(pc.equal(_digits(back), _digits(dotted)), False))
+    wrong = pc.filter(text, other)
+    return str(wrong[0].as_py()) if len(wrong) else None
+
+
+def _digits(text: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A number's significant digits: no sign, point, exponent, leading or trailing zeros."""
+    mantissa = pc.list_element(pc.split_pattern(pc.ascii_lower(text), "e", max_splits=1), 0)
+    unsigned = pc.utf8_ltrim(pc.replace_substring(mantissa, ".", ""), "+-0")
+    digits: pa.ChunkedArray = pc.utf8_rtrim(unsigned, "0")
+    return digits
 
 
 def _exact_ints(text: pa.ChunkedArray, ints: pa.ChunkedArray) -> bool:
@@ -65,9 +131,10 @@ def settle(text: pa.ChunkedArray, decimal: str = ".") -> pa.ChunkedArray:
     if _any(text, _SPELLED_OR_LONG):
         return text
     try:
-        return _as_float(text, decimal)
+        floats = _as_float(text, decimal)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return text
+    return text if unfaithful(text, floats, decimal) is not None else floats
 
 
 def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -> pa.Array:
@@ -90,9 +157,13 @@ def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -
         if len(spelled):
             raise Mismatch(str(spelled[0]), "spelled so a number would not give it back")
         try:
-            return _combined(pc.cast(_as_float(chunked, decimal), to))
+            floats = _as_float(chunked, decimal)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise Mismatch(_first_failing(chunked, to, decimal), "not a number") from None
+        lost = unfaithful(chunked, floats, decimal)
+        if lost is not None:
+            raise Mismatch(lost, "a float would not keep this number exactly")
+        return _combined(pc.cast(floats, to))
     return _combined(pc.cast(chunked, to))
 
 

@@ -97,10 +97,11 @@ def to_utf8_where_needed(
 
 
 def limit_for(max_bad_lines: int | float | str, records: int) -> int:
-    """How many set-aside records an input may have: a count, or a share of its records."""
+    """How many set-aside records an input may have: an int is a count, a float a share of
+    its records (``1.0`` is all of them, as validation says), a string a percentage."""
     if isinstance(max_bad_lines, str):
         return math.floor(float(max_bad_lines.strip().rstrip("%")) / 100 * records)
-    if isinstance(max_bad_lines, float) and max_bad_lines < 1:
+    if isinstance(max_bad_lines, float):
         return math.floor(max_bad_lines * records)
     return int(max_bad_lines)
 

@@ -46,6 +46,9 @@ DTYPES: dict[str, pa.DataType] = {
     **dict.fromkeys(("bool", "boolean"), pa.bool_()),
 }
 
+TRUE_VALUES = ["true", "True", "TRUE"]
+FALSE_VALUES = ["false", "False", "FALSE"]
+
 # pandas' default missing-value markers, so `keep_default_na` means what pandas users expect.
 DEFAULT_NA = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
@@ -140,6 +143,9 @@ def convert_options(
         "strings_can_be_null": bool(na),
         "quoted_strings_can_be_null": bool(na),
         "decimal_point": options.get("decimal") or ".",
+        # Only these spell a boolean (pyarrow would also take 1/0 and turn them into true/false).
+        "true_values": TRUE_VALUES,
+        "false_values": FALSE_VALUES,
     }
     if options.get("usecols"):
         kwargs["include_columns"] = list(options["usecols"])

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from trakt.errors import InputError, TraktError
 from trakt.io.base import Format, ReadRequest, conform, unify
@@ -124,6 +125,21 @@ def _check_same_columns(artifact: str, files: Sequence[tuple[SourceFile, list[st
             )
 
 
+def _check_source_column(
+    artifact: str, source: SourceFile, names: Sequence[str], column: str | None
+) -> None:
+    """``source_column`` adds a column: one the file already has would be overwritten."""
+    if column and column in names:
+        raise InputError(
+            f"input '{artifact}': {source.shown} already has a column '{column}', the name "
+            "source_column gives the added column of file names (it would replace the "
+            "file's values); choose another name for source_column, e.g. source_file",
+            artifact=artifact,
+            file=source.shown,
+            column=column,
+        )
+
+
 @contextmanager
 def _about(artifact: str) -> Iterator[None]:
     """Errors while reading name the input they belong to."""
@@ -151,6 +167,7 @@ def read_combined(
     for source in chosen:
         with _about(artifact):
             table = fmt.read_table(source.request(options, sheet))
+        _check_source_column(artifact, source, table.column_names, source_column)
         if counts is not None:
             counts[source.shown] = table.num_rows
         tables.append((source, _with_source(table, source_column, source)))
@@ -162,7 +179,7 @@ def read_combined(
     if fmt.name == "csv":
         tables = [(s, _text_where_unified(artifact, fmt, s, t, unified, options, source_column))
                   for s, t in tables]  # fmt: skip
-    return pa.concat_tables([conform(t, unified) for _, t in tables])
+    return pa.concat_tables([_conformed(artifact, s, t, unified) for s, t in tables])
 
 
 def _text_where_unified(
@@ -218,17 +235,56 @@ def stream_combined(
     requests = [f.request(options, sheet) for f in chosen]
     with _about(artifact):
         schemas = [fmt.schema(r) for r in requests]
+    column = options.get("source_column")
+    for source, own in zip(chosen, schemas, strict=True):
+        _check_source_column(artifact, source, own.names, column)
     if strategy == "concat":
         _check_same_columns(
             artifact, [(s, sc.names) for s, sc in zip(chosen, schemas, strict=True)]
         )
     # unify_schemas keeps first-seen column order: for concat the first file's, as in batch.
     unified = unify(schemas)
-    column = options.get("source_column")
     for source, request, own in zip(chosen, requests, schemas, strict=True):
-        own_types = pa.schema([unified.field(n) for n in own.names])
+        # Integers that widen to another file's floats are read as integers and then cast
+        # checked (as in batch mode): parsed as floats they would round silently.
+        own_types = pa.schema(
+            [own.field(n) if _widened(own.field(n).type, unified.field(n).type)
+             else unified.field(n) for n in own.names]
+        )  # fmt: skip
         with _about(artifact):
             for table in fmt.iter_tables(request, chunk_rows, own_types):
                 if counts is not None:
                     counts[source.shown] = counts.get(source.shown, 0) + table.num_rows
-                yield _with_source(conform(table, unified), column, source)
+                yield _with_source(_conformed(artifact, source, table, unified), column, source)
+
+
+def _widened(own: pa.DataType, unified: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(own) and pa.types.is_floating(unified))
+
+
+def _conformed(artifact: str, source: SourceFile, table: pa.Table, unified: pa.Schema) -> pa.Table:
+    """``table`` in the combined schema; an integer that a float would not keep exactly
+    (beyond 2**53) stops the run rather than being rounded."""
+    try:
+        return conform(table, unified)
+    except pa.ArrowInvalid:
+        pass
+    for f in table.schema:
+        if f.name not in unified.names or not _widened(f.type, unified.field(f.name).type):
+            continue
+        values = table.column(f.name)
+        over = pc.greater(pc.abs(values), 2**53)
+        if not pc.any(over).as_py():
+            continue
+        value = pc.filter(values, pc.fill_null(over, False))[0].as_py()
+        raise InputError(
+            f"input '{artifact}': {source.shown}: column '{f.name}' holds the integer {value}, "
+            "and another file has floats in that column; as a float it would become "
+            f"{float(value)!r} (a float keeps integers exactly only up to 2**53). Keep the "
+            f"column as text: options: {{dtype: {{{f.name}: str}}}}",
+            artifact=artifact,
+            file=source.shown,
+            column=f.name,
+            value=str(value),
+        )
+    return conform(table, unified)  # not one of ours: raised as it is

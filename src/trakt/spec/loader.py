@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -28,6 +29,7 @@ from trakt.spec.yaml_loader import Path, format_path, load_yaml
 
 # A pipeline description is a few KiB; a bigger file is a mistake (a data file, /dev/zero).
 MAX_PIPELINE_BYTES = 10 * 2**20
+FIFO_WAIT_S = 2.0  # how long a FIFO pipeline file waits for a writer to open it
 
 # Which model validates the mapping found at a path, to suggest key names.
 _MODEL_AT: dict[tuple[str, ...], type[BaseModel]] = {
@@ -233,6 +235,31 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
+def _read_fifo(file: FsPath, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a FIFO. Opened without waiting (with no writer a blocking
+    ``open`` never returns); a writer already there (`<(cat p.yaml)`) or appearing within
+    :data:`FIFO_WAIT_S` is read to its end, otherwise the pipe reads as empty."""
+    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        deadline = time.monotonic() + FIFO_WAIT_S
+        while True:
+            try:
+                first = os.read(fd, limit)
+            except BlockingIOError:  # a writer is there and has not written yet
+                first = b""
+                break
+            if first:
+                break
+            if time.monotonic() >= deadline:  # end of file and no writer: nothing to read
+                return b""
+            time.sleep(0.02)
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return first + handle.read(limit - len(first))
+    finally:
+        os.close(fd)
+
+
 def _read_capped(file: FsPath, shown: str) -> bytes:
     """The file's bytes, refusing devices and anything over :data:`MAX_PIPELINE_BYTES`."""
     try:
@@ -263,8 +290,11 @@ def _read_capped(file: FsPath, shown: str) -> bytes:
             f"found {kind}; pass the path of a .yaml file",
         )
     try:
-        with file.open("rb") as handle:
-            raw = handle.read(MAX_PIPELINE_BYTES + 1)  # never more than the cap, however big
+        if stat.S_ISFIFO(mode):
+            raw = _read_fifo(file, MAX_PIPELINE_BYTES + 1)
+        else:
+            with file.open("rb") as handle:
+                raw = handle.read(MAX_PIPELINE_BYTES + 1)  # never more than the cap
     except OSError as exc:
         raise PipelineValidationError.whole_file(
             shown, f"cannot read pipeline file: {exc.strerror}"

@@ -60,8 +60,8 @@ class InputSpec(_Frozen):
     sheet: str | int | None = None
     source_column: str | None = None
     on_bad_lines: Literal["error", "skip", "quarantine"] = "error"
-    # skip/quarantine: more malformed records than this fail the run (a count, a fraction of
-    # the input's records like 0.01, or a percentage like "1%").
+    # skip/quarantine: more malformed records than this fail the run (an int is a count, a
+    # float a fraction of the input's records like 0.01 (1.0 = all), or a percentage "1%").
     max_bad_lines: int | float | str = 1000
     options: dict[str, Any] = Field(default_factory=dict)
     schema_: SchemaSpec | None = Field(default=None, alias="schema")
@@ -79,7 +79,13 @@ class InputSpec(_Frozen):
                 share = -1.0
             if not value.strip().endswith("%") or not 0 <= share <= 100:
                 raise ValueError(f"must be a percentage between 0% and 100%, found {value!r}")
-        elif value < 0 or (isinstance(value, float) and value >= 1 and not value.is_integer()):
+        elif isinstance(value, float) and not 0 <= value <= 1:
+            # A float is always a share (1.0 is 100%); a count is a whole number (5, not 5.0).
+            raise ValueError(
+                f"a float is a fraction of the records, between 0 and 1 (1.0 = 100%), found "
+                f"{value!r}; a count is a whole number such as {int(value) if value > 1 else 5}"
+            )
+        elif value < 0:
             raise ValueError(f"must be a count >= 0 or a fraction between 0 and 1, found {value!r}")
         return value
 
