@@ -101,8 +101,13 @@ def fresh_modules(top: str, search_dirs: Sequence[str | Path]) -> list[str]:
             return True
         if not earlier or module is None:
             return False
-        location = _spec_location(getattr(module, "__spec__", None), module)
-        return location is not None and _inside(location, earlier)
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None)
+        if not isinstance(origin, str) or origin in ("built-in", "frozen"):
+            return False  # namespace packages of earlier pipelines are found via `top` only
+        # By ancestors in a set: per module a few look-ups, not one per earlier directory
+        # (a test suite or a long notebook session has run pipelines from many).
+        return any(str(parent) in earlier for parent in Path(os.path.realpath(origin)).parents)
 
     # list(): another thread (a progress display) may import while this runs
     for name in sorted(n for n, m in list(sys.modules.items()) if candidate(n, m)):
