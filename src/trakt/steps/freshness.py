@@ -11,6 +11,7 @@ libraries.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import site
@@ -69,6 +70,12 @@ def is_library(module: ModuleType) -> bool:
     return not location or _inside(location, _library_dirs())
 
 
+@functools.lru_cache(maxsize=65536)
+def _parents(origin: str) -> tuple[str, ...]:
+    """The real directories above a module's file (cached: asked for every module, often)."""
+    return tuple(str(p) for p in Path(os.path.realpath(origin)).parents)
+
+
 def _inside(location: Location, dirs: Iterable[str]) -> bool:
     return any(p == d or p.startswith(d.rstrip(os.sep) + os.sep) for p in location for d in dirs)
 
@@ -107,7 +114,7 @@ def fresh_modules(top: str, search_dirs: Sequence[str | Path]) -> list[str]:
             return False  # namespace packages of earlier pipelines are found via `top` only
         # By ancestors in a set: per module a few look-ups, not one per earlier directory
         # (a test suite or a long notebook session has run pipelines from many).
-        return any(str(parent) in earlier for parent in Path(os.path.realpath(origin)).parents)
+        return any(parent in earlier for parent in _parents(origin))
 
     # list(): another thread (a progress display) may import while this runs
     for name in sorted(n for n, m in list(sys.modules.items()) if candidate(n, m)):
