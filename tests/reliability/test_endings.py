@@ -241,12 +241,8 @@ def test_sys_exit_0_in_batch_generator_exits_1_with_one_line(project: Project) -
     uses = project.step("raisers", RAISERS) + ".chunked"
     _pipeline(project, uses, params="      how: exit0\n")
 
-    proc = _cli(
-        project, "--pipeline-file", "pipeline.yaml", "--input-dir", "input", "--run-id", "ends"
-    )
+    proc, last = _failing_cli(project)
 
-    assert proc.returncode == 1, proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("trakt: run ends failed at step 'explode' (chunk 1): SystemExit")
     assert "Traceback" not in proc.stderr
     assert _manifest(project.output_dir / "manifest.json")["status"] == "failed"
@@ -565,12 +561,8 @@ def test_step_that_never_stops_ends_the_process(project: Project) -> None:
     uses = project.step("swallow", SWALLOW) + ".never_stops"
     _pipeline(project, uses, extra="    timeout_s: 0.3\n")
 
-    proc = _cli(
-        project, "--pipeline-file", "pipeline.yaml", "--input-dir", "input", "--run-id", "ends"
-    )
+    _, last = _failing_cli(project)
 
-    assert proc.returncode == 1, proc.stderr
-    last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("trakt: run ends failed at step 'explode': StepTimeout: ")
     manifest = _manifest(project.output_dir / "manifest.json")
     assert manifest["status"] == "failed"
@@ -629,6 +621,13 @@ def cleans_up_on_ctrl_c(ctx, input, output, sig):
         raise
     return {"output": input}
 """
+
+
+def _failing_cli(project: Project) -> tuple[subprocess.CompletedProcess[str], str]:
+    """The CLI run of the project's pipeline, which must exit 1; and its last stderr line."""
+    proc = _cli(project, *_cli_args(project))
+    assert proc.returncode == 1, proc.stderr
+    return proc, proc.stderr.strip().splitlines()[-1]
 
 
 def _cli_args(project: Project, *extra: str) -> list[str]:
