@@ -153,8 +153,8 @@ def test_readme_yaml_examples_use_only_real_keys() -> None:
     a minimal pipeline), so the documented keys are the keys Trakt accepts."""
     import yaml
 
-    from trakt.spec.loader import parse_spec
-    from trakt.spec.model import SourceInfo
+    from trakt.model.loader import parse_spec
+    from trakt.model.model import SourceInfo
 
     blocks = YAML_FENCE.findall((REPO / "README.md").read_text(encoding="utf-8"))
     assert len(blocks) >= 4

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 from trakt.errors import PipelineValidationError
+from trakt.model.loader import parse_spec, read_pipeline_file
+from trakt.model.model import Pipeline
 from trakt.runtime.planning import check_pipeline
-from trakt.spec.loader import parse_spec, read_pipeline_file
-from trakt.spec.model import Pipeline
 
 
 def load_pipeline_from_yaml(path: str | os.PathLike[str]) -> Pipeline:

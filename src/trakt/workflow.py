@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from trakt.errors import PipelineValidationError, UsageError
+from trakt.model.loader import parse_spec
+from trakt.model.model import Pipeline, SourceInfo
 from trakt.runtime.planning import check_pipeline
-from trakt.spec.loader import parse_spec
-from trakt.spec.model import Pipeline, SourceInfo
 
 if TYPE_CHECKING:
     from trakt.runtime.local_runner import LocalRunner

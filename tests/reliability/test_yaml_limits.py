@@ -16,7 +16,7 @@ import trakt
 from trakt.api import load_pipeline_from_yaml
 from trakt.errors import PipelineValidationError
 
-MAX_PIPELINE_BYTES = 10 * 2**20  # the documented cap (trakt.spec.loader.MAX_PIPELINE_BYTES)
+MAX_PIPELINE_BYTES = 10 * 2**20  # the documented cap (trakt.model.loader.MAX_PIPELINE_BYTES)
 
 GOOD = "name: tiny\ninputs:\n  a: {uri: a.csv}\noutputs:\n  datasets:\n    - {name: a, from: a}\n"
 

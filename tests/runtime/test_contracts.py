@@ -12,9 +12,9 @@ import pytest
 
 from tests.conftest import Project
 from trakt import PipelineValidationError, load_pipeline_from_yaml
+from trakt.model.model import SchemaSpec
 from trakt.runtime.contracts import ContractState, ContractViolation
 from trakt.runtime.local_runner import LocalRunner
-from trakt.spec.model import SchemaSpec
 
 ORDERS = "id,amount,country\n1,10.5,DE\n2,abc,US\n3,-5,FR\n4,x1,DE\n5,7,US\n"
 

@@ -27,8 +27,8 @@ from opentelemetry.trace import StatusCode
 
 from tests.conftest import Project
 from trakt import load_pipeline_from_yaml
+from trakt.model.model import Pipeline
 from trakt.runtime.local_runner import LocalRunner
-from trakt.spec.model import Pipeline
 
 _EXPORTER = InMemorySpanExporter()
 

@@ -18,7 +18,7 @@ from tests.conftest import Project, forget_package
 from trakt.errors import RegistryError, StepResolutionError, TraktError
 from trakt.steps import bind, describe, registered_aliases, resolve_step, unregister_step
 from trakt.steps import registry as registry_module
-from trakt.steps.contract import BindingProblem, Bindings
+from trakt.steps.binding import BindingProblem, Bindings
 
 
 class Modules(Project):

@@ -31,7 +31,6 @@ from typing import IO, Any
 
 from trakt.errors import InputError
 
-POLICIES = ("error", "skip", "quarantine")
 # Huge fields are fine (the fast reader takes them too); the csv module's default cap is 128 KiB.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 MAX_FIELD_LINES = 100

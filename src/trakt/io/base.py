@@ -47,7 +47,6 @@ class Format(Protocol):
     name: str
     extensions: tuple[str, ...]
     option_names: frozenset[str]
-    can_write: bool
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         """Problems with reader options, as messages (empty when fine)."""

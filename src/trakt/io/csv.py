@@ -278,7 +278,6 @@ class CsvFormat:
     name = "csv"
     extensions: tuple[str, ...] = (".csv", ".tsv", ".txt")
     option_names = OPTION_NAMES
-    can_write = True
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         return check_options(options)

@@ -31,7 +31,6 @@ class ExcelFormat:
     name = "xlsx"
     extensions: tuple[str, ...] = (".xlsx", ".xlsm")
     option_names = OPTION_NAMES
-    can_write = False
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = check_unknown_options(options, OPTION_NAMES, "xlsx")

@@ -30,8 +30,8 @@ import pyarrow as pa
 
 from trakt.errors import TraktError
 from trakt.io.badlines import BadLine
+from trakt.model.model import ColumnRule, SchemaSpec
 from trakt.runtime.coercion import MISFIT_RULE, coerce, misfit_rule
-from trakt.spec.model import ColumnRule, SchemaSpec
 
 SAMPLES = 5
 

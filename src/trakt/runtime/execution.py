@@ -36,6 +36,7 @@ from trakt.io.csv_inputs import (
 )
 from trakt.io.frames import to_pandas
 from trakt.io.sources import SourceFile, read_combined, resolve_files
+from trakt.model.model import SchemaSpec
 from trakt.runtime import cancel
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.contracts import ContractState
@@ -48,7 +49,6 @@ from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
 from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.summary import ColumnSummaries
 from trakt.runtime.timeouts import Overtime, deadline, disarm, set_last_resort
-from trakt.spec.model import SchemaSpec
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from trakt.errors import (
     UsageError,
     did_you_mean,
 )
+from trakt.model.model import Pipeline
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
@@ -33,7 +34,6 @@ from trakt.runtime.outdir import (
 from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
 from trakt.runtime.publish import recover_publish
 from trakt.runtime.stream import StreamExecution
-from trakt.spec.model import Pipeline
 
 # Rows per chunk in stream mode; see benchmarks/stream_memory.py for the measurement.
 DEFAULT_CHUNK_SIZE = 50_000

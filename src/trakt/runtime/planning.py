@@ -10,15 +10,16 @@ import heapq
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 from trakt.errors import PipelineValidationError, Problem, TraktError, UsageError, did_you_mean
 from trakt.io import get_format, input_format, known_formats
-from trakt.spec.loader import ParsedSpec
-from trakt.spec.model import InputSpec, OutputDataset, Pipeline, PipelineSpec, SourceInfo
-from trakt.spec.yaml_loader import format_path
-from trakt.steps.contract import bind
+from trakt.model.loader import ParsedSpec
+from trakt.model.model import InputSpec, OutputDataset, Pipeline, PipelineSpec, SourceInfo
+from trakt.model.yaml_loader import format_path
+from trakt.steps.binding import bind
 from trakt.steps.resolve import StepFunction, describe, resolve_step
 
 DATASET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
@@ -72,9 +73,6 @@ class ExecutionPlan:
     @property
     def mode(self) -> str:
         return self.pipeline.mode
-
-    def consumers(self, artifact: str) -> list[str]:
-        return [s.id for s in self.steps if artifact in s.inputs.values()]
 
 
 class _Collector:
@@ -299,27 +297,38 @@ def _order(plans: Sequence[StepPlan], out: _Collector) -> list[StepPlan]:
     for p in plans:
         if any(producer.get(a) == p.index for a in p.inputs.values()):
             out.add(("steps", p.index, "with"), f"step '{p.id}' reads its own output")
-    waiting = {i: set(d) for i, d in deps.items()}
-    ready = [i for i, d in waiting.items() if not d]
-    heapq.heapify(ready)
-    ordered: list[StepPlan] = []
-    while ready:
-        i = heapq.heappop(ready)
-        ordered.append(by_index[i])
-        for j, d in waiting.items():
-            if i in d:
-                d.discard(i)
-                if not d and by_index[j] not in ordered:
-                    heapq.heappush(ready, j)
-    stuck = [i for i in by_index if by_index[i] not in ordered]
-    if stuck:
+    sorter = TopologicalSorter(deps)
+    try:
+        sorter.prepare()
+    except CycleError:
+        done = _acyclic_part(deps)
+        stuck = [i for i in by_index if i not in done]
         cycle = _find_cycle(stuck, deps)
         names = " -> ".join(by_index[i].id for i in cycle)
         out.add(
             ("steps", cycle[0]),
             f"steps form a cycle: {names}; an artifact cannot depend on itself",
         )
+        return [by_index[i] for i in sorted(done)]
+    ordered: list[StepPlan] = []
+    ready: list[int] = []
+    while sorter.is_active():  # ties keep YAML order: the lowest index that is ready first
+        for i in sorter.get_ready():
+            heapq.heappush(ready, i)
+        i = heapq.heappop(ready)
+        ordered.append(by_index[i])
+        sorter.done(i)
     return ordered
+
+
+def _acyclic_part(deps: Mapping[int, set[int]]) -> set[int]:
+    """The steps that depend on no cycle (those a run could still order)."""
+    done: set[int] = set()
+    while True:
+        more = {i for i, d in deps.items() if i not in done and d <= done}
+        if not more:
+            return done
+        done |= more
 
 
 def _find_cycle(stuck: list[int], deps: Mapping[int, set[int]]) -> list[int]:

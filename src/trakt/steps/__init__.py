@@ -1,6 +1,6 @@
 """Step resolution: aliases, module paths, entry points, and the binding contract."""
 
-from trakt.steps.contract import Bindings, bind
+from trakt.steps.binding import Bindings, bind
 from trakt.steps.registry import register_step, registered_aliases, unregister_step
 from trakt.steps.resolve import StepFunction, describe, resolve_step
 

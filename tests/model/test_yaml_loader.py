@@ -10,7 +10,7 @@ import pytest
 
 from trakt import load_pipeline_from_yaml
 from trakt.errors import PipelineValidationError, Problem
-from trakt.spec.yaml_loader import MAX_NODES, Position, format_path, load_yaml
+from trakt.model.yaml_loader import MAX_NODES, Position, format_path, load_yaml
 
 
 def _write(tmp_path: Path, text: str, name: str = "pipeline.yaml") -> Path:

@@ -13,19 +13,18 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from trakt.errors import PipelineValidationError, Problem, did_you_mean
-from trakt.spec.model import (
+from trakt.model.model import (
     ColumnRule,
     ExecutionSpec,
     InputSpec,
     OutputDataset,
     OutputsSpec,
-    Pipeline,
     PipelineSpec,
     SchemaSpec,
     SourceInfo,
     StepSpec,
 )
-from trakt.spec.yaml_loader import Path, format_path, load_yaml
+from trakt.model.yaml_loader import Path, format_path, load_yaml
 
 # A pipeline description is a few KiB; a bigger file is a mistake (a data file, /dev/zero).
 MAX_PIPELINE_BYTES = 10 * 2**20
@@ -324,12 +323,3 @@ def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, l
     positions = {p: (pos.line, pos.column) for p, pos in loaded.positions.items()}
     source = SourceInfo(file=shown, sha256=hashlib.sha256(raw).hexdigest(), positions=positions)
     return loaded.data, source, loaded.problems
-
-
-def spec_from_data(data: Any, source: SourceInfo | None = None) -> Pipeline:
-    """Validate the structure of an already-parsed document; raise all problems at once."""
-    src = source or SourceInfo()
-    parsed = parse_spec(data, src)
-    if parsed.problems or parsed.spec is None:
-        raise PipelineValidationError(parsed.problems, file=src.file)
-    return Pipeline(spec=parsed.spec, source=src)

@@ -1,7 +1,7 @@
 """YAML -> validated pipeline model (structure only; step resolution lives in ``trakt.steps``)."""
 
-from trakt.spec.loader import ParsedSpec, parse_spec, read_pipeline_file, spec_from_data
-from trakt.spec.model import (
+from trakt.model.loader import ParsedSpec, parse_spec, read_pipeline_file
+from trakt.model.model import (
     InputSpec,
     OutputDataset,
     Pipeline,
@@ -20,5 +20,4 @@ __all__ = [
     "StepSpec",
     "parse_spec",
     "read_pipeline_file",
-    "spec_from_data",
 ]

@@ -1,6 +1,6 @@
 """The validated pipeline model: what a runner (local, stream, Spark...) executes.
 
-Built from YAML (:mod:`trakt.spec.loader`) or from Python (:mod:`trakt.workflow`); both go
+Built from YAML (:mod:`trakt.model.loader`) or from Python (:mod:`trakt.workflow`); both go
 through the same validation, so the same pipeline compares equal either way.
 """
 
@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 CombineStrategy = Literal["concat", "union", "latest"]
 ExecutionMode = Literal["batch", "stream"]
-COMBINE_STRATEGIES: tuple[str, ...] = ("concat", "union", "latest")
 EXECUTION_MODES: tuple[str, ...] = ("batch", "stream")
 
 

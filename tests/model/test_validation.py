@@ -21,8 +21,8 @@ from tests.conftest import Project as BaseProject
 from tests.conftest import forget_package
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.errors import Problem
+from trakt.model.model import Pipeline
 from trakt.runtime.planning import plan_pipeline
-from trakt.spec.model import Pipeline
 
 DECLARED = """
 def run(ctx, input, output, factor=2):
