@@ -37,19 +37,41 @@ class ReadRequest:
 
 
 class ChunkWriter(Protocol):
-    """An open incremental writer: the header once, then each chunk appended."""
+    """An open incremental writer (pandas frames): the header once, then each chunk appended."""
 
     def write(self, frame: pd.DataFrame) -> None: ...
     def close(self) -> None: ...
 
 
+class TableWriter(Protocol):
+    """An open writer of one output: Arrow tables appended in order; ``close`` finishes it.
+
+    Batch and stream runs use the same writer (one table, or one per chunk), so both write
+    the same bytes. Every table has the columns of the first; the writer may refuse others.
+    """
+
+    def write(self, table: pa.Table) -> None: ...
+    def close(self) -> None: ...
+
+
 class Format(Protocol):
+    """A format plug-in: reads whole or in chunks (to Arrow), writes from Arrow.
+
+    ``extensions`` are the lower-case extensions it claims (``.parquet``); the first is what an
+    output gets by default (``<name>.parquet``). Options are checked statically, at validation.
+    """
+
     name: str
     extensions: tuple[str, ...]
-    option_names: frozenset[str]
+    option_names: frozenset[str]  # reader options
+    writer_option_names: frozenset[str]
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         """Problems with reader options, as messages (empty when fine)."""
+        ...
+
+    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
+        """Problems with writer options, as messages (empty when fine)."""
         ...
 
     def read_table(self, request: ReadRequest) -> pa.Table: ...
@@ -68,9 +90,14 @@ class Format(Protocol):
         """The reader options for ``uri``: ``options`` plus what its extension implies."""
         ...
 
-    def write(self, frame: pd.DataFrame, path: Path) -> None: ...
+    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The writer options for an output at ``path``: ``options`` plus what its extension
+        implies (``.csv.gz``: gzip compression)."""
+        ...
 
-    def open_writer(self, path: Path) -> ChunkWriter: ...
+    def open_writer(self, path: Path, options: Mapping[str, Any]) -> TableWriter:
+        """A writer creating ``path`` (a file, or a directory for a partitioned output)."""
+        ...
 
 
 _formats: dict[str, Format] = {}

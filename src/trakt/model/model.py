@@ -100,10 +100,14 @@ class StepSpec(_Frozen):
 
 
 class OutputDataset(_Frozen):
-    """``outputs.datasets[]``: an artifact written to ``<output-dir>/<name>.csv``."""
+    """``outputs.datasets[]``: an artifact written to ``<output-dir>/<path>`` (default
+    ``<name>.<the format's extension>``, ``<name>.csv`` when neither is given)."""
 
     name: str = Field(min_length=1)
     from_: str = Field(min_length=1, alias="from")
+    format: str | None = None  # default: the path's extension's format, else csv
+    path: str | None = None  # relative to the output dir
+    options: dict[str, Any] = Field(default_factory=dict)  # the format's writer options
     schema_: SchemaSpec | None = Field(default=None, alias="schema")
 
 
