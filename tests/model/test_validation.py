@@ -230,8 +230,8 @@ def test_typo_next_to_the_real_key_is_only_an_unknown_key(project: Project) -> N
         ("inputs:\n  src: {uri: a.csv, combine: concat}\n", "inputs.src.combine", 5, None),
         ("inputs:\n  src:\n    uri: a.csv\n    fromat: csv\n", "inputs.src.fromat", 7, "format"),
         (
-            "outputs:\n  datasets:\n    - {name: a, form: b}\n",
-            "outputs.datasets[0].form",
+            "outputs:\n  datasets:\n    - {name: a, fro: b}\n",
+            "outputs.datasets[0].fro",
             6,
             "from",
         ),
