@@ -847,13 +847,13 @@ def test_dataset_problems_after_a_left_out_dataset_keep_their_own_line(project: 
           src: {uri: src.csv}
         outputs:
           datasets:
-            - {name: one, form: src}
+            - {name: one, fro: src}
             - {name: a/b, from: src}
         """,
         match=r"invalid dataset name 'a/b'",
     )
 
-    assert _where(problems) == [("outputs.datasets[0].form", 6), ("outputs.datasets[1].name", 7)]
+    assert _where(problems) == [("outputs.datasets[0].fro", 6), ("outputs.datasets[1].name", 7)]
 
 
 def test_problems_are_listed_in_file_order(project: Project) -> None:
