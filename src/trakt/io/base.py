@@ -126,8 +126,17 @@ def known_formats() -> list[str]:
 
 # An extension starts with a letter: ``v1.2`` or ``2024.01`` names no format.
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9_+-]*")
-# pyarrow would decompress these, but the malformed-row scan reads raw bytes: refused.
-COMPRESSED = frozenset({".gz", ".gzip", ".bz2", ".xz", ".lz4", ".zst", ".zstd", ".br", ".zip"})
+# Compression by extension: transparent on read, chosen by the output path on write.
+COMPRESSION_BY_EXTENSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".xz": "xz"}
+# Compressed files Trakt does not read: refused with a message (not read as text).
+UNSUPPORTED_COMPRESSION = frozenset({".gzip", ".lz4", ".zstd", ".br", ".zip", ".7z"})
+
+
+def split_compression(uri: str) -> tuple[str, str | None]:
+    """``data.csv.gz`` -> (``data.csv``, ``gzip``); a uri without a compression suffix as is."""
+    extension = uri_extension(uri)
+    codec = COMPRESSION_BY_EXTENSION.get(extension or "")
+    return (uri[: -len(extension or "")], codec) if codec else (uri, None)
 
 
 def uri_extension(uri: str) -> str | None:
@@ -155,11 +164,15 @@ def input_format(uri: str, declared: str | None, default: str = "csv") -> str:
     Raises :class:`UsageError` for a compressed file, or an extension no format reads.
     """
     extension = uri_extension(uri)
-    if extension in COMPRESSED:
+    if extension in UNSUPPORTED_COMPRESSION:
         raise UsageError(
-            f"'{uri}' is compressed ({extension}); compressed inputs are not supported: "
-            "decompress the file first"
+            f"'{uri}' is compressed ({extension}); Trakt reads "
+            f"{', '.join(COMPRESSION_BY_EXTENSION)} compression: decompress the file first, "
+            "or recompress it with one of those"
         )
+    inner, codec = split_compression(uri)
+    if codec is not None:
+        extension = uri_extension(inner)
     if declared is not None:
         return declared
     if extension is None:
