@@ -111,7 +111,7 @@ def test_chunks_are_slices_of_the_sheet(workbook: Path) -> None:
 
 def test_read_combined_passes_the_sheet_and_source_column(workbook: Path) -> None:
     files = resolve_files("regions", "*.xlsx", workbook.parent)
-    table = read_combined("regions", XLSX, files, "concat", {"source_column": "src"}, "Regions")
+    table = read_combined("regions", XLSX, files, "concat", {}, "Regions", source_column="src")
     assert to_pandas(table).to_dict(orient="records") == [
         {**row, "src": "book.xlsx"} for row in REGIONS
     ]

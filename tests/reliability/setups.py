@@ -187,7 +187,7 @@ except PipelineValidationError as exc:
     print(exc.problems[0].message)
 print(time.perf_counter() - start)
 # VmHWM starts afresh at exec; ru_maxrss would count the (large) pytest parent it forked from.
-from trakt.runtime.execution import peak_rss_bytes
+from trakt.runtime.recorder import peak_rss_bytes
 print(peak_rss_bytes())
 """
 

@@ -1,13 +1,16 @@
 """IO: one module per format, registered by name and extension."""
 
 from trakt.io.base import (
+    DEFAULT_FORMAT,
     ChunkWriter,
     Format,
     ReadRequest,
+    TableWriter,
     format_for_uri,
     get_format,
     input_format,
     known_formats,
+    output_format,
     register_format,
 )
 from trakt.io.csv import CsvFormat
@@ -17,12 +20,15 @@ register_format(CsvFormat())
 register_format(ExcelFormat(), "excel")
 
 __all__ = [
+    "DEFAULT_FORMAT",
     "ChunkWriter",
     "Format",
     "ReadRequest",
+    "TableWriter",
     "format_for_uri",
     "get_format",
     "input_format",
     "known_formats",
+    "output_format",
     "register_format",
 ]

@@ -158,7 +158,36 @@ def _extensions() -> str:
     )
 
 
-def input_format(uri: str, declared: str | None, default: str = "csv") -> str:
+DEFAULT_FORMAT = "csv"  # an input or output whose uri or path has no extension
+
+
+def output_format(path: str | None, declared: str | None) -> str:
+    """The format an output is written in: ``declared``, else its path's extension's (a
+    compression suffix looked through), else the default.
+
+    Raises :class:`UsageError` for an extension no format writes, or one that names another
+    format than the declared one."""
+    if path is None:
+        return declared or DEFAULT_FORMAT
+    inner, _ = split_compression(path)
+    extension = uri_extension(inner)
+    implied = _by_extension.get(extension) if extension else None
+    if extension is not None and implied is None and declared is None:
+        raise UsageError(
+            f"'{path}': no format writes '{extension}' files; formats: {_extensions()}. Set "
+            "`format:` (or give the path the format's extension)"
+        )
+    known = _formats.get(declared) if declared is not None else None
+    if known is not None and implied is not None and known.name != _formats[implied].name:
+        raise UsageError(
+            f"'{path}' has the extension of format {implied}, but the output declares "
+            f"format: {declared}; make them agree (e.g. path: "
+            f"'{PurePath(inner).stem}{known.extensions[0]}')"
+        )
+    return declared or implied or DEFAULT_FORMAT
+
+
+def input_format(uri: str, declared: str | None, default: str = DEFAULT_FORMAT) -> str:
     """The format to read ``uri`` with: ``declared``, else its extension's, else ``default``.
 
     Raises :class:`UsageError` for a compressed file, or an extension no format reads.

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from trakt.io.base import ReadRequest, prefetch, rechunk
+from trakt.io.base import ReadRequest, check_unknown_options, prefetch, rechunk
 from trakt.io.csv_checks import Mismatch, fix, settle
 from trakt.io.csv_errors import (
     check_names,
@@ -278,6 +278,40 @@ class CsvFormat:
     name = "csv"
     extensions: tuple[str, ...] = (".csv", ".tsv", ".txt")
     option_names = OPTION_NAMES
+    writer_option_names: frozenset[str] = frozenset()
+    sets_aside_bad_lines = True  # records with the wrong number of fields: on_bad_lines
+    rereads_as_text = True  # a column typed differently across files is re-read as text
+
+    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
+        return check_unknown_options(options, self.writer_option_names, "csv writer")
+
+    def preload(self) -> None:
+        """Import the writer's library in the background while inputs are read."""
+        from trakt.io.csv_writer import preload_writer
+
+        preload_writer()
+
+    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(options)
+
+    def read_as_text(self, options: Mapping[str, Any], columns: list[str]) -> dict[str, Any]:
+        """Options that read ``columns`` as text (a contract then parses them itself)."""
+        declared = options.get("dtype")
+        if isinstance(declared, str):
+            return dict(options)
+        return {**options, "dtype": {**(declared or {}), **dict.fromkeys(columns, "str")}}
+
+    def prepare(self, files: Any, scratch: Any) -> Any:
+        """The input's files made ready for the fast reader (UTF-8, bad lines set aside)."""
+        from trakt.io.csv_inputs import prepare
+
+        return prepare(files, scratch)
+
+    def locate(self, rows: Any, files: Any, counts: Any, options: Mapping[str, Any]) -> Any:
+        """Rows numbered across the input's files, given their own file and line."""
+        from trakt.io.csv_inputs import locate_rows
+
+        return locate_rows(rows, files, counts, options)
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         return check_options(options)
@@ -301,5 +335,20 @@ class CsvFormat:
     def write(self, frame: pd.DataFrame, path: Path) -> None:
         write(frame, path)
 
-    def open_writer(self, path: Path) -> CsvChunkWriter:
-        return CsvChunkWriter(path)
+    def open_writer(self, path: Path, options: Mapping[str, Any]) -> _Interim:
+        return _Interim(CsvChunkWriter(path))
+
+
+class _Interim:
+    """Interim: tables (or frames) written by the pandas writer."""
+
+    def __init__(self, writer: CsvChunkWriter) -> None:
+        self.writer = writer
+
+    def write(self, table: Any) -> None:
+        from trakt.io.frames import to_pandas
+
+        self.writer.write(to_pandas(table) if isinstance(table, pa.Table) else table)
+
+    def close(self) -> None:
+        self.writer.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -21,17 +20,9 @@ from trakt.io.badlines import BadLine, clean_copy, good_record_lines
 from trakt.io.base import ReadRequest
 from trakt.io.csv_errors import fail
 from trakt.io.encodings import ascii_safe, effective, to_utf8
-from trakt.io.sources import SourceFile
+from trakt.io.sources import FileCounts, InputFiles, Prepared, SourceFile
 
 DEFAULT_MAX_BAD_LINES = 1000
-
-
-@dataclass(frozen=True)
-class FileCounts:
-    """One file's data records (header excluded) and how many were set aside."""
-
-    records: int
-    set_aside: int
 
 
 class _Input(Protocol):
@@ -174,3 +165,14 @@ def locate_rows(
             line = lines.get(row.line - 2 - start, row.line - start)
             located.append(BadLine(f.shown, line, row.raw, row.reason))
     return located
+
+
+def prepare(inp: InputFiles, new_file: Callable[[str], Path]) -> Prepared:
+    """An input's CSV files made ready for the fast reader: UTF-8 copies where needed, and
+    (``on_bad_lines: skip | quarantine``) malformed records set aside."""
+    keep_bad = inp.on_bad_lines != "error"
+    converted = to_utf8_where_needed(inp, new_file, inp.prefix, keep_bad=keep_bad)
+    if not keep_bad:
+        return Prepared(converted.files, converted.options)
+    clean, bad, counts = set_aside_bad_lines(converted, new_file, inp.max_bad_lines, inp.prefix)
+    return Prepared(clean, converted.options, bad, counts, scanned=converted.files)

@@ -31,6 +31,14 @@ class ExcelFormat:
     name = "xlsx"
     extensions: tuple[str, ...] = (".xlsx", ".xlsm")
     option_names = OPTION_NAMES
+    writer_option_names: frozenset[str] = frozenset()
+    takes_sheet = True
+
+    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
+        return check_unknown_options(options, self.writer_option_names, "xlsx writer")
+
+    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(options)
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = check_unknown_options(options, OPTION_NAMES, "xlsx")
