@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -46,16 +45,20 @@ from trakt.io.csv_options import (
     read_options,
     text_pins,
 )
-from trakt.io.csv_writer import CsvChunkWriter, write  # re-exported: the writing half
+from trakt.io.csv_write_options import WRITER_OPTION_NAMES, check_writer_options
+from trakt.io.csv_write_options import writer_options_for as _writer_options_for
+from trakt.io.csv_writer import CsvTableWriter, write  # re-exported: the writing half
 
 __all__ = [
     "DEFAULT_NA",
     "DTYPES",
     "OPTION_NAMES",
     "CsvFormat",
+    "CsvTableWriter",
     "check_options",
     "iter_tables",
     "read_table",
+    "write",
 ]
 
 # Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
@@ -298,8 +301,14 @@ class CsvFormat:
     ) -> Iterator[pa.Table]:
         return iter_tables(request, chunk_rows, schema)
 
-    def write(self, frame: pd.DataFrame, path: Path) -> None:
-        write(frame, path)
+    writer_option_names = WRITER_OPTION_NAMES
 
-    def open_writer(self, path: Path) -> CsvChunkWriter:
-        return CsvChunkWriter(path)
+    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
+        return check_writer_options(options)
+
+    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """A ``.gz`` / ``.bz2`` / ``.zst`` / ``.xz`` path implies that compression."""
+        return _writer_options_for(path, options)
+
+    def open_writer(self, path: Path, options: Mapping[str, Any] | None = None) -> CsvTableWriter:
+        return CsvTableWriter(path, options or {})
