@@ -57,7 +57,7 @@ _OBJECT_KINDS = {
     "bytes": pa.binary(),
 }
 _MAX_DIGITS = 38  # decimal128
-_FLOATS = (float, np.float64, type(None))  # float32 values keep their own digits: as text
+_FLOATS = (float, np.float64, type(None))  # np.float32 values: value by value (own digits)
 
 
 def _with_index(frame: pd.DataFrame) -> pd.DataFrame:
