@@ -159,7 +159,7 @@ def broken_write(self, frame):
     raise RuntimeError("injected fault in the CSV writer")
 
 
-trakt.io.csv.CsvChunkWriter.write = broken_write
+trakt.io.csv.CsvTableWriter.write = broken_write
 from trakt.run_local import main
 
 raise SystemExit(main(sys.argv[1:]))

@@ -15,11 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from trakt.io.base import ReadRequest, check_unknown_options, prefetch, rechunk
+from trakt.io.base import ReadRequest, prefetch, rechunk
 from trakt.io.csv_checks import Mismatch, fix, settle
 from trakt.io.csv_errors import (
     check_names,
@@ -46,16 +45,20 @@ from trakt.io.csv_options import (
     read_options,
     text_pins,
 )
-from trakt.io.csv_writer import CsvChunkWriter, write  # re-exported: the writing half
+from trakt.io.csv_write_options import WRITER_OPTION_NAMES, check_writer_options
+from trakt.io.csv_write_options import writer_options_for as _writer_options_for
+from trakt.io.csv_writer import CsvTableWriter, write  # re-exported: the writing half
 
 __all__ = [
     "DEFAULT_NA",
     "DTYPES",
     "OPTION_NAMES",
     "CsvFormat",
+    "CsvTableWriter",
     "check_options",
     "iter_tables",
     "read_table",
+    "write",
 ]
 
 # Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
@@ -278,21 +281,14 @@ class CsvFormat:
     name = "csv"
     extensions: tuple[str, ...] = (".csv", ".tsv", ".txt")
     option_names = OPTION_NAMES
-    writer_option_names: frozenset[str] = frozenset()
     sets_aside_bad_lines = True  # records with the wrong number of fields: on_bad_lines
     rereads_as_text = True  # a column typed differently across files is re-read as text
-
-    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
-        return check_unknown_options(options, self.writer_option_names, "csv writer")
 
     def preload(self) -> None:
         """Import the writer's library in the background while inputs are read."""
         from trakt.io.csv_writer import preload_writer
 
         preload_writer()
-
-    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(options)
 
     def read_as_text(self, options: Mapping[str, Any], columns: list[str]) -> dict[str, Any]:
         """Options that read ``columns`` as text (a contract then parses them itself)."""
@@ -332,23 +328,14 @@ class CsvFormat:
     ) -> Iterator[pa.Table]:
         return iter_tables(request, chunk_rows, schema)
 
-    def write(self, frame: pd.DataFrame, path: Path) -> None:
-        write(frame, path)
+    writer_option_names = WRITER_OPTION_NAMES
 
-    def open_writer(self, path: Path, options: Mapping[str, Any]) -> _Interim:
-        return _Interim(CsvChunkWriter(path))
+    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
+        return check_writer_options(options)
 
+    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """A ``.gz`` / ``.bz2`` / ``.zst`` / ``.xz`` path implies that compression."""
+        return _writer_options_for(path, options)
 
-class _Interim:
-    """Interim: tables (or frames) written by the pandas writer."""
-
-    def __init__(self, writer: CsvChunkWriter) -> None:
-        self.writer = writer
-
-    def write(self, table: Any) -> None:
-        from trakt.io.frames import to_pandas
-
-        self.writer.write(to_pandas(table) if isinstance(table, pa.Table) else table)
-
-    def close(self) -> None:
-        self.writer.close()
+    def open_writer(self, path: Path, options: Mapping[str, Any] | None = None) -> CsvTableWriter:
+        return CsvTableWriter(path, options or {})
