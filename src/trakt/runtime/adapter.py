@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -18,8 +19,19 @@ Data: TypeAlias = pa.Table | pd.DataFrame
 
 
 def as_pandas(data: Data) -> pd.DataFrame:
-    """``data`` as a pandas frame (Trakt's dtype rules; a new frame for a table)."""
-    return to_pandas(data) if isinstance(data, pa.Table) else data
+    """``data`` as a pandas frame (Trakt's dtype rules; a new frame for a table).
+
+    A frame made from a table owns writable memory: Arrow lends some columns (floats without
+    nulls) zero-copy and read-only, and a step may change its frame in place."""
+    if not isinstance(data, pa.Table):
+        return data
+    frame = to_pandas(data)
+    for i, dtype in enumerate(frame.dtypes):
+        if isinstance(dtype, np.dtype):
+            values = frame.iloc[:, i].to_numpy()
+            if not values.flags.writeable:
+                frame.isetitem(i, values.copy())
+    return frame
 
 
 def as_arrow(data: Data) -> pa.Table:

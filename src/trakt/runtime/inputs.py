@@ -48,8 +48,11 @@ class InputSource:
             read_as_text = getattr(self.format, "read_as_text", None)
             if read_as_text is not None:
                 options = read_as_text(options, list(spec.schema_.columns))
+        # ``source_column`` may be given as the input's key or among its options: it is the
+        # input's own column of file names, not a reader option.
+        option_column = options.pop("source_column", None)
         self.options: dict[str, Any] = options
-        self.source_column = spec.source_column
+        self.source_column: str | None = spec.source_column or option_column
         self.combine_strategy: str = spec.combine_strategy
         self.sheet = spec.sheet
         self.files: list[SourceFile] = resolve_files(plan.artifact, uri, base)
@@ -62,7 +65,7 @@ class InputSource:
                 plan.artifact,
                 spec.schema_,
                 ", ".join(f.shown for f in self.files),
-                source_column=spec.source_column,
+                source_column=self.source_column,
             )
             if spec.schema_ is not None
             else None
