@@ -173,7 +173,7 @@ def test_an_extension_no_format_reads_is_a_validation_error(
     assert problem.path == "inputs.orders.uri" and problem.line == 4
     assert info.value.exit_code == 2
     if "compressed" not in expected:
-        assert "csv (.csv .tsv .txt)" in problem.message and "xlsx (.xlsm .xlsx)" in problem.message
+        assert "csv (.csv .txt)" in problem.message and "xlsx (.xlsm .xlsx)" in problem.message
         assert "`format: csv`" in problem.message and "options.sep" in problem.message
 
 
