@@ -39,6 +39,12 @@ def check_sheet(sheet: Any) -> list[str]:
     return problems
 
 
+def default_sheet(path: str) -> str:
+    """A valid sheet name from an output path: its name without extensions, cut to 31."""
+    name = Path(path).name.split(".")[0] or "Sheet1"
+    return _BAD_SHEET.sub("_", name)[:31]
+
+
 class XlsxWriter:
     """A :class:`trakt.io.base.TableWriter` creating one xlsx file with one sheet."""
 
