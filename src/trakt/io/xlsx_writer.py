@@ -4,7 +4,7 @@ Values: ints, floats, bools, strings, dates and naive timestamps as Excel values
 with a zone are converted to UTC and written naive (Excel has no zones); nulls and NaN are empty
 cells; a string starting with ``=`` is text, never a formula. The workbook's created/modified
 properties and the zip entries' timestamps are fixed, so one write and chunked writes, today
-and tomorrow, give the same bytes. Not yet hooked into ``ExcelFormat`` (work in progress).
+and tomorrow, give the same bytes. Used by ``ExcelFormat.open_writer``.
 """
 
 from __future__ import annotations
