@@ -260,9 +260,7 @@ def _markup_manifest() -> Manifest:
     record.finish("success")
     manifest.steps.append(record)
     manifest.outputs.append(
-        OutputRecord(
-            "out[/x]", "a", "csv", "file:///out.csv", "dir[/]/[b]out.csv", 3, 10, "", 0.0
-        )
+        OutputRecord("out[/x]", "a", "csv", "file:///out.csv", "dir[/]/[b]out.csv", 3, 10, "", 0.0)
     )
     manifest.finish("success")
     return manifest

@@ -15,9 +15,11 @@ from trakt.io.base import (
 )
 from trakt.io.csv import CsvFormat
 from trakt.io.excel import ExcelFormat
+from trakt.io.tsv import TsvFormat
 
 register_format(CsvFormat())
 register_format(ExcelFormat(), "excel")
+register_format(TsvFormat())
 
 __all__ = [
     "DEFAULT_FORMAT",

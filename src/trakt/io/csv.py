@@ -279,7 +279,7 @@ def _batches(
 
 class CsvFormat:
     name = "csv"
-    extensions: tuple[str, ...] = (".csv", ".tsv", ".txt")
+    extensions: tuple[str, ...] = (".csv", ".txt")
     option_names = OPTION_NAMES
     sets_aside_bad_lines = True  # records with the wrong number of fields: on_bad_lines
     rereads_as_text = True  # a column typed differently across files is re-read as text
@@ -313,9 +313,7 @@ class CsvFormat:
         return check_options(options)
 
     def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """A ``.tsv`` uri is tab-separated unless ``sep``/``delimiter`` says otherwise."""
-        tabs = uri.lower().endswith(".tsv") and not (options.get("sep") or options.get("delimiter"))
-        return {**options, "sep": "\t"} if tabs else dict(options)
+        return dict(options)
 
     def read_table(self, request: ReadRequest) -> pa.Table:
         return read_table(request)

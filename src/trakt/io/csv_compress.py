@@ -1,56 +1,11 @@
-"""Compressed output for the CSV writer, with bytes that never depend on the chunking.
-
-``open_compressed`` stands in for ``trakt.io.compression.open_compressed`` (same signature)
-until that module lands; it writes deterministic bytes: gzip without a time stamp or name.
-"""
+"""Compressed output for the CSV writer, with bytes that never depend on the chunking: the
+compressor (:func:`trakt.io.compression.open_compressed`) is fed blocks of one size."""
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
-from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO
 
 _BLOCK = 1 << 20
-
-
-class _Gzip(gzip.GzipFile):
-    """A gzip stream that closes the file it writes to (``fileobj`` is not closed by gzip)."""
-
-    def __init__(self, path: Path) -> None:
-        self._raw = open(path, "wb")  # noqa: SIM115 - closed in close()
-        try:
-            # No file name and mtime 0: the same rows give the same bytes, whatever the path
-            # (a temporary name) or the time.
-            super().__init__(filename="", mode="wb", fileobj=self._raw, mtime=0)
-        except BaseException:
-            self._raw.close()
-            raise
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self._raw.close()
-
-
-def open_compressed(path: Path, codec: str | None) -> IO[bytes]:
-    """A new file at ``path`` that compresses with ``codec`` (None: plain)."""
-    if codec is None:
-        return open(path, "wb")
-    if codec == "gzip":
-        return cast(IO[bytes], _Gzip(path))  # a binary file object; typeshed says otherwise
-    if codec == "bz2":
-        return bz2.open(path, "wb")
-    if codec == "xz":
-        return lzma.open(path, "wb")
-    if codec == "zstd":
-        import pyarrow as pa
-
-        stream: Any = pa.CompressedOutputStream(str(path), "zstd")
-        return stream  # type: ignore[no-any-return]
-    raise ValueError(f"unknown compression {codec!r}")
 
 
 class BlockWriter:

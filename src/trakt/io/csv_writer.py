@@ -55,7 +55,8 @@ import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import OutputError, UsageError
-from trakt.io.csv_compress import BlockWriter, open_compressed
+from trakt.io.compression import open_compressed
+from trakt.io.csv_compress import BlockWriter
 from trakt.io.csv_values import texts
 from trakt.io.csv_write_options import check_writer_options, codec
 from trakt.io.pandas_arrow import nan_as_null

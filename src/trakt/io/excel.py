@@ -1,4 +1,5 @@
-"""Excel (``.xlsx``) input through pandas and openpyxl (the ``excel`` extra). Read-only."""
+"""Excel (``.xlsx``) through openpyxl (the ``excel`` extra): read via pandas, written by
+:mod:`trakt.io.xlsx_writer`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from trakt.errors import InputError, OutputError
-from trakt.io.base import ChunkWriter, ReadRequest, check_unknown_options, conform, slices
+from trakt.errors import InputError
+from trakt.io.base import (
+    ReadRequest,
+    TableWriter,
+    check_unknown_options,
+    conform,
+    slices,
+)
 from trakt.io.csv import DTYPES
 
 OPTION_NAMES = frozenset({"dtype", "skiprows", "usecols", "na_values", "source_column"})
@@ -31,14 +38,31 @@ class ExcelFormat:
     name = "xlsx"
     extensions: tuple[str, ...] = (".xlsx", ".xlsm")
     option_names = OPTION_NAMES
-    writer_option_names: frozenset[str] = frozenset()
     takes_sheet = True
+    writer_option_names = frozenset({"sheet"})
 
     def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
-        return check_unknown_options(options, self.writer_option_names, "xlsx writer")
+        from trakt.io.xlsx_writer import check_sheet
+
+        problems = check_unknown_options(options, self.writer_option_names, "xlsx writer")
+        if "sheet" in options:
+            problems += check_sheet(options["sheet"])
+        if not available():
+            problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
+        return problems
 
     def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(options)
+        """The sheet defaults to the output's name (``orders.xlsx``: ``orders``), made a
+        valid sheet name (at most 31 characters, none of ``[]:*?/\\``)."""
+        from trakt.io.xlsx_writer import default_sheet
+
+        return {"sheet": default_sheet(path), **options}
+
+    def open_writer(self, path: Path, options: Mapping[str, Any]) -> TableWriter:
+        from trakt.io.xlsx_writer import XlsxWriter, default_sheet
+
+        sheet = str(options.get("sheet") or default_sheet(str(path)))
+        return XlsxWriter(path, str(options.get("output", sheet)), sheet)
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         problems = check_unknown_options(options, OPTION_NAMES, "xlsx")
@@ -86,12 +110,6 @@ class ExcelFormat:
         if schema is not None:
             table = conform(table, schema)
         yield from slices(table, chunk_rows)
-
-    def write(self, frame: pd.DataFrame, path: Path) -> None:
-        raise OutputError("writing xlsx is not supported; write CSV outputs")
-
-    def open_writer(self, path: Path) -> ChunkWriter:
-        raise OutputError("writing xlsx is not supported; write CSV outputs")
 
 
 def _read_sheet(request: ReadRequest) -> tuple[pd.DataFrame, list[str]]:
