@@ -52,10 +52,9 @@ class SchemaGuard:
         return table
 
     def _columns_differ(self, names: list[str], expected: list[str]) -> None:
-        odd = next(
-            (a for a, b in zip(names, expected, strict=False) if a != b),
-            names[len(expected)] if len(names) > len(expected) else expected[len(names)],
-        )
+        differing = [a for a, b in zip(names, expected, strict=False) if a != b]
+        longer = names if len(names) > len(expected) else expected
+        odd = differing[0] if differing else longer[min(len(names), len(expected))]
         raise OutputError(
             f"{self.shown}: this part of the data has columns {names}, the first had "
             f"{expected} (column '{odd}'); every part of an output needs the same columns in "
