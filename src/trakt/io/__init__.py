@@ -15,11 +15,15 @@ from trakt.io.base import (
 )
 from trakt.io.csv import CsvFormat
 from trakt.io.excel import ExcelFormat
+from trakt.io.jsonl import JsonlFormat
+from trakt.io.parquet import ParquetFormat
 from trakt.io.tsv import TsvFormat
 
 register_format(CsvFormat())
 register_format(ExcelFormat(), "excel")
 register_format(TsvFormat())
+register_format(ParquetFormat())
+register_format(JsonlFormat(), "ndjson")
 
 __all__ = [
     "DEFAULT_FORMAT",

@@ -75,9 +75,10 @@ def input_problems(
         problems.append(
             (
                 "on_bad_lines",
-                f"on_bad_lines: {inp.on_bad_lines} applies to delimited text inputs (records "
-                f"with the wrong number of fields), not to {fmt.name}; remove it, and declare a "
-                "schema with on_violation: warn | quarantine to handle values that do not fit",
+                f"on_bad_lines: {inp.on_bad_lines} applies to CSV inputs "
+                f"({', '.join(sorted(_with('sets_aside_bad_lines')))}: records with the wrong "
+                f"number of fields), not to {fmt.name}; remove it, and declare a schema with "
+                "on_violation: warn | quarantine to handle values that do not fit",
             )
         )
     return fmt.name, problems
