@@ -8,12 +8,14 @@ stream outputs must be byte-identical for every format and chunk size.
 
 What each format keeps (what a second pipeline gets back, as pandas dtypes):
 
-| format | ints | floats | text | bools | dates | timestamps |
-|---|---|---|---|---|---|---|
-| csv, tsv (+ .gz .bz2 .zst .xz) | Int64 | float64 | str | boolean | text `YYYY-MM-DD` | text ISO 8601 (Trakt never parses dates from text) |
-| parquet | Int64 | float64 | str | boolean | `datetime.date` (date32) | datetime64 (unit kept) |
-| jsonl | Int64 | float64 | str | boolean | text `YYYY-MM-DD` | text ISO 8601 (JSON has no date type) |
-| xlsx | Int64 | float64 | str | boolean | datetime64 at midnight (Excel has no date type) | datetime64 |
+- csv, tsv (and .gz .bz2 .zst .xz): ints Int64, floats float64, text str, bools boolean;
+  dates and timestamps come back as their text (`YYYY-MM-DD`, ISO 8601): Trakt never parses
+  dates from text.
+- parquet: every type: Int64, float64, str, boolean, dates as `datetime.date` (date32),
+  timestamps as datetime64 (the unit kept).
+- jsonl: Int64, float64, str, boolean; dates and timestamps as text (JSON has no date type).
+- xlsx: Int64, float64, str, boolean; dates as datetime64 at midnight (Excel has no date
+  type), timestamps as datetime64.
 
 Missing values are missing in every format. The text formats' bytes are pinned exactly (the
 README's formatting table); for compressed ones after decompressing.
