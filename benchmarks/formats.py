@@ -229,7 +229,7 @@ def _table(jobs: list[Job]) -> None:
     print("-" * len(head))
     for job in jobs:
         size = job.src.stat().st_size / 1e6
-        lead = f"{job.fmt.label:<8}{job.mode:<7}{size:>6.0f}"
+        lead = f"{job.fmt.label:<8}{job.mode:<7}{size:>6.1f}"
         if job.error or not job.trakt:
             print(f"{lead}  trakt failed: {job.error}")
             continue
