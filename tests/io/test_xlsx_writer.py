@@ -66,3 +66,13 @@ def test_too_many_columns_is_an_output_error(tmp_path: Path) -> None:
     wide = pa.table({f"c{i}": [1] for i in range(16_385)})
     with pytest.raises(OutputError, match=r"output 'orders': 16385 columns"):
         XlsxWriter(tmp_path / "w.xlsx", "orders", "orders").write(wide)
+
+
+def test_an_integer_beyond_2_to_the_53_is_refused_not_rounded(tmp_path: Path) -> None:
+    from trakt.errors import OutputError
+    from trakt.io.xlsx_writer import XlsxWriter
+
+    writer = XlsxWriter(tmp_path / "o.xlsx", "o", "o")
+    writer.write(pa.table({"n": [2**53, -(2**53)]}))  # exact as doubles: fine
+    with pytest.raises(OutputError, match=r"column 'n' holds the integer 9007199254740993"):
+        writer.write(pa.table({"n": [1, 2**53 + 1]}))

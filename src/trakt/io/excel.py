@@ -217,8 +217,14 @@ def _column(
     cells = [None if _missing(v) else v for v in values]
     if declared is not None and pa.types.is_string(declared):
         return pa.array([None if v is None else cell_text(v) for v in cells], pa.string())
+    numbers = [v for v in cells if v is not None and not isinstance(v, bool)]
+    mixed = any(isinstance(v, float) for v in numbers) and any(isinstance(v, int) for v in numbers)
     try:
-        inferred = pa.array(cells)
+        if mixed and all(isinstance(v, int | float) for v in numbers):
+            # Excel stores every number as a double: 2.0 comes back as the int 2
+            inferred = pa.array([None if v is None else float(v) for v in cells], pa.float64())
+        else:
+            inferred = pa.array(cells)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         inferred = pa.array([None if v is None else cell_text(v) for v in cells], pa.string())
     if declared is None or inferred.type == declared:

@@ -15,41 +15,53 @@ def plain_schema(schema: pa.Schema) -> pa.Schema:
 class SchemaGuard:
     """Holds every table of one output to the first's columns and types.
 
-    A column of type ``null`` (no values in that table) takes the type the others have; one
-    whose type is still ``null`` takes the first real type it meets, until ``frozen``.
+    A column with no values in a table (all missing, whatever its type: a stream chunk of
+    only missing dates may come as timestamps) takes the type the others have; a column
+    whose type so far came only from such tables takes the first type that has values,
+    until ``frozen`` (the writer fixed its schema).
     """
 
     def __init__(self, shown: str) -> None:
         self.shown = shown
         self.schema: pa.Schema | None = None
         self.frozen = False
+        self.provisional: set[str] = set()  # columns that have had no values yet
 
     def admit(self, table: pa.Table) -> pa.Table:
         """``table`` checked (an :class:`OutputError` naming the column when it differs)."""
         incoming = plain_schema(table.schema)
+        empty = {f.name for f in incoming if _empty(table.column(f.name))}
         if self.schema is None:
             self.schema = incoming
+            self.provisional = empty
             return table.cast(incoming)
         if incoming.names != self.schema.names:
             self._columns_differ(incoming.names, self.schema.names)
         fields = []
         for new, old in zip(incoming, self.schema, strict=True):
-            if new.type == old.type or pa.types.is_null(new.type):
+            if new.type == old.type or new.name in empty:
                 fields.append(old)
-            elif pa.types.is_null(old.type) and not self.frozen:
+                if new.type == old.type and new.name not in empty:
+                    self.provisional.discard(new.name)
+            elif new.name in self.provisional and not self.frozen:
                 fields.append(new)
+                self.provisional.discard(new.name)
             else:
-                empty = " (it had no values in what was written first)"
+                before = " (it had no values in what was written first)"
                 raise OutputError(
                     f"{self.shown}: column '{new.name}' is {new.type} in this part of the data "
-                    f"but {old.type} before{empty if pa.types.is_null(old.type) else ''}; every "
-                    "part of an output needs one type per column: cast it in the step (e.g. "
-                    f"frame['{new.name}'].astype(...))",
+                    f"but {old.type} before{before if new.name in self.provisional else ''}; "
+                    "every part of an output needs one type per column: cast it in the step "
+                    f"(e.g. frame['{new.name}'].astype(...))",
                     file=self.shown,
                     column=new.name,
                 )
         self.schema = pa.schema(fields)
-        return table
+        columns = [
+            pa.nulls(table.num_rows, f.type) if f.name in empty else table.column(f.name)
+            for f in self.schema
+        ]
+        return pa.Table.from_arrays(columns, schema=self.schema)
 
     def _columns_differ(self, names: list[str], expected: list[str]) -> None:
         differing = [a for a, b in zip(names, expected, strict=False) if a != b]
@@ -62,3 +74,17 @@ class SchemaGuard:
             file=self.shown,
             column=odd,
         )
+
+
+def _empty(column: pa.ChunkedArray) -> bool:
+    """No values (every entry missing)."""
+    return bool(column.null_count == len(column))
+
+
+def fit(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in ``schema``'s types; a column with no values becomes nulls of its type."""
+    columns = [
+        pa.nulls(table.num_rows, f.type) if _empty(table.column(f.name)) else table.column(f.name)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, names=schema.names).cast(schema)

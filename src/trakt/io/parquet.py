@@ -90,6 +90,10 @@ class ParquetFormat:
 
         return parquet_io.iter_tables(request, chunk_rows, schema)
 
+    def writes_directory(self, options: Mapping[str, Any]) -> bool:
+        """Whether an output with ``options`` is a directory (Hive partitions)."""
+        return bool(options.get("partition_by"))
+
     def open_writer(self, path: Path, options: Mapping[str, Any]) -> TableWriter:
         """A writer of the file ``path``, or with ``partition_by`` of the directory ``path``."""
         from trakt.io import parquet_io, parquet_partition

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from trakt.errors import InputError, OutputError
 from trakt.io.base import ReadRequest, rechunk
-from trakt.io.guard import SchemaGuard, plain_schema
+from trakt.io.guard import SchemaGuard, fit, plain_schema
 from trakt.io.parquet import DEFAULT_COMPRESSION, DEFAULT_ROW_GROUP_SIZE
 
 _ERRORS = (pa.ArrowException, OSError, ValueError)
@@ -149,7 +149,7 @@ class RowGroups:
             return
         schema = guard.schema
         assert schema is not None
-        table = pa.concat_tables([t.cast(schema) for t in self.pending])
+        table = pa.concat_tables([fit(t, schema) for t in self.pending])
         if self.writer is None:
             self._open(schema, guard)
         assert self.writer is not None

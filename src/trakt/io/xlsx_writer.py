@@ -59,6 +59,7 @@ class XlsxWriter:
         self._names: list[str] | None = None
 
     def write(self, table: pa.Table) -> None:
+        import pyarrow as pa
         from openpyxl.cell import WriteOnlyCell
 
         if self._names is None:
@@ -78,6 +79,9 @@ class XlsxWriter:
                 output=self._output,
             )
         columns = [_values(table.column(i)) for i in range(table.num_columns)]
+        for name, values in zip(table.column_names, columns, strict=True):
+            if pa.types.is_integer(table.schema.field(name).type):
+                self._refuse_big_integers(name, values)
         for row in zip(*columns, strict=True):
             cells = []
             for value in row:
@@ -88,10 +92,26 @@ class XlsxWriter:
             self._sheet.append(cells)
         self._rows += table.num_rows
 
+    def _refuse_big_integers(self, name: str, values: list[Any]) -> None:
+        """Excel holds every number as a double: beyond 2**53 an integer would lose digits."""
+        for i, value in enumerate(values):
+            if value is not None and abs(value) > EXACT_INT:
+                raise OutputError(
+                    f"output '{self._output}': column '{name}' holds the integer {value} (row "
+                    f"{self._rows + i}); an xlsx cell keeps integers exactly only up to 2**53, "
+                    "so it would change. Cast the column to text in the step, or write csv, "
+                    "parquet or jsonl",
+                    output=self._output,
+                    column=name,
+                )
+
     def close(self) -> None:
         self._book.properties.created = FIXED_TIME
         self._book.save(self._path)  # sets 'modified' to now: fixed below
         _fix_zip(self._path)
+
+
+EXACT_INT = 2**53
 
 
 def _values(column: pa.ChunkedArray) -> list[Any]:
