@@ -14,8 +14,8 @@ What each format keeps (what a second pipeline gets back, as pandas dtypes):
 - parquet: every type: Int64, float64, str, boolean, dates as `datetime.date` (date32),
   timestamps as datetime64 (the unit kept).
 - jsonl: Int64, float64, str, boolean; dates and timestamps as text (JSON has no date type).
-- xlsx: Int64, float64, str (a CR LF line break comes back LF: XML), boolean; dates as datetime64 at midnight (Excel has no date
-  type), timestamps as datetime64.
+- xlsx: Int64, float64, str (a CR LF line break comes back LF: XML), boolean; dates as
+  datetime64 at midnight (Excel has no date type), timestamps as datetime64.
 
 Missing values are missing in every format. The text formats' bytes are pinned exactly (the
 README's formatting table); for compressed ones after decompressing.
