@@ -17,9 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from trakt.io.base import ReadRequest
 from trakt.io.csv import CsvTableWriter, iter_tables, read_table, write
 from trakt.io.frames import from_pandas, to_pandas
+from trakt.io.registry import ReadRequest
 
 CORPUS = Path(__file__).parents[2].parent / "shared" / "testdata" / "csv-spectrum"
 

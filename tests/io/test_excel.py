@@ -10,8 +10,8 @@ import pytest
 
 from trakt.errors import InputError
 from trakt.io import format_for_uri, get_format
-from trakt.io.base import ReadRequest
 from trakt.io.frames import to_pandas
+from trakt.io.registry import ReadRequest
 from trakt.io.sources import read_combined, resolve_files
 
 openpyxl = pytest.importorskip("openpyxl", reason="the excel extra (openpyxl) is not installed")

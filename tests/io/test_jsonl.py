@@ -12,7 +12,7 @@ import pytest
 
 from trakt.errors import InputError, OutputError
 from trakt.io import get_format
-from trakt.io.base import ReadRequest
+from trakt.io.registry import ReadRequest
 
 FMT = get_format("jsonl")
 UTC = dt.UTC

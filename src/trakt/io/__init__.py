@@ -1,8 +1,10 @@
-"""IO: one module per format, registered by name and extension."""
+"""IO: one module per format, registered by name and extension (see :mod:`trakt.io.registry`).
 
-from trakt.io.base import (
+Importing this package imports no pandas or pyarrow; a format's reader and writer modules are
+imported when data moves."""
+
+from trakt.io.registry import (
     DEFAULT_FORMAT,
-    ChunkWriter,
     Format,
     ReadRequest,
     TableWriter,
@@ -13,21 +15,9 @@ from trakt.io.base import (
     output_format,
     register_format,
 )
-from trakt.io.csv import CsvFormat
-from trakt.io.excel import ExcelFormat
-from trakt.io.jsonl import JsonlFormat
-from trakt.io.parquet import ParquetFormat
-from trakt.io.tsv import TsvFormat
-
-register_format(CsvFormat())
-register_format(ExcelFormat(), "excel")
-register_format(TsvFormat())
-register_format(ParquetFormat())
-register_format(JsonlFormat(), "ndjson")
 
 __all__ = [
     "DEFAULT_FORMAT",
-    "ChunkWriter",
     "Format",
     "ReadRequest",
     "TableWriter",

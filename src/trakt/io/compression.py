@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from trakt.errors import InputError
-from trakt.io.base import COMPRESSION_BY_EXTENSION, split_compression
+from trakt.io.registry import COMPRESSION_BY_EXTENSION, split_compression
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer

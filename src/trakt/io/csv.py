@@ -12,13 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from trakt.io.base import ReadRequest, prefetch, rechunk
+from trakt.io.base import prefetch, rechunk
 from trakt.io.csv_checks import Mismatch, fix, settle
 from trakt.io.csv_errors import (
     check_names,
@@ -30,13 +29,12 @@ from trakt.io.csv_errors import (
     unstreamable,
 )
 from trakt.io.csv_floats import check_declared_floats
+from trakt.io.csv_option_rules import OPTION_NAMES, check_options
 from trakt.io.csv_options import (
     DEFAULT_NA,
     DTYPES,
     MAX_BLOCK,
-    OPTION_NAMES,
     PROBE_BLOCK,
-    check_options,
     convert_options,
     declared_types,
     growing,
@@ -45,15 +43,13 @@ from trakt.io.csv_options import (
     read_options,
     text_pins,
 )
-from trakt.io.csv_write_options import WRITER_OPTION_NAMES, check_writer_options
-from trakt.io.csv_write_options import writer_options_for as _writer_options_for
 from trakt.io.csv_writer import CsvTableWriter, write  # re-exported: the writing half
+from trakt.io.registry import ReadRequest
 
 __all__ = [
     "DEFAULT_NA",
     "DTYPES",
     "OPTION_NAMES",
-    "CsvFormat",
     "CsvTableWriter",
     "check_options",
     "iter_tables",
@@ -277,63 +273,9 @@ def _batches(
         yield batch
 
 
-class CsvFormat:
-    name = "csv"
-    extensions: tuple[str, ...] = (".csv", ".txt")
-    option_names = OPTION_NAMES
-    sets_aside_bad_lines = True  # records with the wrong number of fields: on_bad_lines
-    rereads_as_text = True  # a column typed differently across files is re-read as text
+def __getattr__(name: str) -> object:
+    if name == "CsvFormat":  # moved to the light module; kept importable from here
+        from trakt.io.csv_format import CsvFormat
 
-    def preload(self) -> None:
-        """Import the writer's library in the background while inputs are read."""
-        from trakt.io.csv_writer import preload_writer
-
-        preload_writer()
-
-    def read_as_text(self, options: Mapping[str, Any], columns: list[str]) -> dict[str, Any]:
-        """Options that read ``columns`` as text (a contract then parses them itself)."""
-        declared = options.get("dtype")
-        if isinstance(declared, str):
-            return dict(options)
-        return {**options, "dtype": {**(declared or {}), **dict.fromkeys(columns, "str")}}
-
-    def prepare(self, files: Any, scratch: Any) -> Any:
-        """The input's files made ready for the fast reader (UTF-8, bad lines set aside)."""
-        from trakt.io.csv_inputs import prepare
-
-        return prepare(files, scratch)
-
-    def locate(self, rows: Any, files: Any, counts: Any, options: Mapping[str, Any]) -> Any:
-        """Rows numbered across the input's files, given their own file and line."""
-        from trakt.io.csv_inputs import locate_rows
-
-        return locate_rows(rows, files, counts, options)
-
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        return check_options(options)
-
-    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(options)
-
-    def read_table(self, request: ReadRequest) -> pa.Table:
-        return read_table(request)
-
-    def schema(self, request: ReadRequest) -> pa.Schema:
-        return stream_schema(request)
-
-    def iter_tables(
-        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
-    ) -> Iterator[pa.Table]:
-        return iter_tables(request, chunk_rows, schema)
-
-    writer_option_names = WRITER_OPTION_NAMES
-
-    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
-        return check_writer_options(options)
-
-    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """A ``.gz`` / ``.bz2`` / ``.zst`` / ``.xz`` path implies that compression."""
-        return _writer_options_for(path, options)
-
-    def open_writer(self, path: Path, options: Mapping[str, Any] | None = None) -> CsvTableWriter:
-        return CsvTableWriter(path, options or {})
+        return CsvFormat
+    raise AttributeError(name)

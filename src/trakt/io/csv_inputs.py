@@ -18,10 +18,10 @@ from typing import Any, Protocol, TypeVar
 
 from trakt.errors import InputError, OutputError
 from trakt.io.badlines import BadLine, clean_copy, good_record_lines
-from trakt.io.base import ReadRequest
 from trakt.io.compression import codec_of, decompress
 from trakt.io.csv_errors import fail
 from trakt.io.encodings import ascii_safe, effective, to_utf8
+from trakt.io.registry import ReadRequest
 from trakt.io.sources import FileCounts, InputFiles, Prepared, SourceFile
 
 DEFAULT_MAX_BAD_LINES = 1000

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trakt.errors import UsageError
-from trakt.io.base import COMPRESSION_BY_EXTENSION, check_unknown_options, split_compression
+from trakt.io.registry import COMPRESSION_BY_EXTENSION, check_unknown_options, split_compression
 
 WRITER_OPTION_NAMES = frozenset({"sep", "compression"})
 CODECS = tuple(dict.fromkeys(COMPRESSION_BY_EXTENSION.values()))

@@ -5,111 +5,42 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import InputError
-from trakt.io.base import (
-    ReadRequest,
-    TableWriter,
-    check_unknown_options,
-    conform,
-    slices,
-)
-from trakt.io.csv import DTYPES
-
-OPTION_NAMES = frozenset({"dtype", "skiprows", "usecols", "na_values", "source_column"})
-EXTRA_HINT = "install the excel extra: python -m pip install 'trakt-etl[excel]'"
+from trakt.io.base import conform, slices
+from trakt.io.csv_options import DTYPES
+from trakt.io.excel_format import EXTRA_HINT, OPTION_NAMES, available  # noqa: F401
+from trakt.io.registry import ReadRequest
 
 
-def available() -> bool:
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def read_table(request: ReadRequest) -> pa.Table:
+    """The sheet as an Arrow table: each column the cells' common type (see :func:`_column`)."""
+    options = request.options
+    skip = options.get("skiprows") or 0
+    # Sheet row numbers, where they can be known (a list of skipped rows: not simply).
+    first_line = 2 + skip if isinstance(skip, int) else None
+    frame, names = _read_sheet(request)
+    declared = _declared(options.get("dtype"), names)
+    arrays = [
+        _column(request, name, frame[i].tolist(), declared.get(name), first_line)
+        for i, name in zip(frame.columns, names, strict=True)
+    ]
+    return pa.table(arrays, names=names)
 
 
-class ExcelFormat:
-    name = "xlsx"
-    extensions: tuple[str, ...] = (".xlsx", ".xlsm")
-    option_names = OPTION_NAMES
-    takes_sheet = True
-    writer_option_names = frozenset({"sheet"})
-
-    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
-        from trakt.io.xlsx_writer import check_sheet
-
-        problems = check_unknown_options(options, self.writer_option_names, "xlsx writer")
-        if "sheet" in options:
-            problems += check_sheet(options["sheet"])
-        if not available():
-            problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
-        return problems
-
-    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """The sheet defaults to the output's name (``orders.xlsx``: ``orders``), made a
-        valid sheet name (at most 31 characters, none of ``[]:*?/\\``)."""
-        from trakt.io.xlsx_writer import default_sheet
-
-        return {"sheet": default_sheet(path), **options}
-
-    def open_writer(self, path: Path, options: Mapping[str, Any]) -> TableWriter:
-        from trakt.io.xlsx_writer import XlsxWriter, default_sheet
-
-        sheet = str(options.get("sheet") or default_sheet(str(path)))
-        return XlsxWriter(path, str(options.get("output", sheet)), sheet)
-
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        problems = check_unknown_options(options, OPTION_NAMES, "xlsx")
-        dtype = options.get("dtype")
-        names = (
-            [dtype]
-            if isinstance(dtype, str)
-            else list(dtype.values())
-            if isinstance(dtype, dict)
-            else []
-        )
-        if dtype is not None and not names and not isinstance(dtype, dict):
-            problems.append(f"option 'dtype' must be a type name or a mapping, found {dtype!r}")
-        for name in names:
-            if not isinstance(name, str) or name not in DTYPES:
-                problems.append(f"unknown dtype {name!r}; use one of: str, int, float, bool")
-        if not available():
-            problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
-        return problems
-
-    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(options)
-
-    def read_table(self, request: ReadRequest) -> pa.Table:
-        options = request.options
-        skip = options.get("skiprows") or 0
-        # Sheet row numbers, where they can be known (a list of skipped rows: not simply).
-        first_line = 2 + skip if isinstance(skip, int) else None
-        frame, names = _read_sheet(request)
-        declared = _declared(options.get("dtype"), names)
-        arrays = [
-            _column(request, name, frame[i].tolist(), declared.get(name), first_line)
-            for i, name in zip(frame.columns, names, strict=True)
-        ]
-        return pa.table(arrays, names=names)
-
-    def schema(self, request: ReadRequest) -> pa.Schema:
-        return self.read_table(request).schema
-
-    def iter_tables(
-        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
-    ) -> Iterator[pa.Table]:
-        # Spreadsheets are small by nature: read once, hand out slices.
-        table = self.read_table(request)
-        if schema is not None:
-            table = conform(table, schema)
-        yield from slices(table, chunk_rows)
+def iter_tables(
+    request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
+) -> Iterator[pa.Table]:
+    """The sheet in tables of ``chunk_rows`` rows (spreadsheets are small: read once)."""
+    table = read_table(request)
+    if schema is not None:
+        table = conform(table, schema)
+    yield from slices(table, chunk_rows)
 
 
 def _read_sheet(request: ReadRequest) -> tuple[pd.DataFrame, list[str]]:
@@ -247,3 +178,11 @@ def _column(
                 column=name,
             ) from None
     return inferred.cast(declared, safe=False)
+
+
+def __getattr__(name: str) -> object:
+    if name == "ExcelFormat":  # moved to the light module; kept importable from here
+        from trakt.io.excel_format import ExcelFormat
+
+        return ExcelFormat
+    raise AttributeError(name)

@@ -11,12 +11,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trakt.io.base import check_unknown_options, split_compression
+from trakt.io.registry import check_unknown_options, split_compression
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from trakt.io.base import ReadRequest, TableWriter
+    from trakt.io.registry import ReadRequest, TableWriter
 
 OPTION_NAMES = frozenset({"flatten", "columns", "source_column"})
 WRITER_OPTION_NAMES = frozenset({"compression"})

@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from trakt.errors import InputError
-from trakt.io.base import ReadRequest, prefetch, rechunk, split_compression
+from trakt.io.base import prefetch, rechunk
 from trakt.io.jsonl_lines import Expect, find_problem, numbered_lines
+from trakt.io.registry import ReadRequest, split_compression
 
 BLOCK = 1 << 20
 _MAX_BLOCK = (1 << 31) - 1  # pyarrow's block size is a 32-bit int

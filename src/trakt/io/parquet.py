@@ -8,12 +8,12 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trakt.io.base import check_unknown_options
+from trakt.io.registry import check_unknown_options
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from trakt.io.base import ReadRequest, TableWriter
+    from trakt.io.registry import ReadRequest, TableWriter
 
 OPTION_NAMES = frozenset({"columns", "source_column"})
 WRITER_OPTION_NAMES = frozenset({"compression", "row_group_size", "partition_by"})

@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from trakt.errors import InputError, OutputError
-from trakt.io.base import ReadRequest, rechunk
+from trakt.io.base import rechunk
 from trakt.io.guard import SchemaGuard, fit, plain_schema
 from trakt.io.parquet import DEFAULT_COMPRESSION, DEFAULT_ROW_GROUP_SIZE
+from trakt.io.registry import ReadRequest
 
 _ERRORS = (pa.ArrowException, OSError, ValueError)
 

@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 
 from trakt.errors import InputError, TraktError
 from trakt.io.badlines import BadLine
-from trakt.io.base import Format, ReadRequest, conform, unify
+from trakt.io.base import conform, unify
+from trakt.io.registry import Format, ReadRequest
 
 _GLOB_CHARS = set("*?[")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trakt.io.csv import CsvFormat
+from trakt.io.csv_format import CsvFormat
 
 
 def tabbed(options: Mapping[str, Any]) -> dict[str, Any]:
