@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= /tmp/trakt-demo-output
+FORMATS_DEMO_OUT ?= /tmp/trakt-formats-demo
 
-.PHONY: demo demo-stream test test-fast lint typecheck bench clean
+.PHONY: demo demo-stream demo-formats test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,13 @@ demo-stream: $(STAMP)
 	  --output-dir /tmp/trakt-stream-demo --stream-chunk-size 10000
 	@echo "Stream demo output: /tmp/trakt-stream-demo/ (final.csv, totals.csv, manifest.json)"
 
+demo-formats: $(STAMP)
+	PYTHONPATH=examples/formats_demo $(BIN)/python -m trakt.run_local \
+	  --pipeline-file examples/formats_demo/pipeline.yaml \
+	  --input-dir examples/formats_demo/input \
+	  --output-dir $(FORMATS_DEMO_OUT)
+	@echo "Formats demo output: $(FORMATS_DEMO_OUT)/ (orders_by_country/country=*/ Parquet, orders.jsonl, manifest.json)"
+
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
@@ -48,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_vs_pandas.py
 	$(BIN)/python benchmarks/stream_memory.py
 	$(BIN)/python benchmarks/wide_columns.py
+	$(BIN)/python benchmarks/formats.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,10 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 
 
+class CommandFailed(SystemExit):
+    """A measured child exited non-zero; the message holds the command and its stderr."""
+
+
 @dataclass(frozen=True)
 class Sample:
     wall_s: float
@@ -71,7 +75,7 @@ def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     if proc.stderr:
         proc.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"command failed: {' '.join(cmd)}\n{stderr}")
+        raise CommandFailed(f"command failed: {' '.join(cmd)}\n{stderr}")
     return Sample(wall, usage.ru_maxrss * 1024)
 
 

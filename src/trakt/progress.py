@@ -117,7 +117,7 @@ def summary_table(manifest: Manifest) -> Any:
         )
         table.add_row(*map(Text, cells))
     for output in manifest.outputs:
-        cells = (f"→ {output['name']}", "written", "", f"{output['rows']:,}", "", output["path"])
+        cells = (f"→ {output.name}", "written", "", f"{output.rows:,}", "", output.path)
         table.add_row(*(Text(str(c)) for c in cells))
     return table
 

@@ -213,7 +213,7 @@ def report(result: dict[str, Any], quiet: bool = False) -> int:
             print(f"  {name}: {out}")
         print(f"  manifest: {result['manifest_path']}")
         return EXIT_OK
-    from trakt.runtime.execution import describe_failure
+    from trakt.runtime.endings import describe_failure
 
     return _fail(
         describe_failure(result["run_id"], result["error"], result["manifest_path"]),

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from trakt.errors import InputError
 from trakt.io import get_format
-from trakt.io.base import ReadRequest
 from trakt.io.csv import DEFAULT_NA, read_table, write
 from trakt.io.frames import to_pandas
+from trakt.io.registry import ReadRequest
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 

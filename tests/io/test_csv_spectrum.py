@@ -17,9 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from trakt.io.base import ReadRequest
-from trakt.io.csv import CsvChunkWriter, iter_tables, read_table, write
-from trakt.io.frames import to_pandas
+from trakt.io.csv import CsvTableWriter, iter_tables, read_table, write
+from trakt.io.frames import from_pandas, to_pandas
+from trakt.io.registry import ReadRequest
 
 CORPUS = Path(__file__).parents[2].parent / "shared" / "testdata" / "csv-spectrum"
 
@@ -154,10 +154,10 @@ def test_chunked_write_gives_the_batch_bytes(name: str, tmp_path: Path) -> None:
     request = ReadRequest(csv_path(name), TEXT_OPTIONS)
     batch_out, chunked_out = tmp_path / "batch.csv", tmp_path / "chunked.csv"
     write(to_pandas(read_table(request)), batch_out)
-    writer = CsvChunkWriter(chunked_out)
+    writer = CsvTableWriter(chunked_out, {})
     try:
         for table in iter_tables(request, 1):
-            writer.write(to_pandas(table))
+            writer.write(from_pandas(to_pandas(table)))
     finally:
         writer.close()
     assert chunked_out.read_bytes() == batch_out.read_bytes()

@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from trakt.errors import InputError, OutputError
+from trakt.errors import InputError
 from trakt.io import format_for_uri, get_format
-from trakt.io.base import ReadRequest
 from trakt.io.frames import to_pandas
+from trakt.io.registry import ReadRequest
 from trakt.io.sources import read_combined, resolve_files
 
 openpyxl = pytest.importorskip("openpyxl", reason="the excel extra (openpyxl) is not installed")
@@ -111,7 +111,7 @@ def test_chunks_are_slices_of_the_sheet(workbook: Path) -> None:
 
 def test_read_combined_passes_the_sheet_and_source_column(workbook: Path) -> None:
     files = resolve_files("regions", "*.xlsx", workbook.parent)
-    table = read_combined("regions", XLSX, files, "concat", {"source_column": "src"}, "Regions")
+    table = read_combined("regions", XLSX, files, "concat", {}, "Regions", source_column="src")
     assert to_pandas(table).to_dict(orient="records") == [
         {**row, "src": "book.xlsx"} for row in REGIONS
     ]
@@ -134,8 +134,17 @@ def test_not_a_workbook_is_an_input_error(tmp_path: Path) -> None:
         read(path)
 
 
-def test_writing_xlsx_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(OutputError, match="writing xlsx is not supported"):
-        XLSX.write(pd.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
-    with pytest.raises(OutputError, match="writing xlsx is not supported"):
-        XLSX.open_writer(tmp_path / "out.xlsx")
+def test_the_format_writes_xlsx(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    options = XLSX.writer_options_for("a-very-long-output-name-for-a-sheet.xlsx", {})
+    assert options == {"sheet": "a-very-long-output-name-for-a-s"}
+    assert XLSX.check_writer_options({"sheet": "a:b"})[0].startswith("sheet name 'a:b'")
+    assert "unknown xlsx writer option 'sheat'" in XLSX.check_writer_options({"sheat": "x"})[0]
+    writer = XLSX.open_writer(tmp_path / "out.xlsx", {"sheet": "Orders"})
+    writer.write(pa.table({"id": [1, 2], "customer": ["Ada", "Grace"], "amount": [12.5, 7.25]}))
+    writer.close()
+    assert read(tmp_path / "out.xlsx", "Orders").to_dict(orient="records") == [
+        {"id": 1, "customer": "Ada", "amount": 12.5},
+        {"id": 2, "customer": "Grace", "amount": 7.25},
+    ]

@@ -28,7 +28,10 @@ def combined(
     base: Path, uri: str, strategy: str, options: dict[str, Any] | None = None
 ) -> pd.DataFrame:
     files = resolve_files("sales", uri, base)
-    return to_pandas(read_combined("sales", CSV, files, strategy, options or {}))
+    options = dict(options or {})
+    column = options.pop("source_column", None)  # an input's own key, not a reader option
+    table = read_combined("sales", CSV, files, strategy, options, source_column=column)
+    return to_pandas(table)
 
 
 # --- resolve_files ----------------------------------------------------------------------------

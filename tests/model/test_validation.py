@@ -605,12 +605,12 @@ def test_unknown_format(project: Project) -> None:
         inputs:
           a:
             uri: a.data
-            format: parquet
+            format: avro
           b:
             uri: b.data
             format: cvs
         """,
-        match=r"unknown format 'parquet'; known: csv, ",
+        match=r"unknown format 'avro'; known: csv, ",
     )
 
     assert _where(problems) == [("inputs.a.format", 5), ("inputs.b.format", 8)]
@@ -760,7 +760,7 @@ name: five_mistakes
 inputs:
   src:
     uri: src.csv
-    format: parquet
+    format: avro
 steps:
   - id: clean
     uses: PKG.declared
@@ -797,7 +797,7 @@ def test_five_mistakes_reported_at_once(project: Project) -> None:
         ("outputs.datasets[0].name", 24),
     ]
     expected = [
-        "unknown format 'parquet'",
+        "unknown format 'avro'",
         "expected one of 'batch' or 'stream', found 'fast'",
         "`with` key 'factr' is not a declared binding or parameter",
         "reads artifact 'enrichd', which nothing produces (did you mean 'enriched'?)",
@@ -959,7 +959,7 @@ def test_workflow_builder_reports_the_same_problems(
     with pytest.raises(PipelineValidationError, match=r"workflow 'wf': 3 problems") as info:
         (
             trakt.workflow("wf")
-            .input("src", uri="src.csv", format="parquet")
+            .input("src", uri="src.csv", format="avro")
             .step("s", uses=f"{project.package}.declared", with_=with_)
             .output("../o", from_="o")
             .build()
@@ -972,6 +972,6 @@ def test_workflow_builder_reports_the_same_problems(
         "steps[0].with.factr",
     ]
     assert all(p.line is None and p.file is None for p in problems)
-    assert "unknown format 'parquet'" in problems[0].message
+    assert "unknown format 'avro'" in problems[0].message
     assert "invalid dataset name '../o'" in problems[1].message
     assert "(did you mean 'factor'?)" in problems[2].message

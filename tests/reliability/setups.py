@@ -159,7 +159,7 @@ def broken_write(self, frame):
     raise RuntimeError("injected fault in the CSV writer")
 
 
-trakt.io.csv.CsvChunkWriter.write = broken_write
+trakt.io.csv.CsvTableWriter.write = broken_write
 from trakt.run_local import main
 
 raise SystemExit(main(sys.argv[1:]))
@@ -187,7 +187,7 @@ except PipelineValidationError as exc:
     print(exc.problems[0].message)
 print(time.perf_counter() - start)
 # VmHWM starts afresh at exec; ru_maxrss would count the (large) pytest parent it forked from.
-from trakt.runtime.execution import peak_rss_bytes
+from trakt.runtime.recorder import peak_rss_bytes
 print(peak_rss_bytes())
 """
 

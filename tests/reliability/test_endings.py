@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import DOUBLE, Project
 from trakt import load_pipeline_from_yaml, run_local
 from trakt.runtime.local_runner import LocalRunner
-from trakt.runtime.manifest import Manifest, StepRecord
+from trakt.runtime.manifest import Manifest, OutputRecord, StepRecord
 
 RECORDS = "id,amount\n1,5\n2,7\n3,11\n"
 DOUBLED = "id,amount\n1,10\n2,14\n3,22\n"
@@ -259,7 +259,9 @@ def _markup_manifest() -> Manifest:
     record.events = [{"kind": "[red]odd[/]", "message": "m", "at": "t"}]
     record.finish("success")
     manifest.steps.append(record)
-    manifest.outputs.append({"name": "out[/x]", "path": "dir[/]/[b]out.csv", "rows": 3})
+    manifest.outputs.append(
+        OutputRecord("out[/x]", "a", "csv", "file:///out.csv", "dir[/]/[b]out.csv", 3, 10, "", 0.0)
+    )
     manifest.finish("success")
     return manifest
 

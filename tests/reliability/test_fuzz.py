@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 import trakt
 from trakt import PipelineValidationError, TraktError, load_pipeline_from_yaml
-from trakt.io.base import ReadRequest
 from trakt.io.csv import check_options, iter_tables, read_table
 from trakt.io.frames import to_pandas
+from trakt.io.registry import ReadRequest
 
 
 def _fuzz_step(ctx: Any, input: Any, output: Any) -> Any:

@@ -155,11 +155,11 @@ def test_tsv_bad_lines_are_found_with_tabs(project: Project, mode: str) -> None:
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        ("data.parquet", "no reader for '.parquet' files"),
+        ("data.avro", "no reader for '.avro' files"),
         ("data.json", "no reader for '.json' files"),
         ("data.dat", "no reader for '.dat' files"),
-        ("records/*.jsonl", "no reader for '.jsonl' files"),
-        ("data.csv.gz", "compressed (.gz)"),
+        ("records/*.orc", "no reader for '.orc' files"),
+        ("data.csv.lz4", "compressed (.lz4)"),
     ],
 )
 def test_an_extension_no_format_reads_is_a_validation_error(
@@ -173,7 +173,7 @@ def test_an_extension_no_format_reads_is_a_validation_error(
     assert problem.path == "inputs.orders.uri" and problem.line == 4
     assert info.value.exit_code == 2
     if "compressed" not in expected:
-        assert "csv (.csv .tsv .txt)" in problem.message and "xlsx (.xlsm .xlsx)" in problem.message
+        assert "csv (.csv .txt)" in problem.message and "xlsx (.xlsm .xlsx)" in problem.message
         assert "`format: csv`" in problem.message and "options.sep" in problem.message
 
 
@@ -207,13 +207,13 @@ def test_an_override_is_read_by_its_own_extension(project: Project, mode: str) -
 
 def test_an_override_with_an_unreadable_extension_is_refused_at_start(project: Project) -> None:
     project.csv("orders.csv", "id\n1\n")
-    parquet = project.csv("upload.parquet", "PAR1 not text")
-    with pytest.raises(UsageError, match=r"--input orders=.*upload\.parquet: .*no reader") as info:
-        _run(project, _yaml("orders.csv"), {"orders": str(parquet)})
+    avro = project.csv("upload.avro", "Obj not text")
+    with pytest.raises(UsageError, match=r"--input orders=.*upload\.avro: .*no reader") as info:
+        _run(project, _yaml("orders.csv"), {"orders": str(avro)})
     assert info.value.exit_code == 2
     manifest = json.loads((project.output_dir / "manifest.json").read_text())
     assert manifest["status"] == "invalid"
-    assert "no reader for '.parquet'" in manifest["error"]["message"]
+    assert "no reader for '.avro'" in manifest["error"]["message"]
 
 
 @pytest.mark.slow

@@ -183,7 +183,7 @@ def test_recovery_interrupted_itself_is_finished_by_the_next(
         if name.startswith("_rejected/"):
             tmp = out / "_rejected" / tmp.name
         tmp.write_bytes(f"new {name}\n".encode())
-        pending[name] = tmp
+        pending[f"{name}.csv"] = tmp  # final file name -> temporary file
 
     def crash_at(point: str) -> None:
         if point == "new" and (out / "b.csv").exists():  # a and b moved in, r and c not
@@ -326,7 +326,7 @@ def test_journal_written_fresh_never_through_a_planted_link(tmp_path: Path) -> N
     for run_id in ("r", "s"):
         tmp = out / f".trakt-tmp-{run_id}-a.csv"
         tmp.write_text("id\n1\n")
-        protocol.publish(out, run_id, {"a": tmp})
+        protocol.publish(out, run_id, {"a.csv": tmp})
 
     assert victim.read_text() == "keep me\n"
     assert (out / "a.csv").read_text() == "id\n1\n"

@@ -77,6 +77,8 @@ def test_success_writes_output_and_complete_manifest(project: Project) -> None:
         {
             "name": "final",
             "from": "result",
+            "format": "csv",
+            "uri": final.absolute().as_uri(),
             "path": str(final),
             "rows": 3,
             "bytes": len(final.read_bytes()),

@@ -1,28 +1,30 @@
-"""IO: one module per format, registered by name and extension."""
+"""IO: one module per format, registered by name and extension (see :mod:`trakt.io.registry`).
 
-from trakt.io.base import (
-    ChunkWriter,
+Importing this package imports no pandas or pyarrow; a format's reader and writer modules are
+imported when data moves."""
+
+from trakt.io.registry import (
+    DEFAULT_FORMAT,
     Format,
     ReadRequest,
+    TableWriter,
     format_for_uri,
     get_format,
     input_format,
     known_formats,
+    output_format,
     register_format,
 )
-from trakt.io.csv import CsvFormat
-from trakt.io.excel import ExcelFormat
-
-register_format(CsvFormat())
-register_format(ExcelFormat(), "excel")
 
 __all__ = [
-    "ChunkWriter",
+    "DEFAULT_FORMAT",
     "Format",
     "ReadRequest",
+    "TableWriter",
     "format_for_uri",
     "get_format",
     "input_format",
     "known_formats",
+    "output_format",
     "register_format",
 ]

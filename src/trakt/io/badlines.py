@@ -346,3 +346,8 @@ def write_rejected(dest: Path, bad: list[BadLine], encoding: str) -> None:
             row.truncate()
             writer.writerow(fields)
             out.write(row.getvalue()[:-2] + "\n")
+
+
+def rejected_file_name(name: str) -> str:
+    """The quarantine file of input or output ``name`` (in ``_rejected/``)."""
+    return f"{name}.csv"

@@ -1,201 +1,33 @@
-"""The format registry: every format reads whole or in chunks and writes whole or incrementally.
-
-Readers return Arrow tables (one conversion point to pandas, :func:`trakt.io.frames.to_pandas`,
-keeps dtypes identical across formats and between batch and stream mode). Writers take pandas
-frames, which is what steps produce.
-"""
+"""Helpers for formats that move data: Arrow tables in chunks, combined schemas, reading
+ahead in a thread. The registry and the plug-in protocol are :mod:`trakt.io.registry`
+(re-exported here)."""
 
 from __future__ import annotations
 
 import queue
-import re
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path, PurePath
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
-from trakt.errors import UsageError, did_you_mean
-
-
-@dataclass(frozen=True)
-class ReadRequest:
-    """What to read: a file, and the input's options (``sheet`` included for spreadsheets)."""
-
-    path: Path
-    options: Mapping[str, Any]
-    sheet: str | int | None = None
-    origin: Path | None = None  # the user's file when ``path`` is a scratch copy of it
-
-    @property
-    def shown(self) -> str:
-        """The file as errors name it: the user's, never a scratch copy."""
-        return str(self.origin or self.path)
-
-
-class ChunkWriter(Protocol):
-    """An open incremental writer (pandas frames): the header once, then each chunk appended."""
-
-    def write(self, frame: pd.DataFrame) -> None: ...
-    def close(self) -> None: ...
-
-
-class TableWriter(Protocol):
-    """An open writer of one output: Arrow tables appended in order; ``close`` finishes it.
-
-    Batch and stream runs use the same writer (one table, or one per chunk), so both write
-    the same bytes. Every table has the columns of the first; the writer may refuse others.
-    """
-
-    def write(self, table: pa.Table) -> None: ...
-    def close(self) -> None: ...
-
-
-class Format(Protocol):
-    """A format plug-in: reads whole or in chunks (to Arrow), writes from Arrow.
-
-    ``extensions`` are the lower-case extensions it claims (``.parquet``); the first is what an
-    output gets by default (``<name>.parquet``). Options are checked statically, at validation.
-    """
-
-    name: str
-    extensions: tuple[str, ...]
-    option_names: frozenset[str]  # reader options
-    writer_option_names: frozenset[str]
-
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        """Problems with reader options, as messages (empty when fine)."""
-        ...
-
-    def check_writer_options(self, options: Mapping[str, Any]) -> list[str]:
-        """Problems with writer options, as messages (empty when fine)."""
-        ...
-
-    def read_table(self, request: ReadRequest) -> pa.Table: ...
-
-    def schema(self, request: ReadRequest) -> pa.Schema:
-        """The column types a stream read of this file will have (a cheap probe)."""
-        ...
-
-    def iter_tables(
-        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
-    ) -> Iterator[pa.Table]:
-        """Tables of ``chunk_rows`` rows with the types of ``schema`` (default: own probe)."""
-        ...
-
-    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """The reader options for ``uri``: ``options`` plus what its extension implies."""
-        ...
-
-    def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """The writer options for an output at ``path``: ``options`` plus what its extension
-        implies (``.csv.gz``: gzip compression)."""
-        ...
-
-    def open_writer(self, path: Path, options: Mapping[str, Any]) -> TableWriter:
-        """A writer creating ``path`` (a file, or a directory for a partitioned output)."""
-        ...
-
-
-_formats: dict[str, Format] = {}
-_by_extension: dict[str, str] = {}
-
-
-def register_format(fmt: Format, *aliases: str) -> None:
-    for name in (fmt.name, *aliases):
-        _formats[name] = fmt
-    for ext in fmt.extensions:
-        _by_extension[ext] = fmt.name
-
-
-def get_format(name: str) -> Format:
-    fmt = _formats.get(name)
-    if fmt is None:
-        raise UsageError(
-            f"unknown format '{name}'{did_you_mean(name, _formats)}; known: {known_formats()}"
-        )
-    return fmt
-
-
-def known_formats() -> list[str]:
-    return sorted(_formats)
-
-
-# An extension starts with a letter: ``v1.2`` or ``2024.01`` names no format.
-_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9_+-]*")
-# Compression by extension: transparent on read, chosen by the output path on write.
-COMPRESSION_BY_EXTENSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".xz": "xz"}
-# Compressed files Trakt does not read: refused with a message (not read as text).
-UNSUPPORTED_COMPRESSION = frozenset({".gzip", ".lz4", ".zstd", ".br", ".zip", ".7z"})
-
-
-def split_compression(uri: str) -> tuple[str, str | None]:
-    """``data.csv.gz`` -> (``data.csv``, ``gzip``); a uri without a compression suffix as is."""
-    extension = uri_extension(uri)
-    codec = COMPRESSION_BY_EXTENSION.get(extension or "")
-    return (uri[: -len(extension or "")], codec) if codec else (uri, None)
-
-
-def uri_extension(uri: str) -> str | None:
-    """A uri's extension, lower case (``.csv``), or None: none, a pattern (``*.*``), digits."""
-    suffix = PurePath(uri).suffix
-    return suffix.lower() if _EXTENSION.fullmatch(suffix) else None
-
-
-def format_for_uri(uri: str) -> str | None:
-    """The format implied by a uri's extension (``.csv`` -> ``csv``), if any."""
-    extension = uri_extension(uri)
-    return _by_extension.get(extension) if extension else None
-
-
-def _extensions() -> str:
-    return "; ".join(
-        f"{name} ({' '.join(e for e, n in sorted(_by_extension.items()) if n == name)})"
-        for name in sorted({fmt.name for fmt in _formats.values()})
-    )
-
-
-def input_format(uri: str, declared: str | None, default: str = "csv") -> str:
-    """The format to read ``uri`` with: ``declared``, else its extension's, else ``default``.
-
-    Raises :class:`UsageError` for a compressed file, or an extension no format reads.
-    """
-    extension = uri_extension(uri)
-    if extension in UNSUPPORTED_COMPRESSION:
-        raise UsageError(
-            f"'{uri}' is compressed ({extension}); Trakt reads "
-            f"{', '.join(COMPRESSION_BY_EXTENSION)} compression: decompress the file first, "
-            "or recompress it with one of those"
-        )
-    inner, codec = split_compression(uri)
-    if codec is not None:
-        extension = uri_extension(inner)
-    if declared is not None:
-        return declared
-    if extension is None:
-        return default
-    name = _by_extension.get(extension)
-    if name is None:
-        raise UsageError(
-            f"'{uri}': Trakt has no reader for '{extension}' files; formats: {_extensions()}. "
-            "For delimited text under another extension set `format: csv` (and "
-            '`options.sep`, e.g. sep: "|")'
-        )
-    return name
-
-
-def check_unknown_options(
-    options: Mapping[str, Any], allowed: frozenset[str], fmt: str
-) -> list[str]:
-    return [
-        f"unknown {fmt} option '{key}'{did_you_mean(key, allowed)}; "
-        f"known options: {', '.join(sorted(allowed))}"
-        for key in options
-        if key not in allowed
-    ]
+from trakt.io.registry import (  # noqa: F401 - re-exported: formats import them from here
+    COMPRESSION_BY_EXTENSION,
+    DEFAULT_FORMAT,
+    UNSUPPORTED_COMPRESSION,
+    Format,
+    ReadRequest,
+    TableWriter,
+    check_unknown_options,
+    format_for_uri,
+    get_format,
+    input_format,
+    known_formats,
+    output_format,
+    register_format,
+    split_compression,
+    uri_extension,
+)
 
 
 def slices(table: pa.Table, chunk_rows: int) -> Iterator[pa.Table]:

@@ -12,14 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from trakt.io.base import ReadRequest, prefetch, rechunk
+from trakt.io.base import prefetch, rechunk
 from trakt.io.csv_checks import Mismatch, fix, settle
 from trakt.io.csv_errors import (
     check_names,
@@ -31,13 +29,12 @@ from trakt.io.csv_errors import (
     unstreamable,
 )
 from trakt.io.csv_floats import check_declared_floats
+from trakt.io.csv_option_rules import OPTION_NAMES, check_options
 from trakt.io.csv_options import (
     DEFAULT_NA,
     DTYPES,
     MAX_BLOCK,
-    OPTION_NAMES,
     PROBE_BLOCK,
-    check_options,
     convert_options,
     declared_types,
     growing,
@@ -46,16 +43,18 @@ from trakt.io.csv_options import (
     read_options,
     text_pins,
 )
-from trakt.io.csv_writer import CsvChunkWriter, write  # re-exported: the writing half
+from trakt.io.csv_writer import CsvTableWriter, write  # re-exported: the writing half
+from trakt.io.registry import ReadRequest
 
 __all__ = [
     "DEFAULT_NA",
     "DTYPES",
     "OPTION_NAMES",
-    "CsvFormat",
+    "CsvTableWriter",
     "check_options",
     "iter_tables",
     "read_table",
+    "write",
 ]
 
 # Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
@@ -274,32 +273,9 @@ def _batches(
         yield batch
 
 
-class CsvFormat:
-    name = "csv"
-    extensions: tuple[str, ...] = (".csv", ".tsv", ".txt")
-    option_names = OPTION_NAMES
+def __getattr__(name: str) -> object:
+    if name == "CsvFormat":  # moved to the light module; kept importable from here
+        from trakt.io.csv_format import CsvFormat
 
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        return check_options(options)
-
-    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """A ``.tsv`` uri is tab-separated unless ``sep``/``delimiter`` says otherwise."""
-        tabs = uri.lower().endswith(".tsv") and not (options.get("sep") or options.get("delimiter"))
-        return {**options, "sep": "\t"} if tabs else dict(options)
-
-    def read_table(self, request: ReadRequest) -> pa.Table:
-        return read_table(request)
-
-    def schema(self, request: ReadRequest) -> pa.Schema:
-        return stream_schema(request)
-
-    def iter_tables(
-        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
-    ) -> Iterator[pa.Table]:
-        return iter_tables(request, chunk_rows, schema)
-
-    def write(self, frame: pd.DataFrame, path: Path) -> None:
-        write(frame, path)
-
-    def open_writer(self, path: Path) -> CsvChunkWriter:
-        return CsvChunkWriter(path)
+        return CsvFormat
+    raise AttributeError(name)

@@ -16,7 +16,6 @@ from trakt.io.badlines import (
     first_bad_line,
     record_line,
 )
-from trakt.io.base import ReadRequest
 from trakt.io.csv_checks import swallowed
 from trakt.io.csv_options import (
     PROBE_BLOCK,
@@ -27,6 +26,7 @@ from trakt.io.csv_options import (
     read_options,
 )
 from trakt.io.rawshape import line_count, needs_careful_read
+from trakt.io.registry import ReadRequest
 
 FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
 

@@ -7,9 +7,9 @@ import pyarrow.compute as pc
 
 from trakt.errors import InputError
 from trakt.io.badlines import record_line
-from trakt.io.base import ReadRequest
 from trakt.io.csv_checks import INFINITE
 from trakt.io.csv_options import declared_types, read_all
+from trakt.io.registry import ReadRequest
 
 
 def check_declared_floats(request: ReadRequest, table: pa.Table, start: int = 0) -> None:

@@ -1,5 +1,6 @@
-"""An input's CSV files before the fast reader sees them: transcoded to UTF-8 where bytes would
-mislead (:mod:`trakt.io.encodings`), and malformed records set aside (``on_bad_lines: skip |
+"""An input's CSV files before the fast reader sees them: decompressed (``.gz``, ``.bz2``,
+``.zst``, ``.xz``; :mod:`trakt.io.compression`), transcoded to UTF-8 where bytes would mislead
+(:mod:`trakt.io.encodings`), and malformed records set aside (``on_bad_lines: skip |
 quarantine``, :mod:`trakt.io.badlines`), within the input's ``max_bad_lines``.
 
 Copies go to the run's scratch dir (``new_file`` creates one there) and keep the user's file
@@ -12,26 +13,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from trakt.errors import InputError, OutputError
 from trakt.io.badlines import BadLine, clean_copy, good_record_lines
-from trakt.io.base import ReadRequest
+from trakt.io.compression import codec_of, decompress
 from trakt.io.csv_errors import fail
 from trakt.io.encodings import ascii_safe, effective, to_utf8
-from trakt.io.sources import SourceFile
+from trakt.io.registry import ReadRequest
+from trakt.io.sources import FileCounts, InputFiles, Prepared, SourceFile
 
 DEFAULT_MAX_BAD_LINES = 1000
-
-
-@dataclass(frozen=True)
-class FileCounts:
-    """One file's data records (header excluded) and how many were set aside."""
-
-    records: int
-    set_aside: int
 
 
 class _Input(Protocol):
@@ -66,14 +59,37 @@ def _reading(artifact: str, f: SourceFile) -> Iterator[None]:
         raise error from None
 
 
+def decompressed(source: InputT, new_file: Callable[[str], Path], prefix: str) -> InputT:
+    """``source`` with every compressed file (by its extension: ``data.csv.gz``) replaced by
+    a decompressed copy in the scratch dir; the copy keeps the user's file as ``origin``, so
+    errors and line numbers name it. Files without a compression extension stay as they are."""
+    from dataclasses import replace
+
+    files: list[SourceFile] = []
+    for i, f in enumerate(source.files):
+        codec = codec_of(f.origin or f.path)
+        if codec is None:
+            files.append(f)
+            continue
+        dest = new_file(f"{prefix}-{i}-decompressed.csv")
+        with _reading(source.artifact, f):
+            decompress(f.path, codec, dest, f.shown)
+        files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
+    if all(a is b for a, b in zip(files, source.files, strict=True)):
+        return source
+    return replace(source, files=files)  # type: ignore[type-var]
+
+
 def to_utf8_where_needed(
     source: InputT, new_file: Callable[[str], Path], prefix: str, keep_bad: bool = False
 ) -> InputT:
-    """``source`` with every file whose encoding is not ASCII-safe (UTF-16/32, Shift-JIS, a
-    UTF-16/32 BOM with no ``encoding`` given, ...) replaced by a UTF-8 copy; ``keep_bad``
-    (``on_bad_lines: skip | quarantine``) keeps undecodable bytes for the scan to set aside."""
+    """``source`` with compressed files decompressed (:func:`decompressed`), then every file
+    whose encoding is not ASCII-safe (UTF-16/32, Shift-JIS, a UTF-16/32 BOM with no
+    ``encoding`` given, ...) replaced by a UTF-8 copy; ``keep_bad`` (``on_bad_lines: skip |
+    quarantine``) keeps undecodable bytes for the scan to set aside."""
     from dataclasses import replace
 
+    source = decompressed(source, new_file, prefix)
     declared = source.options.get("encoding")
     files: list[SourceFile] = []
     changed = False
@@ -174,3 +190,14 @@ def locate_rows(
             line = lines.get(row.line - 2 - start, row.line - start)
             located.append(BadLine(f.shown, line, row.raw, row.reason))
     return located
+
+
+def prepare(inp: InputFiles, new_file: Callable[[str], Path]) -> Prepared:
+    """An input's CSV files made ready for the fast reader: UTF-8 copies where needed, and
+    (``on_bad_lines: skip | quarantine``) malformed records set aside."""
+    keep_bad = inp.on_bad_lines != "error"
+    converted = to_utf8_where_needed(inp, new_file, inp.prefix, keep_bad=keep_bad)
+    if not keep_bad:
+        return Prepared(converted.files, converted.options)
+    clean, bad, counts = set_aside_bad_lines(converted, new_file, inp.max_bad_lines, inp.prefix)
+    return Prepared(clean, converted.options, bad, counts, scanned=converted.files)

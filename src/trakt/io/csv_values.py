@@ -59,6 +59,9 @@ def value_text(value: Any) -> str | None:
         return value
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
+    if isinstance(value, dt.timedelta | np.timedelta64):  # before ints: numpy's is one
+        delta = pd.Timedelta(value)
+        return None if pd.isna(delta) else delta.isoformat()
     if isinstance(value, int | np.integer):
         return str(int(value))
     if isinstance(value, float | np.floating):
@@ -73,9 +76,6 @@ def value_text(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, dt.time):
         return _time_text(value)
-    if isinstance(value, dt.timedelta | np.timedelta64):
-        delta = pd.Timedelta(value)
-        return None if pd.isna(delta) else delta.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
     if isinstance(value, np.ndarray):  # list cells of arrow-backed columns

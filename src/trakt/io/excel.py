@@ -1,89 +1,46 @@
-"""Excel (``.xlsx``) input through pandas and openpyxl (the ``excel`` extra). Read-only."""
+"""Excel (``.xlsx``) through openpyxl (the ``excel`` extra): read via pandas, written by
+:mod:`trakt.io.xlsx_writer`."""
 
 from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from trakt.errors import InputError, OutputError
-from trakt.io.base import ChunkWriter, ReadRequest, check_unknown_options, conform, slices
-from trakt.io.csv import DTYPES
-
-OPTION_NAMES = frozenset({"dtype", "skiprows", "usecols", "na_values", "source_column"})
-EXTRA_HINT = "install the excel extra: python -m pip install 'trakt-etl[excel]'"
-
-
-def available() -> bool:
-    try:
-        import openpyxl  # noqa: F401
-    except ImportError:
-        return False
-    return True
+from trakt.errors import InputError
+from trakt.io.base import conform, slices
+from trakt.io.csv_options import DTYPES
+from trakt.io.excel_format import EXTRA_HINT, OPTION_NAMES, available  # noqa: F401
+from trakt.io.registry import ReadRequest
 
 
-class ExcelFormat:
-    name = "xlsx"
-    extensions: tuple[str, ...] = (".xlsx", ".xlsm")
-    option_names = OPTION_NAMES
+def read_table(request: ReadRequest) -> pa.Table:
+    """The sheet as an Arrow table: each column the cells' common type (see :func:`_column`)."""
+    options = request.options
+    skip = options.get("skiprows") or 0
+    # Sheet row numbers, where they can be known (a list of skipped rows: not simply).
+    first_line = 2 + skip if isinstance(skip, int) else None
+    frame, names = _read_sheet(request)
+    declared = _declared(options.get("dtype"), names)
+    arrays = [
+        _column(request, name, frame[i].tolist(), declared.get(name), first_line)
+        for i, name in zip(frame.columns, names, strict=True)
+    ]
+    return pa.table(arrays, names=names)
 
-    def check_options(self, options: Mapping[str, Any]) -> list[str]:
-        problems = check_unknown_options(options, OPTION_NAMES, "xlsx")
-        dtype = options.get("dtype")
-        names = (
-            [dtype]
-            if isinstance(dtype, str)
-            else list(dtype.values())
-            if isinstance(dtype, dict)
-            else []
-        )
-        if dtype is not None and not names and not isinstance(dtype, dict):
-            problems.append(f"option 'dtype' must be a type name or a mapping, found {dtype!r}")
-        for name in names:
-            if not isinstance(name, str) or name not in DTYPES:
-                problems.append(f"unknown dtype {name!r}; use one of: str, int, float, bool")
-        if not available():
-            problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
-        return problems
 
-    def options_for(self, uri: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(options)
-
-    def read_table(self, request: ReadRequest) -> pa.Table:
-        options = request.options
-        skip = options.get("skiprows") or 0
-        # Sheet row numbers, where they can be known (a list of skipped rows: not simply).
-        first_line = 2 + skip if isinstance(skip, int) else None
-        frame, names = _read_sheet(request)
-        declared = _declared(options.get("dtype"), names)
-        arrays = [
-            _column(request, name, frame[i].tolist(), declared.get(name), first_line)
-            for i, name in zip(frame.columns, names, strict=True)
-        ]
-        return pa.table(arrays, names=names)
-
-    def schema(self, request: ReadRequest) -> pa.Schema:
-        return self.read_table(request).schema
-
-    def iter_tables(
-        self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
-    ) -> Iterator[pa.Table]:
-        # Spreadsheets are small by nature: read once, hand out slices.
-        table = self.read_table(request)
-        if schema is not None:
-            table = conform(table, schema)
-        yield from slices(table, chunk_rows)
-
-    def write(self, frame: pd.DataFrame, path: Path) -> None:
-        raise OutputError("writing xlsx is not supported; write CSV outputs")
-
-    def open_writer(self, path: Path) -> ChunkWriter:
-        raise OutputError("writing xlsx is not supported; write CSV outputs")
+def iter_tables(
+    request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
+) -> Iterator[pa.Table]:
+    """The sheet in tables of ``chunk_rows`` rows (spreadsheets are small: read once)."""
+    table = read_table(request)
+    if schema is not None:
+        table = conform(table, schema)
+    yield from slices(table, chunk_rows)
 
 
 def _read_sheet(request: ReadRequest) -> tuple[pd.DataFrame, list[str]]:
@@ -191,8 +148,14 @@ def _column(
     cells = [None if _missing(v) else v for v in values]
     if declared is not None and pa.types.is_string(declared):
         return pa.array([None if v is None else cell_text(v) for v in cells], pa.string())
+    numbers = [v for v in cells if v is not None and not isinstance(v, bool)]
+    mixed = any(isinstance(v, float) for v in numbers) and any(isinstance(v, int) for v in numbers)
     try:
-        inferred = pa.array(cells)
+        if mixed and all(isinstance(v, int | float) for v in numbers):
+            # Excel stores every number as a double: 2.0 comes back as the int 2
+            inferred = pa.array([None if v is None else float(v) for v in cells], pa.float64())
+        else:
+            inferred = pa.array(cells)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         inferred = pa.array([None if v is None else cell_text(v) for v in cells], pa.string())
     if declared is None or inferred.type == declared:
@@ -215,3 +178,11 @@ def _column(
                 column=name,
             ) from None
     return inferred.cast(declared, safe=False)
+
+
+def __getattr__(name: str) -> object:
+    if name == "ExcelFormat":  # moved to the light module; kept importable from here
+        from trakt.io.excel_format import ExcelFormat
+
+        return ExcelFormat
+    raise AttributeError(name)

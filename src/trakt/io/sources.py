@@ -6,7 +6,7 @@ import glob
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from trakt.errors import InputError, TraktError
-from trakt.io.base import Format, ReadRequest, conform, unify
+from trakt.io.badlines import BadLine
+from trakt.io.base import conform, unify
+from trakt.io.registry import Format, ReadRequest
 
 _GLOB_CHARS = set("*?[")
 
@@ -29,6 +31,38 @@ class SourceFile:
     def request(self, options: Mapping[str, Any], sheet: str | int | None = None) -> ReadRequest:
         """How to read this file; errors name the user's file."""
         return ReadRequest(self.path, options, sheet, self.origin)
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """One file's data records (header excluded) and how many were set aside."""
+
+    records: int
+    set_aside: int
+
+
+@dataclass(frozen=True)
+class InputFiles:
+    """An input's files and reader options, as a format's ``prepare`` hook gets them."""
+
+    artifact: str
+    files: list[SourceFile]
+    options: dict[str, Any]
+    on_bad_lines: str = "error"
+    max_bad_lines: int | float | str = 1000
+    prefix: str = "input"  # scratch copies are named by it (an input's index, not its name)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``prepare`` made of an input's files: the files to read (copies in the scratch
+    dir where needed), options for them, records set aside and per-file counts."""
+
+    files: list[SourceFile]
+    options: dict[str, Any]
+    bad: list[BadLine] = field(default_factory=list)
+    counts: dict[str, FileCounts] = field(default_factory=dict)
+    scanned: list[SourceFile] | None = None  # the files before bad lines were set aside
 
 
 def is_glob(uri: str) -> bool:
@@ -158,11 +192,11 @@ def read_combined(
     options: Mapping[str, Any],
     sheet: str | int | None = None,
     counts: dict[str, int] | None = None,
+    source_column: str | None = None,
 ) -> pa.Table:
     """Read every file (or only the latest) and combine them into one Arrow table;
     ``counts`` (if given) gets each file's row count, by its shown name."""
     chosen = [files[-1]] if strategy == "latest" else list(files)
-    source_column = options.get("source_column")
     tables: list[tuple[SourceFile, pa.Table]] = []
     for source in chosen:
         with _about(artifact):
@@ -176,7 +210,7 @@ def read_combined(
     if strategy == "concat":
         _check_same_columns(artifact, [(s, t.column_names) for s, t in tables])
     unified = unify([t.schema for _, t in tables])
-    if fmt.name == "csv":
+    if getattr(fmt, "rereads_as_text", False):
         tables = [(s, _text_where_unified(artifact, fmt, s, t, unified, options, source_column))
                   for s, t in tables]  # fmt: skip
     return pa.concat_tables([_conformed(artifact, s, t, unified) for s, t in tables])
@@ -224,6 +258,7 @@ def stream_combined(
     chunk_rows: int,
     sheet: str | int | None = None,
     counts: dict[str, int] | None = None,
+    column: str | None = None,
 ) -> Iterator[pa.Table]:
     """Chunks of ``chunk_rows`` rows, file after file, all with one schema.
 
@@ -235,7 +270,6 @@ def stream_combined(
     requests = [f.request(options, sheet) for f in chosen]
     with _about(artifact):
         schemas = [fmt.schema(r) for r in requests]
-    column = options.get("source_column")
     for source, own in zip(chosen, schemas, strict=True):
         _check_source_column(artifact, source, own.names, column)
     if strategy == "concat":

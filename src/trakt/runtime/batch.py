@@ -1,4 +1,4 @@
-"""Batch mode: every artifact is a whole pandas DataFrame."""
+"""Batch mode: every artifact is whole (an Arrow table as read, or a step's pandas frame)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,17 @@ from typing import Any
 import pandas as pd
 
 from trakt.errors import TraktError
-from trakt.io.csv_writer import preload_writer
-from trakt.runtime.execution import (
-    Execution,
+from trakt.runtime.adapter import Data, as_pandas
+from trakt.runtime.execution import Execution
+from trakt.runtime.planning import StepPlan
+from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
+from trakt.runtime.stepcheck import (
     check_chunks,
     check_frame,
     check_outputs,
     concat_chunks,
     finish_failed,
 )
-from trakt.runtime.manifest import Timing
-from trakt.runtime.planning import StepPlan
-from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.timeouts import deadline
 
 
@@ -28,12 +27,10 @@ class BatchExecution(Execution):
     outputs are written as soon as their artifact exists."""
 
     def run_body(self) -> None:
-        self.artifacts: dict[str, pd.DataFrame] = {}
+        self.artifacts: dict[str, Data] = {}
         self.written: set[str] = set()
         # Bindings still to be handed each artifact: every one but the last gets a deep copy.
         self.readers_left = Counter(a for s in self.plan.steps for a in s.inputs.values())
-        if self.plan.outputs:
-            preload_writer()
         try:
             self._write_ready_outputs()
             for position, step in enumerate(self.plan.steps):
@@ -44,7 +41,7 @@ class BatchExecution(Execution):
         finally:
             self.artifacts.clear()
 
-    def _artifact(self, artifact: str) -> pd.DataFrame:
+    def _artifact(self, artifact: str) -> Data:
         if artifact not in self.artifacts and artifact in self.plan.inputs:
             self.artifacts[artifact] = self.read_whole(artifact)
         return self.artifacts[artifact]
@@ -57,9 +54,14 @@ class BatchExecution(Execution):
         copy; the last one gets the frame itself (shallowly copied), as nobody reads it after.
         (Outputs are written as soon as their artifact exists, before any step reads it.)
         """
-        frame = self._artifact(artifact)
+        data = self._artifact(artifact)
         self.readers_left[artifact] -= 1
-        return frame.copy(deep=self.readers_left[artifact] > 0)
+        if isinstance(data, pd.DataFrame):
+            return data.copy(deep=self.readers_left[artifact] > 0)
+        frame = as_pandas(data)  # a new frame: a table is never changed in place
+        if self.readers_left[artifact] == 0:  # held once: as the step's frame only
+            self.artifacts.pop(artifact, None)
+        return frame
 
     def _run_step(self, step: StepPlan) -> None:
         # Inputs are read before the step starts: a read that fails is the input's failure.
@@ -113,13 +115,8 @@ class BatchExecution(Execution):
             if dataset.name in self.written:
                 continue
             if dataset.from_ in self.plan.inputs or dataset.from_ in self.artifacts:
-                timing = Timing.start()
-                frame = self.give_output(dataset.name, self._artifact(dataset.from_))
-                writer = self.open_output(dataset.name)
-                try:
-                    writer.write(frame)
-                finally:
-                    writer.close()
+                target = self.targets[dataset.name]
+                target.open()
+                target.write(self._artifact(dataset.from_), self.settings.column_summaries)
                 self.written.add(dataset.name)
-                self.record_output(dataset.name, dataset.from_, len(frame), timing)
                 self.output_done(dataset.name)

@@ -21,6 +21,7 @@ from trakt.errors import (
 )
 from trakt.model.model import Pipeline
 from trakt.runtime.batch import BatchExecution
+from trakt.runtime.datasets import override_format
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
 from trakt.runtime.outdir import (
@@ -31,7 +32,7 @@ from trakt.runtime.outdir import (
     stale_run,
     unusable_manifest_path,
 )
-from trakt.runtime.planning import ExecutionPlan, override_format, plan_pipeline
+from trakt.runtime.planning import ExecutionPlan, plan_pipeline
 from trakt.runtime.publish import recover_publish
 from trakt.runtime.stream import StreamExecution
 
@@ -147,10 +148,10 @@ class LocalRunner:
             )
         recovered = recover_publish(settings.output_dir)
         if recovered:
-            manifest.extra["publish_recovery"] = recovered
+            manifest.publish_recovery = recovered
         stale = stale_run(settings.manifest_path)
         if stale:
-            manifest.extra["stale_run"] = stale
+            manifest.stale_run = stale
             log.warning(
                 "the previous run %s in %s never finished (killed?); its leftovers are removed",
                 stale["run_id"],
@@ -159,7 +160,7 @@ class LocalRunner:
             )
         removed = remove_leftovers(settings.output_dir)
         if removed:
-            manifest.extra["removed_leftovers"] = removed
+            manifest.removed_leftovers = removed
         try:
             plan = plan_pipeline(pipeline)
             self._check_overrides(plan)
@@ -209,7 +210,7 @@ class LocalRunner:
         try:
             recovered = recover_publish(self.output_dir.absolute())
             if recovered:  # a killed publish is settled whatever this run turns out to be
-                manifest.extra["publish_recovery"] = recovered
+                manifest.publish_recovery = recovered
             unusable = unusable_manifest_path(self.manifest_path, self.output_dir)
             if unusable:
                 return f"not written: {self.manifest_path}: {unusable}"

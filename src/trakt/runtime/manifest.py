@@ -4,8 +4,8 @@ Schema (``manifest_version`` 1; documented in README.md, kept stable — fields 
 trakt_version, manifest_version, run_id, pipeline{name,file,sha256}, mode, status,
 started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy, files[],
 rows, columns}}, steps[{id, uses, status, started_at, duration_s, rows_in{}, rows_out{},
-events[]}], outputs[{name, from, path, rows, bytes}], error (null or {step_id, type, message,
-traceback, ...}).
+events[]}], outputs[{name, from, format, uri, path, rows, bytes}], error (null or {step_id,
+type, message, traceback, ...}).
 """
 
 from __future__ import annotations
@@ -87,7 +87,90 @@ class StepRecord:
 
 
 @dataclass
+class FileRecord:
+    """One file of an input: its size, and (once read) its records, kept and set aside."""
+
+    path: str
+    bytes: int
+    records: int | None = None
+    kept: int | None = None
+    set_aside: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class InputRecord:
+    """``inputs.<artifact>``: where an input was read from, how, and what it held."""
+
+    uri: str
+    format: str
+    combine_strategy: str
+    started_at: str | None = None
+    duration_s: float | None = None
+    files: list[FileRecord] = field(default_factory=list)
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+    bad_lines: dict[str, Any] | None = None
+    events: list[dict[str, Any]] | None = None
+    column_summaries: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "uri": self.uri,
+            "format": self.format,
+            "combine_strategy": self.combine_strategy,
+            "files": [f.to_dict() for f in self.files],
+            "rows": self.rows,
+            "columns": self.columns,
+        }
+        for key in ("bad_lines", "events", "column_summaries"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+@dataclass
+class OutputRecord:
+    """``outputs[]``: one dataset written (and, when the run succeeded, published)."""
+
+    name: str
+    from_: str
+    format: str
+    uri: str  # where it is published: a path, or a store's URI
+    path: str  # as the caller named the output dir (kept for earlier readers)
+    rows: int
+    bytes: int
+    started_at: str
+    duration_s: float
+    events: list[dict[str, Any]] | None = None
+    column_summaries: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "name": self.name,
+            "from": self.from_,
+            "format": self.format,
+            "uri": self.uri,
+            "path": self.path,
+            "rows": self.rows,
+            "bytes": self.bytes,
+        }
+        for key in ("events", "column_summaries"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+
+@dataclass
 class Manifest:
+    """The run's record; :class:`trakt.runtime.recorder.RunRecorder` owns and writes it."""
+
     run_id: str
     pipeline: dict[str, Any]
     mode: str | None
@@ -96,11 +179,17 @@ class Manifest:
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     duration_s: float | None = None
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    inputs: dict[str, InputRecord] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
-    outputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[OutputRecord] = field(default_factory=list)
     error: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Written only when set, after the fields above.
+    stream_chunk_size: int | None = None
+    peak_rss_bytes: int | None = None
+    publish_recovery: list[dict[str, Any]] | None = None
+    stale_run: dict[str, Any] | None = None
+    removed_leftovers: list[str] | None = None
+    trace: dict[str, Any] | None = None
     _t0: float = field(default_factory=time.perf_counter)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
@@ -110,7 +199,7 @@ class Manifest:
         self.duration_s = round(time.perf_counter() - self._t0, 6)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "trakt_version": self.trakt_version,
             "manifest_version": MANIFEST_VERSION,
             "run_id": self.run_id,
@@ -120,12 +209,26 @@ class Manifest:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "duration_s": self.duration_s,
-            "inputs": self.inputs,
+            "inputs": {name: record.to_dict() for name, record in self.inputs.items()},
             "steps": [s.to_dict() for s in self.steps],
-            "outputs": self.outputs,
+            "outputs": [o.to_dict() for o in self.outputs],
             "error": self.error,
-            **self.extra,
         }
+        for key in _OPTIONAL:
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+_OPTIONAL = (
+    "publish_recovery",
+    "stale_run",
+    "removed_leftovers",
+    "stream_chunk_size",
+    "peak_rss_bytes",
+    "trace",
+)
 
 
 NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}

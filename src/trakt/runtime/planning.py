@@ -7,45 +7,25 @@ runner and later ones (stream, Spark) share it.
 from __future__ import annotations
 
 import heapq
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from trakt.errors import PipelineValidationError, Problem, TraktError, UsageError, did_you_mean
-from trakt.io import get_format, input_format, known_formats
+from trakt.errors import PipelineValidationError, Problem, TraktError, did_you_mean
 from trakt.model.loader import ParsedSpec
-from trakt.model.model import InputSpec, OutputDataset, Pipeline, PipelineSpec, SourceInfo
-from trakt.model.yaml_loader import format_path
+from trakt.model.model import Pipeline, PipelineSpec, SourceInfo
+from trakt.runtime.collector import Collector
+from trakt.runtime.datasets import (
+    InputPlan,
+    OutputPlan,
+    check_input_names,
+    check_inputs,
+    check_outputs,
+)
 from trakt.steps.binding import bind
 from trakt.steps.resolve import StepFunction, describe, resolve_step
-
-DATASET_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-# Names become file names: '<output-dir>/.trakt-tmp-<run id (<= 128)>-<name>.csv' must fit in
-# the 255 bytes most file systems allow.
-NAME_MAX = 100
-
-
-def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be used as part of a file name, or None when it can."""
-    if len(name) > NAME_MAX:
-        return f"it is {len(name)} characters long (at most {NAME_MAX})"
-    if not DATASET_NAME.fullmatch(name) or ".." in name:
-        return "use only letters, digits, '_', '-' and '.' (not '.' first; no '/' or '..')"
-    return None
-
-
-def _shown(name: str) -> str:
-    return name if name.isprintable() else repr(name)[1:-1]
-
-
-@dataclass(frozen=True)
-class InputPlan:
-    artifact: str
-    spec: InputSpec
-    format: str
 
 
 @dataclass(frozen=True)
@@ -66,7 +46,7 @@ class ExecutionPlan:
     pipeline: Pipeline
     inputs: Mapping[str, InputPlan]
     steps: tuple[StepPlan, ...]  # in execution order
-    outputs: tuple[OutputDataset, ...]
+    outputs: tuple[OutputPlan, ...]
     # After the step at this run position, these artifacts are no longer needed.
     release_after: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
@@ -75,100 +55,12 @@ class ExecutionPlan:
         return self.pipeline.mode
 
 
-class _Collector:
-    def __init__(self, source: SourceInfo, parsed: ParsedSpec | None) -> None:
-        self.source = source
-        self.parsed = parsed
-        self.problems: list[Problem] = []
-
-    def add(self, path: tuple[str | int, ...], message: str) -> None:
-        if self.parsed is not None:
-            path = self.parsed.original_path(path)
-        pos = self.source.position(path)
-        line, column = pos if pos else (None, None)
-        self.problems.append(Problem(format_path(path), message, self.source.file, line, column))
-
-
 def _search_dirs(source: SourceInfo) -> list[Path]:
     dirs = [Path(source.file).resolve().parent] if source.file else []
     return [*dirs, Path.cwd()]
 
 
-def _check_inputs(spec: PipelineSpec, out: _Collector) -> dict[str, InputPlan]:
-    plans = {}
-    for name, inp in spec.inputs.items():
-        fmt, problems = _input_problems(inp, inp.uri)
-        for key, message in problems:
-            out.add(("inputs", name, key), message)
-        if fmt is not None:
-            plans[name] = InputPlan(name, inp, fmt)
-    return plans
-
-
-def _input_problems(
-    inp: InputSpec, uri: str, default: str = "csv"
-) -> tuple[str | None, list[tuple[str, str]]]:
-    """The format ``uri`` is read with, and (YAML key, message) for each problem."""
-    try:
-        fmt_name = input_format(uri, inp.format, default)
-    except TraktError as exc:
-        return None, [("uri", exc.message)]
-    try:
-        fmt = get_format(fmt_name)
-    except TraktError:
-        return None, [
-            (
-                "format",
-                f"unknown format '{fmt_name}'{did_you_mean(fmt_name, known_formats())}; "
-                f"known: {', '.join(known_formats())}",
-            )
-        ]
-    problems = [("options", message) for message in fmt.check_options(inp.options)]
-    if inp.sheet is not None and fmt.name != "xlsx":
-        problems.append(("sheet", f"'sheet' applies to xlsx inputs, not {fmt.name}"))
-    if inp.on_bad_lines != "error" and fmt.name != "csv":
-        problems.append(
-            (
-                "on_bad_lines",
-                f"on_bad_lines: {inp.on_bad_lines} applies to CSV inputs (records with the "
-                f"wrong number of fields), not to {fmt.name}; remove it, and declare a schema "
-                "with on_violation: warn | quarantine to handle values that do not fit",
-            )
-        )
-    return fmt.name, problems
-
-
-def override_format(planned: InputPlan, uri: str) -> str:
-    """The format an ``--input NAME=PATH`` file is read with (its own extension's, unless the
-    input declares ``format:``), or :class:`UsageError` naming what does not fit."""
-    fmt, problems = _input_problems(planned.spec, uri, planned.format)
-    if fmt is None or problems:
-        where = f"--input {planned.artifact}={uri}"
-        raise UsageError("; ".join(f"{where}: {message}" for _, message in problems))
-    return fmt
-
-
-def _check_input_names(spec: PipelineSpec, out: _Collector) -> None:
-    """Input names become file names (``_rejected/<name>.csv``, scratch copies)."""
-    seen: dict[str, str] = {}
-    for name in spec.inputs:
-        problem = name_problem(name)
-        if problem:
-            out.add(
-                ("inputs", name),
-                f"invalid input name '{_shown(name)}': {problem}; rename the input (it "
-                "becomes <output-dir>/_rejected/<name>.csv when rows are quarantined)",
-            )
-        first = seen.setdefault(name.casefold(), name)
-        if first != name:
-            out.add(
-                ("inputs", name),
-                f"input names '{first}' and '{name}' differ only in case; on case-insensitive "
-                "file systems their quarantine files would be one file: rename one",
-            )
-
-
-def _resolve(pipeline: Pipeline, out: _Collector) -> list[tuple[int, Any, StepFunction | None]]:
+def _resolve(pipeline: Pipeline, out: Collector) -> list[tuple[int, Any, StepFunction | None]]:
     resolved = []
     seen: dict[str, int] = {}
     dirs = _search_dirs(pipeline.source)
@@ -193,7 +85,7 @@ def _resolve(pipeline: Pipeline, out: _Collector) -> list[tuple[int, Any, StepFu
 def _producers(
     spec: PipelineSpec,
     steps: Sequence[tuple[int, Any, StepFunction | None]],
-    out: _Collector,
+    out: Collector,
     unresolved: set[str],
 ) -> tuple[dict[str, str], list[StepPlan]]:
     """Bind every step and map each artifact to what produces it."""
@@ -246,7 +138,7 @@ def _check_reads(
     spec: PipelineSpec,
     produced: Mapping[str, str],
     ignore: set[str],
-    out: _Collector,
+    out: Collector,
 ) -> None:
     for plan in plans:
         for binding, artifact in plan.inputs.items():
@@ -257,7 +149,6 @@ def _check_reads(
                     f"{did_you_mean(artifact, [*produced, *ignore])}; known artifacts: "
                     f"{', '.join(sorted(produced)) or 'none'}",
                 )
-    names: dict[str, int] = {}  # casefolded name -> index
     for i, dataset in enumerate(spec.outputs.datasets):
         if dataset.from_ not in produced and dataset.from_ not in ignore:
             out.add(
@@ -265,26 +156,9 @@ def _check_reads(
                 f"output '{dataset.name}' is written from '{dataset.from_}', which nothing "
                 f"produces{did_you_mean(dataset.from_, produced)}",
             )
-        problem = name_problem(dataset.name)
-        if problem:
-            out.add(
-                ("outputs", "datasets", i, "name"),
-                f"invalid dataset name '{_shown(dataset.name)}': {problem}; it becomes "
-                "<output-dir>/<name>.csv, so it must be a plain file name: rename the output",
-            )
-        # Case-insensitive file systems (macOS, Windows) would write both to one file.
-        key = dataset.name.casefold()
-        if key in names:
-            first = spec.outputs.datasets[names[key]].name
-            also = "" if first == dataset.name else f" as '{first}', differing only in case"
-            out.add(
-                ("outputs", "datasets", i, "name"),
-                f"dataset name '{dataset.name}' is used twice (also datasets[{names[key]}]{also})",
-            )
-        names.setdefault(key, i)
 
 
-def _order(plans: Sequence[StepPlan], out: _Collector) -> list[StepPlan]:
+def _order(plans: Sequence[StepPlan], out: Collector) -> list[StepPlan]:
     """Topological order; ties keep YAML order, so runs are deterministic."""
     producer = {a: p.index for p in plans for a in p.outputs.values()}
     by_index = {p.index: p for p in plans}
@@ -340,7 +214,7 @@ def _find_cycle(stuck: list[int], deps: Mapping[int, set[int]]) -> list[int]:
     return [*path[path.index(node) :], node]
 
 
-def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: _Collector) -> None:
+def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collector) -> None:
     if spec.execution.mode != "stream":
         return
     for plan in plans:
@@ -372,10 +246,11 @@ def check_pipeline(
     ``parsed`` (from the structural check) maps positions back to the YAML when invalid pieces
     were left out, and names artifacts those pieces referred to.
     """
-    out = _Collector(pipeline.source, parsed)
+    out = Collector(pipeline.source, parsed)
     spec = pipeline.spec
-    _check_input_names(spec, out)
-    inputs = _check_inputs(spec, out)
+    check_input_names(spec, out)
+    inputs = check_inputs(spec, out)
+    outputs = check_outputs(spec, out)
     resolved = _resolve(pipeline, out)
     ignore = set(parsed.dropped_refs) if parsed else set()
     produced, plans = _producers(spec, resolved, out, ignore)
@@ -388,7 +263,7 @@ def check_pipeline(
         pipeline=pipeline,
         inputs=inputs,
         steps=tuple(ordered),
-        outputs=tuple(spec.outputs.datasets),
+        outputs=tuple(outputs),
         release_after=_releases(ordered),
     )
     return plan, []

@@ -28,6 +28,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import signal
 import stat
 from collections.abc import Mapping
@@ -63,7 +64,28 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _is_dir(path: Path) -> bool:
+    """A real directory (not a link to one)."""
+    return path.is_dir() and not path.is_symlink()
+
+
+def _remove(path: Path) -> None:
+    """Remove a published file, or a directory (a partitioned output) with its contents."""
+    if _is_dir(path):
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _fsync_file(path: Path) -> None:
+    if _is_dir(path):  # a partitioned output: every file in it, then the directories
+        for root, dirs, files in os.walk(path):
+            for name in files:
+                _fsync_file(Path(root, name))
+            for name in dirs:
+                _fsync_dir(Path(root, name))
+        _fsync_dir(path)
+        return
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -89,11 +111,11 @@ def _write_journal(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def publish(output_dir: Path, run_id: str, pending: Mapping[str, Path]) -> None:
-    """Move every temporary file in ``pending`` (``name`` -> temporary file, published as
-    ``<output_dir>/<name>.csv``) into place, following the protocol above."""
-    moves = [(tmp, output_dir / f"{name}.csv") for name, tmp in pending.items()]
-    for _, final in moves:
-        if final.is_dir():
+    """Move every temporary file (or directory: a partitioned output) in ``pending`` (final
+    name in the output dir -> temporary one) into place, following the protocol above."""
+    moves = [(tmp, output_dir / name) for name, tmp in pending.items()]
+    for tmp, final in moves:
+        if final.is_dir() and not _is_dir(tmp):
             raise OutputError(
                 f"cannot publish {final}: a directory is in the way; remove or rename it",
                 file=str(final),
@@ -185,7 +207,7 @@ def _finish(output_dir: Path, journal: Path, entries: list[dict[str, Any]]) -> N
     try:
         for entry in entries:
             if entry["backup"] is not None:
-                (output_dir / entry["backup"]).unlink(missing_ok=True)
+                _remove(output_dir / entry["backup"])
         _fault("cleaned")
         journal.unlink(missing_ok=True)
         _fsync_dir(output_dir)
@@ -202,9 +224,11 @@ def _roll_back(output_dir: Path, entries: list[dict[str, Any]]) -> None:
         backup = None if entry["backup"] is None else output_dir / entry["backup"]
         if backup is not None:
             if _exists(backup) and (not _exists(new) or not _exists(final)):
+                if _is_dir(final):  # a rename cannot replace a directory that has files
+                    _remove(final)
                 os.replace(backup, final)  # the previous file, over the new one if it moved in
         elif not _exists(new):
-            final.unlink(missing_ok=True)  # the new file moved in where there was none
+            _remove(final)  # the new file moved in where there was none
     for folder in {output_dir, *((output_dir / e["final"]).parent for e in entries)}:
         _fsync_dir(folder)
 

@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from trakt.errors import TraktError
-from trakt.io import ChunkWriter
-from trakt.io.csv_writer import preload_writer
-from trakt.io.sources import stream_combined
+from trakt.runtime.adapter import Data, as_pandas
 from trakt.runtime.context import StepContext
-from trakt.runtime.execution import (
-    Execution,
+from trakt.runtime.execution import Execution
+from trakt.runtime.manifest import StepRecord, Timing
+from trakt.runtime.planning import StepPlan
+from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
+from trakt.runtime.stepcheck import (
     check_chunks,
     check_frame,
     check_outputs,
@@ -35,22 +37,17 @@ from trakt.runtime.execution import (
     concat_chunks,
     finish_failed,
 )
-from trakt.runtime.manifest import StepRecord, Timing
-from trakt.runtime.planning import StepPlan
-from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
+from trakt.runtime.targets import OutputTarget
 from trakt.runtime.timeouts import deadline
 
-Chunks = Iterator[pd.DataFrame]
+Chunks = Iterator[Data]
 
 
 @dataclass
 class _Sink:
     artifact: str
     chunks: Chunks
-    name: str | None = None  # output dataset name; None drains an unused artifact
-    writer: ChunkWriter | None = None
-    rows: int = 0
-    timing: Timing = field(default_factory=Timing.start)
+    target: OutputTarget | None = None  # None drains an unused artifact
 
 
 @dataclass
@@ -68,7 +65,7 @@ def _streamed(step: StepPlan, binding: str) -> bool:
 
 class StreamExecution(Execution):
     def run_body(self) -> None:
-        self.whole: dict[str, pd.DataFrame] = {}
+        self.whole: dict[str, Data] = {}
         self.generators: list[Generator[Any, None, None]] = []
         self.branches: dict[str, list[Chunks]] = {}
         self.fanout = self._count_branches()
@@ -76,9 +73,7 @@ class StreamExecution(Execution):
         self.whole_left = Counter(
             a for s in self.plan.steps for b, a in s.inputs.items() if not _streamed(s, b)
         )
-        self.manifest.extra["stream_chunk_size"] = self.settings.chunk_rows
-        if self.plan.outputs:
-            preload_writer()
+        self.manifest.stream_chunk_size = self.settings.chunk_rows
         sinks: list[_Sink] = []
         driven = False
         try:
@@ -86,9 +81,9 @@ class StreamExecution(Execution):
                 self._wire(step)
             self.whole.clear()  # the steps that needed whole frames hold them now
             for d in self.plan.outputs:
-                sinks.append(
-                    _Sink(d.from_, self._branch(d.from_), d.name, self.open_output(d.name))
-                )
+                target = self.targets[d.name]
+                target.open()
+                sinks.append(_Sink(d.from_, self._branch(d.from_), target))
             sinks += [_Sink(a, self._branch(a)) for a, n in self.fanout.items() if n == 0]
             self._drive(sinks)
             driven = True
@@ -96,16 +91,12 @@ class StreamExecution(Execution):
             self._settle("aborted")
             raise
         finally:
-            for sink in sinks:
-                if sink.writer is not None:
-                    sink.writer.close()
             self._close_all(raise_failure=driven)
         # A step whose consumer stopped reading early has done all that was asked of it.
         self._settle("success")
         for sink in sinks:
-            if sink.name is not None:
-                self.record_output(sink.name, sink.artifact, sink.rows, sink.timing)
-                self.output_done(sink.name)
+            if sink.target is not None:
+                self.output_done(sink.target.name)
 
     def _close_all(self, raise_failure: bool) -> None:
         """Close every chain now (readers, prefetch threads, open files, steps' generators),
@@ -160,39 +151,32 @@ class StreamExecution(Execution):
         return self.branches[artifact].pop()
 
     def _read(self, artifact: str) -> Chunks:
-        source = self.resolve_input(artifact)
+        source = self.sources[artifact]
         timing = Timing.start()
         first = True
-        for table in stream_combined(
-            artifact,
-            source.format,
-            source.files,
-            source.combine_strategy,
-            source.options,
-            self.settings.chunk_rows,
-            source.sheet,
-            self.file_rows.setdefault(artifact, {}),
-        ):
-            frame = self.take_input(source, table, timing, first)
+        for table in source.chunks(self.settings.chunk_rows):
+            data = self.take_input(source, table, timing, first)
             first = False
-            yield frame
-        self.input_done(artifact)
+            yield data
+        source.finish()
 
-    def _whole_frame(self, artifact: str) -> pd.DataFrame:
+    def _whole_frame(self, artifact: str) -> Data:
         if artifact not in self.whole:
             if artifact in self.read_whole_inputs:
-                frame = self.read_whole(artifact)
+                data = self.read_whole(artifact)
             else:
-                frame = concat_chunks(list(self._branch(artifact)))
-            self.whole[artifact] = frame
+                data = concat_chunks([as_pandas(c) for c in self._branch(artifact)])
+            self.whole[artifact] = data
         return self.whole[artifact]
 
     def _hand_out_whole(self, artifact: str) -> pd.DataFrame:
         """A whole frame for one binding: a deep copy unless it is the last to get it, so
         in-place writes (``.array``, writable numpy views) stay the step's own."""
-        frame = self._whole_frame(artifact)
+        data = self._whole_frame(artifact)
         self.whole_left[artifact] -= 1
-        return frame.copy(deep=self.whole_left[artifact] > 0)
+        if isinstance(data, pa.Table):
+            return as_pandas(data)  # a new frame each time
+        return data.copy(deep=self.whole_left[artifact] > 0)
 
     def _wire(self, step: StepPlan) -> None:
         record, ctx = self.start_step(step)
@@ -253,8 +237,9 @@ class StreamExecution(Execution):
         for chunk in chunks:
             record.current_chunk = record.chunks_in.get(binding, 0)
             record.chunks_in[binding] = record.current_chunk + 1
-            record.rows_in[binding] = record.rows_in.get(binding, 0) + len(chunk)
-            yield chunk.copy(deep=False)
+            frame = as_pandas(chunk)
+            record.rows_in[binding] = record.rows_in.get(binding, 0) + len(frame)
+            yield frame if frame is not chunk else frame.copy(deep=False)
 
     def _count_out(self, step: StepPlan, state: _StepState, binding: str, chunks: Any) -> Chunks:
         record = state.record
@@ -337,10 +322,8 @@ class StreamExecution(Execution):
                 if chunk is None:
                     active.remove(sink)
                     continue
-                if sink.writer is not None and sink.name is not None:
-                    chunk = self.give_output(sink.name, chunk)
-                    sink.writer.write(chunk)
-                    sink.rows += len(chunk)
+                if sink.target is not None:
+                    sink.target.write(chunk, self.settings.column_summaries)
 
 
 class _Fanout:
@@ -355,7 +338,7 @@ class _Fanout:
 
     def __init__(self, source: Chunks, n: int) -> None:
         self.source = source
-        self.buffer: deque[pd.DataFrame] = deque()
+        self.buffer: deque[Data] = deque()
         self.offset = 0  # index (in the source) of buffer[0]
         self.positions: list[int | None] = [0] * n
 
@@ -378,7 +361,8 @@ class _Fanout:
                 self.positions[i] = position + 1
                 last = all(p is None or p > position for p in self.positions)
                 self._trim()
-                yield chunk if last else chunk.copy(deep=True)
+                shared = isinstance(chunk, pd.DataFrame) and not last  # tables never change
+                yield chunk.copy(deep=True) if shared else chunk
         finally:
             self.positions[i] = None
             self._trim()

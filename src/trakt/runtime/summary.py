@@ -19,6 +19,8 @@ from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
 
 
 class ColumnSummaries:
+    """Per-column dtype, nulls, min and max, merged across chunks."""
+
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, Any]] = {}
 
@@ -49,6 +51,15 @@ class ColumnSummaries:
                     low, high = found["min"], found["max"]
                     entry["min"] = low if entry["min"] is None else min(entry["min"], low)
                     entry["max"] = high if entry["max"] is None else max(entry["max"], high)
+
+    def add_data(self, data: pa.Table | pd.DataFrame) -> None:
+        """A table or frame; a table's dtypes are the ones steps would see (Trakt's rules)."""
+        if isinstance(data, pd.DataFrame):
+            self.add(data)
+            return
+        from trakt.io.frames import to_pandas
+
+        self.add_arrow(data, to_pandas(data.schema.empty_table()))
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {

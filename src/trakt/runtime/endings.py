@@ -1,0 +1,69 @@
+"""How a run ends, in words: the manifest's ``error`` and the one stderr line."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from typing import Any
+
+from trakt.errors import Cancelled, StepError, TraktError
+from trakt.runtime import cancel
+from trakt.runtime.messages import describe, one_line
+
+
+def failure_map(exc: TraktError) -> dict[str, BaseException]:
+    """Which span each exception belongs on: its step (or input read), and the run."""
+    cause = exc.__cause__ or exc
+    found: dict[str, BaseException] = {"": cause}
+    if exc.fields.get("step_id"):
+        found[exc.fields["step_id"]] = cause
+    elif exc.fields.get("artifact"):
+        found[f"input:{exc.fields['artifact']}"] = cause
+    return found
+
+
+def describe_failure(run_id: str, error: Mapping[str, Any] | None, manifest_path: str) -> str:
+    """The one stderr line for a failed run: where, what, and where the manifest is (control
+    characters escaped: a step's message can neither break nor forge the line)."""
+    error = error or {}
+    if error.get("step_id"):
+        where = f"step '{error['step_id']}'"
+    elif error.get("artifact"):
+        where = f"input '{error['artifact']}'"
+    elif error.get("output"):
+        where = f"writing output '{error['output']}'"
+    else:
+        where = "writing outputs"
+    chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
+    line = (
+        f"run {run_id} failed at {where}{chunk}: {error.get('type')}: {error.get('message')} "
+        f"(manifest: {manifest_path})"
+    )
+    return one_line(line)
+
+
+def cancellation(exc: BaseException) -> BaseException | None:
+    """Whether the run ends cancelled: a signal asked for it (whatever the step then raised),
+    or Ctrl-C reached a library caller's run."""
+    pending = cancel.requested()
+    if pending is not None:
+        return exc if isinstance(exc, Cancelled) else pending
+    if isinstance(exc, Cancelled):
+        return exc
+    if isinstance(exc, KeyboardInterrupt) and not cancel.handlers_installed():
+        return exc
+    return None
+
+
+def error_dict(exc: BaseException) -> dict[str, Any]:
+    cause = exc.__cause__ if isinstance(exc, StepError) and exc.__cause__ else exc
+    kind = exc.fields.get("exception_type") if isinstance(exc, TraktError) else None
+    data: dict[str, Any] = {
+        "step_id": None,
+        "type": kind if kind and cause is exc else type(cause).__name__,
+        "message": exc.message if cause is exc and isinstance(exc, TraktError) else describe(cause),
+        "traceback": "".join(traceback.format_exception(cause)),
+    }
+    if isinstance(exc, TraktError):
+        data.update({k: v for k, v in exc.fields.items() if k != "exception_type"})
+    return data

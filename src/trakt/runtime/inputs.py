@@ -1,0 +1,225 @@
+"""Input sources: one object per input artifact, owning where it is, how it is read (format,
+options, bad-lines policy), its contract, its column summary and its manifest entry.
+
+``read()`` gives the whole input as one Arrow table, ``chunks(rows)`` an iterator of Arrow
+tables with one schema fixed up front; both read afresh on every call. ``take`` is where a
+table read leaves the source: its contract checked, summarized and recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from trakt.errors import TraktError
+from trakt.io import Format, get_format
+from trakt.io.badlines import BadLine
+from trakt.io.sources import (
+    FileCounts,
+    InputFiles,
+    SourceFile,
+    read_combined,
+    resolve_files,
+    stream_combined,
+)
+from trakt.runtime.adapter import Data, as_pandas, column_names, rows
+from trakt.runtime.contracts import ContractState
+from trakt.runtime.datasets import InputPlan, override_format
+from trakt.runtime.manifest import FileRecord, InputRecord, Timing, utc_now
+from trakt.runtime.summary import ColumnSummaries
+
+
+class InputSource:
+    """One input artifact (see the module docstring)."""
+
+    def __init__(self, plan: InputPlan, index: int, uri: str, base: Path, fmt: str) -> None:
+        spec = plan.spec
+        self.artifact = plan.artifact
+        self.plan = plan
+        self.index = index  # names its scratch copies (the name need not fit in a path)
+        self.uri = uri
+        self.format: Format = get_format(fmt)
+        options = self.format.options_for(uri, spec.options)  # e.g. a .tsv file's separator
+        if spec.schema_ is not None:  # declared columns read as text: the contract parses
+            read_as_text = getattr(self.format, "read_as_text", None)
+            if read_as_text is not None:
+                options = read_as_text(options, list(spec.schema_.columns))
+        # ``source_column`` may be given as the input's key or among its options: it is the
+        # input's own column of file names, not a reader option.
+        option_column = options.pop("source_column", None)
+        self.options: dict[str, Any] = options
+        self.source_column: str | None = spec.source_column or option_column
+        self.combine_strategy: str = spec.combine_strategy
+        self.sheet = spec.sheet
+        self.files: list[SourceFile] = resolve_files(plan.artifact, uri, base)
+        self.scanned: list[SourceFile] | None = None  # the files before bad lines went
+        self.bad: list[BadLine] = []
+        self.counts: dict[str, FileCounts] = {}  # by shown name: records, set aside
+        self.file_rows: dict[str, int] = {}  # by shown name: rows read
+        self.contract = (
+            ContractState(
+                plan.artifact,
+                spec.schema_,
+                ", ".join(f.shown for f in self.files),
+                source_column=self.source_column,
+            )
+            if spec.schema_ is not None
+            else None
+        )
+        self.summary: ColumnSummaries | None = None
+        self.record = InputRecord(uri, self.format.name, spec.combine_strategy)
+        self.recorded = False  # whether the manifest holds the record yet
+
+    @classmethod
+    def open(
+        cls,
+        plan: InputPlan,
+        index: int,
+        input_dir: Path,
+        override: str | None,
+        start_dir: Path,
+    ) -> InputSource:
+        """The source for ``plan``; ``override`` (``--input NAME=PATH``) replaces its uri."""
+        if override:
+            return cls(plan, index, override, start_dir, override_format(plan, override))
+        return cls(plan, index, plan.spec.uri, input_dir, plan.format)
+
+    # --- before reading -------------------------------------------------------------------
+
+    def prepare(self, new_file: Callable[[str], Path]) -> None:
+        """Let the format make the files ready (UTF-8 copies, malformed records set aside)."""
+        prepare = getattr(self.format, "prepare", None)
+        if prepare is None:
+            return
+        spec = self.plan.spec
+        given = InputFiles(
+            self.artifact,
+            self.files,
+            self.options,
+            spec.on_bad_lines,
+            spec.max_bad_lines,
+            f"input{self.index}",
+        )
+        prepared = prepare(given, new_file)
+        self.files, self.options = prepared.files, prepared.options
+        self.bad, self.counts, self.scanned = prepared.bad, prepared.counts, prepared.scanned
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def read(self) -> pa.Table:
+        """The whole input (its files combined) as one Arrow table."""
+        self.file_rows = {}
+        return read_combined(
+            self.artifact,
+            self.format,
+            self.files,
+            self.combine_strategy,
+            self.options,
+            self.sheet,
+            self.file_rows,
+            self.source_column,
+        )
+
+    def chunks(self, chunk_rows: int) -> Iterator[pa.Table]:
+        """The input in Arrow tables of ``chunk_rows`` rows, all with one schema."""
+        self.file_rows = {}
+        return stream_combined(
+            self.artifact,
+            self.format,
+            self.files,
+            self.combine_strategy,
+            self.options,
+            chunk_rows,
+            self.sheet,
+            self.file_rows,
+            self.source_column,
+        )
+
+    # --- what was read ----------------------------------------------------------------------
+
+    def take(self, table: pa.Table, timing: Timing, summaries: bool, first: bool = True) -> Data:
+        """A table (or chunk) just read, on its way out: the contract applied (which makes it
+        a pandas frame), summarized, recorded; ``first`` for the first chunk."""
+        data: Data = table
+        if self.contract is not None:
+            data = self.contract.apply(as_pandas(table))
+            try:
+                self.contract.check_errors()
+            except TraktError:
+                self.finish()  # what was found so far, for the manifest
+                raise
+        if summaries:
+            if self.summary is None:
+                self.summary = ColumnSummaries()
+            self.summary.add_data(data)
+        record = self.record
+        fields = timing.fields()
+        record.started_at, record.duration_s = fields["started_at"], fields["duration_s"]
+        record.rows = rows(data) + (0 if first else record.rows)
+        record.columns = column_names(data)
+        record.files = [self._file_record(f) for f in self.files]
+        return data
+
+    def finish(self) -> None:
+        """Once the input has been read (or failed): its contract's events recorded."""
+        if self.contract is not None:
+            self.record.events = [
+                {"kind": kind, "message": message, "at": utc_now(), **attributes}
+                for kind, message, attributes in self.contract.events()
+            ]
+
+    def _file_record(self, f: SourceFile) -> FileRecord:
+        """One file: its records, how many were kept and set aside."""
+        entry = FileRecord(f.shown, f.size)
+        read = self.file_rows.get(f.shown)
+        counted = self.counts.get(f.shown)
+        if counted is not None:
+            entry.records, entry.set_aside = counted.records, counted.set_aside
+            entry.kept = counted.records - counted.set_aside if read is None else read
+        elif read is not None:
+            entry.records, entry.kept, entry.set_aside = read, read, 0
+        return entry
+
+    # --- quarantine -------------------------------------------------------------------------
+
+    def contract_rows(self) -> list[BadLine]:
+        """Rows the contract quarantined, each at its own file and line; counted as set aside
+        in the manifest's file entries, like malformed records."""
+        if self.contract is None:
+            return []
+        located = self.contract.rejected
+        files = self.scanned if self.scanned is not None else self.files
+        if self.combine_strategy == "latest":
+            files = files[-1:]
+        locate = getattr(self.format, "locate", None)
+        if locate is not None:
+            located = locate(located, files, self.file_rows, self.options)
+        elif len(files) > 1:  # rows are numbered across the files: name each one's own
+            located = [self._placed(row, files) for row in located]
+        per_file: dict[str, int] = {}
+        for row in located:
+            per_file[row.file] = per_file.get(row.file, 0) + 1
+        for entry in self.record.files:
+            count = per_file.get(entry.path, 0)
+            if count and entry.kept is not None and entry.set_aside is not None:
+                entry.kept -= count  # kept + set_aside = records, as for bad lines
+                entry.set_aside += count
+        return located
+
+    def _placed(self, row: BadLine, files: list[SourceFile]) -> BadLine:
+        start = 0
+        for f in files:
+            count = self.file_rows.get(f.shown, 0)
+            if start <= row.line - 2 < start + count:
+                return replace(row, file=f.shown, line=row.line - start)
+            start += count
+        return row
+
+    @property
+    def encoding(self) -> str:
+        """The encoding quarantined rows are written in: the input's own."""
+        return str(self.options.get("encoding") or "utf-8")
