@@ -20,12 +20,13 @@ def load_pipeline_from_yaml(path: str | os.PathLike[str]) -> Pipeline:
     data, source, problems = read_pipeline_file(path)
     parsed = parse_spec(data, source)
     problems = [*problems, *parsed.problems]
-    if parsed.spec is not None:
-        _, semantic = check_pipeline(Pipeline(spec=parsed.spec, source=source), parsed)
+    pipeline = Pipeline(spec=parsed.spec, source=source) if parsed.spec is not None else None
+    if pipeline is not None:
+        _, semantic = check_pipeline(pipeline, parsed)  # the plan is kept for its run
         problems += semantic
-    if problems or parsed.spec is None:
+    if problems or pipeline is None:
         raise PipelineValidationError(problems, file=source.file)
-    return Pipeline(spec=parsed.spec, source=source)
+    return pipeline
 
 
 def validate_pipeline_file(path: str | os.PathLike[str]) -> Pipeline:

@@ -113,8 +113,8 @@ def test_full_disk_during_write(mode: str, launched: dict[str, Launched]) -> Non
     fault = Fault(
         None,
         1,
-        "failed at writing outputs: OutputError: cannot write {out}/.trakt-tmp-faulty-final.csv"
-        ": File too large",
+        "failed at writing output 'final': OutputError: cannot write "
+        "{out}/.trakt-tmp-faulty-final.csv: File too large",
         "failed",
         "OutputError",
     )

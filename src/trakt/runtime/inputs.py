@@ -15,9 +15,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from trakt.errors import TraktError
-from trakt.io import Format, get_format
+from trakt.errors import InputError, TraktError
+from trakt.io import Format, format_for_uri, get_format
 from trakt.io.badlines import BadLine
+from trakt.io.registry import split_compression
 from trakt.io.sources import (
     FileCounts,
     InputFiles,
@@ -56,6 +57,7 @@ class InputSource:
         self.combine_strategy: str = spec.combine_strategy
         self.sheet = spec.sheet
         self.files: list[SourceFile] = resolve_files(plan.artifact, uri, base)
+        self._check_one_format()
         self.scanned: list[SourceFile] | None = None  # the files before bad lines went
         self.bad: list[BadLine] = []
         self.counts: dict[str, FileCounts] = {}  # by shown name: records, set aside
@@ -87,6 +89,20 @@ class InputSource:
         if override:
             return cls(plan, index, override, start_dir, override_format(plan, override))
         return cls(plan, index, plan.spec.uri, input_dir, plan.format)
+
+    def _check_one_format(self) -> None:
+        """A glob's files must all be of the input's format: a parquet file read as CSV
+        would be garbage, not an error."""
+        for f in self.files:
+            implied = format_for_uri(split_compression(f.shown)[0])
+            if implied is not None and get_format(implied).name != self.format.name:
+                raise InputError(
+                    f"input '{self.artifact}': {f.shown} is a {implied} file, but the input is "
+                    f"read as {self.format.name} (uri {self.uri!r}); one input's files must be "
+                    "one format: narrow the uri (e.g. '*.csv'), or make two inputs",
+                    artifact=self.artifact,
+                    file=f.shown,
+                )
 
     # --- before reading -------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ runner and later ones (stream, Spark) share it.
 from __future__ import annotations
 
 import heapq
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -238,6 +239,10 @@ def _releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
     return {pos: tuple(sorted(names)) for pos, names in release.items()}
 
 
+# A pipeline's plan, kept as long as the pipeline object lives (nothing outlives it).
+_plans: weakref.WeakKeyDictionary[Pipeline, ExecutionPlan] = weakref.WeakKeyDictionary()
+
+
 def check_pipeline(
     pipeline: Pipeline, parsed: ParsedSpec | None = None
 ) -> tuple[ExecutionPlan | None, list[Problem]]:
@@ -259,7 +264,7 @@ def check_pipeline(
     _check_stream(plans, spec, out)
     if out.problems:
         return None, out.problems
-    plan = ExecutionPlan(
+    plan = _plans[pipeline] = ExecutionPlan(
         pipeline=pipeline,
         inputs=inputs,
         steps=tuple(ordered),
@@ -270,7 +275,12 @@ def check_pipeline(
 
 
 def plan_pipeline(pipeline: Pipeline) -> ExecutionPlan:
-    """The execution plan, or :class:`PipelineValidationError` listing every problem."""
+    """The execution plan, or :class:`PipelineValidationError` listing every problem.
+
+    Planned once per pipeline object: the plan validation made is the one that runs."""
+    plan = _plans.get(pipeline)
+    if plan is not None:
+        return plan
     plan, problems = check_pipeline(pipeline)
     if plan is None:
         raise PipelineValidationError(problems, file=pipeline.source.file)
