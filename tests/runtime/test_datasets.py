@@ -84,3 +84,25 @@ def test_output_problems_are_reported_at_their_keys(tmp_path: Path) -> None:
     assert "use a plain file name" in found[("outputs.datasets[1].path", 7)]
     assert "unknown jsonl writer option 'bogus'" in found[("outputs.datasets[2].options", 8)]
     assert "as output 'a'" not in str(found)  # a.csv (format clash) is reported once, above
+
+
+def test_a_file_uri_is_a_local_path(tmp_path: Path) -> None:
+    folder = tmp_path / "in" / "a dir"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("id\n1\n")
+    uri = (folder / "a.csv").as_uri()  # file:///.../a%20dir/a.csv
+    result = _run(tmp_path, f"name: p\ninputs:\n  src: {{uri: '{uri}'}}\n" + OUT)
+    assert result["status"] == "success", result["error"]
+    assert (tmp_path / "out" / "o.csv").read_text() == "id\n1\n"
+
+
+def test_a_store_uri_is_refused_at_validation(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: p\ninputs:\n  src: {uri: 's3://bucket/a.csv'}\n" + OUT
+    )
+    with pytest.raises(PipelineValidationError, match=r"s3:// locations are not supported") as e:
+        load_pipeline_from_yaml(tmp_path / "pipeline.yaml")
+    assert [(p.path, p.line) for p in e.value.problems] == [("inputs.src.uri", 3)]
+
+
+OUT = "outputs:\n  datasets: [{name: o, from: src}]\n"

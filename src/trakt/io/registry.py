@@ -201,6 +201,33 @@ def _extensions() -> str:
 
 
 DEFAULT_FORMAT = "csv"  # an input or output whose uri or path has no extension
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def uri_scheme(uri: str) -> str | None:
+    """``s3`` for ``s3://bucket/key``; None for a plain path."""
+    found = _SCHEME.match(uri)
+    return found.group(1).lower() if found else None
+
+
+def local_path(uri: str) -> str:
+    """A local uri as a path: ``file:///data/a%20b.csv`` -> ``/data/a b.csv``; a path as is.
+
+    Raises :class:`UsageError` for another scheme (stores come as their own locations)."""
+    scheme = uri_scheme(uri)
+    if scheme is None:
+        return uri
+    if scheme != "file":
+        raise UsageError(
+            f"'{uri}': Trakt reads local files (a path, or a file:// URI); {scheme}:// "
+            "locations are not supported yet: copy the data to a local directory"
+        )
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.netloc not in ("", "localhost"):
+        raise UsageError(f"'{uri}': a file:// URI names a local file (file:///path)")
+    return unquote(parsed.path)
 
 
 def output_format(path: str | None, declared: str | None) -> str:
@@ -236,6 +263,7 @@ def input_format(uri: str, declared: str | None, default: str = DEFAULT_FORMAT) 
     Raises :class:`UsageError` for a compressed file, or an extension no format reads.
     """
     _load()
+    uri = local_path(uri)
     extension = uri_extension(uri)
     if extension in UNSUPPORTED_COMPRESSION:
         raise UsageError(

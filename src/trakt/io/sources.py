@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from trakt.errors import InputError, TraktError
 from trakt.io.badlines import BadLine
 from trakt.io.base import conform, unify
-from trakt.io.registry import Format, ReadRequest
+from trakt.io.registry import Format, ReadRequest, local_path
 
 _GLOB_CHARS = set("*?[")
 
@@ -82,6 +82,7 @@ def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
     A uri that names an existing file is that file, whatever characters its name holds
     (``a[1].csv``, ``what?.csv``); only otherwise are ``*``, ``?`` and ``[`` glob patterns.
     """
+    uri = local_path(uri)  # file:// URIs are local paths
     full = Path(uri) if os.path.isabs(uri) else base_dir / uri
     try:
         return _resolve_files(artifact, uri, base_dir, full)

@@ -99,7 +99,8 @@ class InputSource:
                 raise InputError(
                     f"input '{self.artifact}': {f.shown} is a {implied} file, but the input is "
                     f"read as {self.format.name} (uri {self.uri!r}); one input's files must be "
-                    "one format: narrow the uri (e.g. '*.csv'), or make two inputs",
+                    f"one format: narrow the uri (e.g. '*{self.format.extensions[0]}'), or make "
+                    "two inputs",
                     artifact=self.artifact,
                     file=f.shown,
                 )
