@@ -76,3 +76,4 @@ def test_an_integer_beyond_2_to_the_53_is_refused_not_rounded(tmp_path: Path) ->
     writer.write(pa.table({"n": [2**53, -(2**53)]}))  # exact as doubles: fine
     with pytest.raises(OutputError, match=r"column 'n' holds the integer 9007199254740993"):
         writer.write(pa.table({"n": [1, 2**53 + 1]}))
+    writer.close()  # as a run's discard does: the workbook is finished, then removed
