@@ -39,9 +39,12 @@ def normalize_table(table: pa.Table) -> pa.Table:
     return table.cast(pa.schema(fields))
 
 
-def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """The table as a pandas frame by the dtype rules above."""
+def to_pandas(table: pa.Table, own: bool = False) -> pd.DataFrame:
+    """The table as a pandas frame by the dtype rules above.
+
+    ``own``: the frame holds memory of its own (columns of one dtype copied into one block),
+    never Arrow's, which pandas may otherwise get zero-copy and read-only."""
     frame: pd.DataFrame = normalize_table(table).to_pandas(
-        types_mapper=_MAPPING.get, split_blocks=True
+        types_mapper=_MAPPING.get, split_blocks=not own
     )
     return frame

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TypeAlias
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -19,19 +18,27 @@ Data: TypeAlias = pa.Table | pd.DataFrame
 
 
 def as_pandas(data: Data) -> pd.DataFrame:
-    """``data`` as a pandas frame (Trakt's dtype rules; a new frame for a table).
+    """``data`` as a pandas frame (Trakt's dtype rules; a new frame for a table)."""
+    return to_pandas(data) if isinstance(data, pa.Table) else data
 
-    A frame made from a table owns writable memory: Arrow lends some columns (floats without
-    nulls) zero-copy and read-only, and a step may change its frame in place."""
+
+def step_frame(data: Data) -> pd.DataFrame:
+    """A frame of its own for a step, which may change it in place (even through
+    ``.array`` or a numpy view made writable).
+
+    A table's conversion is a new frame, but Arrow lends columns without nulls (floats,
+    timestamps) zero-copy and read-only: such a table is converted into memory of the frame's
+    own. A frame (a step's result) is copied shallowly; copy-on-write protects the original."""
     if not isinstance(data, pa.Table):
-        return data
-    frame = to_pandas(data)
-    for i, dtype in enumerate(frame.dtypes):
-        if isinstance(dtype, np.dtype):
-            values = frame.iloc[:, i].to_numpy()
-            if not values.flags.writeable:
-                frame.isetitem(i, values.copy())
-    return frame
+        return data.copy(deep=False)
+    return to_pandas(data, own=any(_lent(column) for column in data.columns))
+
+
+def _lent(column: pa.ChunkedArray) -> bool:
+    """Whether pandas may get this column's memory zero-copy (read-only)."""
+    kind = column.type
+    numeric = pa.types.is_floating(kind) or pa.types.is_temporal(kind)
+    return bool(numeric and column.null_count == 0 and column.num_chunks <= 1)
 
 
 def as_arrow(data: Data) -> pa.Table:

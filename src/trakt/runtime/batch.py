@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from trakt.errors import TraktError
-from trakt.runtime.adapter import Data, as_pandas
+from trakt.runtime.adapter import Data, step_frame
 from trakt.runtime.execution import Execution
 from trakt.runtime.planning import StepPlan
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
@@ -56,12 +56,12 @@ class BatchExecution(Execution):
         """
         data = self._artifact(artifact)
         self.readers_left[artifact] -= 1
+        more = self.readers_left[artifact] > 0
         if isinstance(data, pd.DataFrame):
-            return data.copy(deep=self.readers_left[artifact] > 0)
-        frame = as_pandas(data)  # a new frame: a table is never changed in place
-        if self.readers_left[artifact] == 0:  # held once: as the step's frame only
+            return data.copy(deep=more)
+        if not more:  # held once: as the step's frame only
             self.artifacts.pop(artifact, None)
-        return frame
+        return step_frame(data)  # a new frame each time
 
     def _run_step(self, step: StepPlan) -> None:
         # Inputs are read before the step starts: a read that fails is the input's failure.

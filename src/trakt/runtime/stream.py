@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import TraktError
-from trakt.runtime.adapter import Data, as_pandas
+from trakt.runtime.adapter import Data, as_pandas, step_frame
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import Execution
 from trakt.runtime.manifest import StepRecord, Timing
@@ -174,9 +174,10 @@ class StreamExecution(Execution):
         in-place writes (``.array``, writable numpy views) stay the step's own."""
         data = self._whole_frame(artifact)
         self.whole_left[artifact] -= 1
+        more = self.whole_left[artifact] > 0
         if isinstance(data, pa.Table):
-            return as_pandas(data)  # a new frame each time
-        return data.copy(deep=self.whole_left[artifact] > 0)
+            return step_frame(data)  # a new frame each time
+        return data.copy(deep=more)
 
     def _wire(self, step: StepPlan) -> None:
         record, ctx = self.start_step(step)
@@ -237,9 +238,9 @@ class StreamExecution(Execution):
         for chunk in chunks:
             record.current_chunk = record.chunks_in.get(binding, 0)
             record.chunks_in[binding] = record.current_chunk + 1
-            frame = as_pandas(chunk)
+            frame = step_frame(chunk)
             record.rows_in[binding] = record.rows_in.get(binding, 0) + len(frame)
-            yield frame if frame is not chunk else frame.copy(deep=False)
+            yield frame
 
     def _count_out(self, step: StepPlan, state: _StepState, binding: str, chunks: Any) -> Chunks:
         record = state.record
