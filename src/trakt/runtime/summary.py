@@ -23,6 +23,8 @@ class ColumnSummaries:
 
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, Any]] = {}
+        # A table's schema and the (empty) frame it converts to: the dtypes steps would see.
+        self._typed: tuple[pa.Schema, pd.DataFrame] | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
         for name in frame.columns:
@@ -57,9 +59,11 @@ class ColumnSummaries:
         if isinstance(data, pd.DataFrame):
             self.add(data)
             return
-        from trakt.io.frames import to_pandas
+        if self._typed is None or self._typed[0] != data.schema:  # once per schema
+            from trakt.io.frames import to_pandas
 
-        self.add_arrow(data, to_pandas(data.schema.empty_table()))
+            self._typed = (data.schema, to_pandas(data.schema.empty_table()))
+        self.add_arrow(data, self._typed[1])
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {
