@@ -192,3 +192,31 @@ def test_a_chunk_with_other_columns_is_an_error(tmp_path: Path) -> None:
     writer.write(pa.table({"a": [1]}))
     with pytest.raises(OutputError, match=r"o\.jsonl: this part of the data has columns \['b'\]"):
         writer.write(pa.table({"b": [1]}))
+
+
+@pytest.mark.parametrize("first", ["1", "1.5"])
+def test_an_integer_beyond_64_bits_is_an_error_not_a_float(tmp_path: Path, first: str) -> None:
+    from trakt.errors import InputError
+    from trakt.io.jsonl_io import iter_tables, read_table
+    from trakt.io.registry import ReadRequest
+
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        f'{{"a": {first}, "s": "12345678901234567890123"}}\n'
+        '{"a": 123456789012345678901234, "s": "x"}\n'
+    )
+    request = ReadRequest(path, {})
+    with pytest.raises(InputError, match=r"big\.jsonl:2: .*123456789012345678901234"):
+        read_table(request)
+    with pytest.raises(InputError, match=r"big\.jsonl:2: .*beyond the 64-bit range"):
+        list(iter_tables(request, 1))
+
+
+def test_long_integers_in_range_and_in_strings_are_kept(tmp_path: Path) -> None:
+    from trakt.io.jsonl_io import read_table
+    from trakt.io.registry import ReadRequest
+
+    path = tmp_path / "ok.jsonl"
+    path.write_text('{"a": 9223372036854775807, "f": 0.5, "s": "123456789012345678901"}\n')
+    table = read_table(ReadRequest(path, {}))
+    assert table.to_pylist() == [{"a": 9223372036854775807, "f": 0.5, "s": "123456789012345678901"}]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from trakt.errors import InputError
@@ -131,9 +132,32 @@ def _text_types(kind: pa.DataType) -> pa.DataType:
     return kind
 
 
+_INT64_LIMIT = 2.0**63
+
+
+def _refuse_rounded_integers(source: _Source, table: pa.Table, fixed: pa.Schema | None) -> None:
+    """pyarrow reads an integer beyond the 64-bit range as a float, without a word: where a
+    float column holds a value that large, the careful reader looks for (and names) one."""
+    huge = [
+        column
+        for column in table.columns
+        if pa.types.is_floating(column.type)
+        and (pc.max(pc.abs(column)).as_py() or 0) >= _INT64_LIMIT
+    ]
+    if not huge:
+        return
+    with source.open() as file:
+        lines = numbered_lines(file, source.first_line)
+        flatten = bool(source.request.options.get("flatten"))
+        found = find_problem(lines, source.shown, flatten, _expect(source.request.options, fixed))
+    if found is not None:
+        raise found
+
+
 def _parse(source: _Source, fixed: pa.Schema | None) -> pa.Table:
     """One source as a table of the columns and types Trakt reads (``fixed``'s, if given)."""
     table = _read(source)
+    _refuse_rounded_integers(source, table, fixed)
     texts = pa.schema([pa.field(f.name, _text_types(f.type)) for f in table.schema])
     if texts != table.schema:
         table = _read(source, texts)
