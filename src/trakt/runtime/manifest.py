@@ -86,6 +86,15 @@ class StepRecord:
         return {**data, **self.extra}
 
 
+def _with_present(data: dict[str, Any], record: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``data`` plus each of ``record``'s fields ``keys`` that is set (None: left out)."""
+    for key in keys:
+        value = getattr(record, key)
+        if value is not None:
+            data[key] = value
+    return data
+
+
 @dataclass
 class FileRecord:
     """One file of an input: its size, and (once read) its records, kept and set aside."""
@@ -127,10 +136,7 @@ class InputRecord:
             "rows": self.rows,
             "columns": self.columns,
         }
-        for key in ("bad_lines", "events", "column_summaries"):
-            if getattr(self, key) is not None:
-                data[key] = getattr(self, key)
-        return data
+        return _with_present(data, self, ("bad_lines", "events", "column_summaries"))
 
 
 @dataclass
@@ -161,10 +167,7 @@ class OutputRecord:
             "rows": self.rows,
             "bytes": self.bytes,
         }
-        for key in ("events", "column_summaries"):
-            if getattr(self, key) is not None:
-                data[key] = getattr(self, key)
-        return data
+        return _with_present(data, self, ("events", "column_summaries"))
 
 
 @dataclass
@@ -214,11 +217,7 @@ class Manifest:
             "outputs": [o.to_dict() for o in self.outputs],
             "error": self.error,
         }
-        for key in _OPTIONAL:
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
+        return _with_present(data, self, _OPTIONAL)
 
 
 _OPTIONAL = (
