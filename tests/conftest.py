@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,3 +136,16 @@ def project(tmp_path: Path) -> Iterator[Project]:
     proj = Project(tmp_path)
     yield proj
     forget_package(proj.package)
+
+
+@pytest.fixture
+def memory() -> Iterator[Any]:
+    """fsspec's memory store (``memory://``), emptied afterwards: it lives as long as the
+    process, and one test's files must not be another's."""
+    fsspec = pytest.importorskip("fsspec")
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    fs = fsspec.filesystem("memory")
+    yield fs
+    MemoryFileSystem.store.clear()
+    MemoryFileSystem.pseudo_dirs[:] = [""]

@@ -88,7 +88,7 @@ def test_every_codec_reads_like_the_plain_file(tmp_path: Path, suffix: str) -> N
     source = _prepared(tmp_path, path)
     (f,) = source.files
     assert f.path.parent == tmp_path / "scratch" and f.path.read_bytes() == TEXT.encode()
-    assert f.origin == path and f.shown == path.name and f.size == path.stat().st_size
+    assert f.origin == str(path) and f.shown == path.name and f.size == path.stat().st_size
     expected = read_table(SourceFile(plain, "plain.csv", 0).request({}))
     assert read_table(f.request(source.options)).equals(expected)
     assert expected.column("note").to_pylist() == ["a, quoted\nline", "plain", "Süd"]
@@ -143,7 +143,7 @@ def test_utf16_inside_xz_is_transcoded_after_decompressing(tmp_path: Path) -> No
     path = _write(tmp_path, "data.csv.xz", "id,name\n1,Ünal\n".encode("utf-16"))
     source = _prepared(tmp_path, path)
     assert source.options["encoding"] == "utf-8"
-    assert source.files[0].origin == path
+    assert source.files[0].origin == str(path)
     assert read_table(source.files[0].request(source.options)).to_pylist() == [
         {"id": 1, "name": "Ünal"}
     ]

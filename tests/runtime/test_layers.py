@@ -2,8 +2,9 @@
 
 - No string constant in ``src/trakt/runtime/`` names a format (``"csv"``, ``".parquet"``, …):
   formats are plug-ins under ``trakt/io`` (issue 10). Docstrings are prose, not code: skipped.
-- ``trakt validate`` imports neither pandas, pyarrow nor polars (checked in a child process
-  through ``sys.modules``); its wall time on the demo pipeline is printed (best of 5).
+- ``trakt validate`` imports neither pandas, pyarrow nor polars, nor fsspec for a pipeline of
+  local files (checked in a child process through ``sys.modules``); its wall time on the demo
+  pipeline is printed (best of 5).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DEMO = REPO / "examples" / "multi_file_demo"
 FORMAT_NAMES = frozenset({"csv", "tsv", "parquet", "jsonl", "ndjson", "xlsx"})
 # An extension inside a longer text: "<name>.csv", "_rejected/x.parquet".
 EXTENSION = re.compile(r"\.(csv|tsv|parquet|jsonl|ndjson|xlsx)\b", re.IGNORECASE)
-HEAVY = ("pandas", "pyarrow", "polars")
+HEAVY = ("pandas", "pyarrow", "polars", "fsspec")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -74,7 +74,7 @@ def decompressed(source: InputT, new_file: Callable[[str], Path], prefix: str) -
         dest = new_file(f"{prefix}-{i}-decompressed.csv")
         with _reading(source.artifact, f):
             decompress(f.path, codec, dest, f.shown)
-        files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
+        files.append(SourceFile(dest, f.shown, f.size, f.origin or str(f.path)))
     if all(a is b for a, b in zip(files, source.files, strict=True)):
         return source
     return replace(source, files=files)  # type: ignore[type-var]
@@ -102,7 +102,7 @@ def to_utf8_where_needed(
         dest = new_file(f"{prefix}-{i}-utf8.csv")
         with _reading(source.artifact, f):
             to_utf8(f.path, encoding, dest, str(f.path), keep_bad)
-        files.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
+        files.append(SourceFile(dest, f.shown, f.size, f.origin or str(f.path)))
         changed = True
     if not changed:
         return source
@@ -138,7 +138,7 @@ def set_aside_bad_lines(
             cleaned = clean_copy(f.path, dest, source.options, f.shown)
         bad += cleaned.bad
         counts[f.shown] = FileCounts(cleaned.records, len(cleaned.bad))
-        clean.append(SourceFile(dest, f.shown, f.size, f.origin or f.path))
+        clean.append(SourceFile(dest, f.shown, f.size, f.origin or str(f.path)))
     records = sum(c.records for c in counts.values())
     limit = limit_for(max_bad_lines, records)
     if len(bad) > limit:

@@ -41,7 +41,7 @@ _DECLARED_WHY = " (declared in options.columns)"
 def _opener(request: ReadRequest) -> Callable[[], IO[bytes]]:
     """Opens the file, decompressed when its name ends in a compression suffix."""
     codec = split_compression(request.path.name)[1] or (
-        split_compression(request.origin.name)[1] if request.origin else None
+        split_compression(request.origin)[1] if request.origin else None
     )
     path = str(request.path)
     if codec == "xz":

@@ -19,6 +19,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from trakt.errors import UsageError, did_you_mean
+from trakt.io.locations import redacted, store_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -41,12 +42,12 @@ class ReadRequest:
     path: Path
     options: Mapping[str, Any]
     sheet: str | int | None = None
-    origin: Path | None = None  # the user's file when ``path`` is a scratch copy of it
+    origin: str | None = None  # the user's file (a path or URI) when ``path`` is a copy of it
 
     @property
     def shown(self) -> str:
         """The file as errors name it: the user's, never a scratch copy."""
-        return str(self.origin or self.path)
+        return self.origin or str(self.path)
 
 
 class TableWriter(Protocol):
@@ -201,33 +202,6 @@ def _extensions() -> str:
 
 
 DEFAULT_FORMAT = "csv"  # an input or output whose uri or path has no extension
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def uri_scheme(uri: str) -> str | None:
-    """``s3`` for ``s3://bucket/key``; None for a plain path."""
-    found = _SCHEME.match(uri)
-    return found.group(1).lower() if found else None
-
-
-def local_path(uri: str) -> str:
-    """A local uri as a path: ``file:///data/a%20b.csv`` -> ``/data/a b.csv``; a path as is.
-
-    Raises :class:`UsageError` for another scheme (stores come as their own locations)."""
-    scheme = uri_scheme(uri)
-    if scheme is None:
-        return uri
-    if scheme != "file":
-        raise UsageError(
-            f"'{uri}': Trakt reads local files (a path, or a file:// URI); {scheme}:// "
-            "locations are not supported yet: copy the data to a local directory"
-        )
-    from urllib.parse import unquote, urlparse
-
-    parsed = urlparse(uri)
-    if parsed.netloc not in ("", "localhost"):
-        raise UsageError(f"'{uri}': a file:// URI names a local file (file:///path)")
-    return unquote(parsed.path)
 
 
 def output_format(path: str | None, declared: str | None) -> str:
@@ -263,11 +237,12 @@ def input_format(uri: str, declared: str | None, default: str = DEFAULT_FORMAT) 
     Raises :class:`UsageError` for a compressed file, or an extension no format reads.
     """
     _load()
-    uri = local_path(uri)
+    shown = redacted(uri)
+    uri = store_path(uri)  # a store's key, a file:// URI's path: their extension counts
     extension = uri_extension(uri)
     if extension in UNSUPPORTED_COMPRESSION:
         raise UsageError(
-            f"'{uri}' is compressed ({extension}); Trakt reads "
+            f"'{shown}' is compressed ({extension}); Trakt reads "
             f"{', '.join(COMPRESSION_BY_EXTENSION)} compression: decompress the file first, "
             "or recompress it with one of those"
         )
@@ -281,7 +256,7 @@ def input_format(uri: str, declared: str | None, default: str = DEFAULT_FORMAT) 
     name = _by_extension.get(extension)
     if name is None:
         raise UsageError(
-            f"'{uri}': Trakt has no reader for '{extension}' files; formats: {_extensions()}. "
+            f"'{shown}': Trakt has no reader for '{extension}' files; formats: {_extensions()}. "
             "For delimited text under another extension set `format: csv` (and "
             '`options.sep`, e.g. sep: "|")'
         )

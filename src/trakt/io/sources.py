@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,17 +16,23 @@ import pyarrow.compute as pc
 from trakt.errors import InputError, TraktError
 from trakt.io.badlines import BadLine
 from trakt.io.base import conform, unify
-from trakt.io.registry import Format, ReadRequest, local_path
-
-_GLOB_CHARS = set("*?[")
+from trakt.io.locations import StoreFile, StoreLocation, is_glob, is_store, local_path
+from trakt.io.registry import Format, ReadRequest, split_compression, uri_extension
 
 
 @dataclass(frozen=True)
 class SourceFile:
+    """One file of an input: where it is read from, and how the manifest and errors name it.
+
+    A store's file (``store`` set) is read from a local copy at ``path``, made by
+    :func:`fetch` before any format reads it."""
+
     path: Path
     shown: str  # relative to the input dir where possible: goes into source_column/manifest
     size: int
-    origin: Path | None = None  # the user's file when ``path`` is a scratch copy of it
+    origin: str | None = None  # the user's file (path or URI) when ``path`` is a copy of it
+    store: StoreLocation | None = field(default=None, compare=False)
+    key: str | None = None  # the store's name of the file, while it is not yet copied
 
     def request(self, options: Mapping[str, Any], sheet: str | int | None = None) -> ReadRequest:
         """How to read this file; errors name the user's file."""
@@ -65,10 +71,6 @@ class Prepared:
     scanned: list[SourceFile] | None = None  # the files before bad lines were set aside
 
 
-def is_glob(uri: str) -> bool:
-    return any(c in _GLOB_CHARS for c in uri)
-
-
 def _shown(path: Path, base: Path) -> str:
     try:
         return path.resolve().relative_to(base.resolve()).as_posix()
@@ -76,12 +78,18 @@ def _shown(path: Path, base: Path) -> str:
         return str(path)
 
 
-def resolve_files(artifact: str, uri: str, base_dir: Path) -> list[SourceFile]:
+def resolve_files(
+    artifact: str, uri: str, base_dir: Path, prefix: str = "input"
+) -> list[SourceFile]:
     """The files an input uri names, in sorted path order.
 
     A uri that names an existing file is that file, whatever characters its name holds
     (``a[1].csv``, ``what?.csv``); only otherwise are ``*``, ``?`` and ``[`` glob patterns.
+    A store's files are copied into the scratch dir (named by ``prefix``) by :func:`fetch`.
     """
+    if is_store(uri):
+        store = StoreLocation(artifact, uri)
+        return [_store_file(store, f, f"{prefix}-{i}") for i, f in enumerate(store.files())]
     uri = local_path(uri)  # file:// URIs are local paths
     full = Path(uri) if os.path.isabs(uri) else base_dir / uri
     try:
@@ -113,6 +121,28 @@ def _resolve_files(artifact: str, uri: str, base_dir: Path, full: Path) -> list[
             file=str(full),
         )
     return [SourceFile(p, _shown(p, base_dir), p.stat().st_size) for p in files]
+
+
+def _store_file(store: StoreLocation, f: StoreFile, name: str) -> SourceFile:
+    """A store's file, not yet copied: ``path`` is only the copy's name, which keeps the
+    file's format and compression extensions (they decide how it is read), not its whole
+    name (a key may be longer than a file name may be)."""
+    inner, codec = split_compression(f.uri)
+    suffix = (uri_extension(inner) or "") + (f.uri[len(inner) :] if codec else "")
+    return SourceFile(Path(f"{name}-copy{suffix}"), f.uri, f.size, f.uri, store, f.key)
+
+
+def fetch(files: Sequence[SourceFile], create: Callable[[str], Path]) -> list[SourceFile]:
+    """``files`` with every store file copied to its local path (``create`` makes the empty
+    file by its name): read once from the store, then like any local file."""
+    fetched = []
+    for f in files:
+        if f.store is not None and f.key is not None:
+            dest = create(f.path.name)
+            f.store.copy(StoreFile(f.shown, f.size, f.key), dest)
+            f = SourceFile(dest, f.shown, f.size, f.origin)
+        fetched.append(f)
+    return fetched
 
 
 def _pattern(full: Path) -> str:

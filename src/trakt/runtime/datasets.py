@@ -10,6 +10,7 @@ from typing import Any
 
 from trakt.errors import TraktError, UsageError, did_you_mean
 from trakt.io import DEFAULT_FORMAT, get_format, input_format, known_formats, output_format
+from trakt.io.locations import check_uri, redacted
 from trakt.model.model import InputSpec, OutputDataset, PipelineSpec, SchemaSpec
 from trakt.runtime.collector import Collector, name_problem, shown_name
 
@@ -59,6 +60,9 @@ def input_problems(
     inp: InputSpec, uri: str, default: str = DEFAULT_FORMAT
 ) -> tuple[str | None, list[tuple[str, str]]]:
     """The format ``uri`` is read with, and (YAML key, message) for each problem."""
+    location = check_uri(uri)  # an unknown scheme, a store's package not installed
+    if location is not None:
+        return None, [("uri", location)]
     try:
         fmt_name = input_format(uri, inp.format, default)
     except TraktError as exc:
@@ -101,7 +105,7 @@ def override_format(planned: InputPlan, uri: str) -> str:
     input declares ``format:``), or :class:`UsageError` naming what does not fit."""
     fmt, problems = input_problems(planned.spec, uri, planned.format)
     if fmt is None or problems:
-        where = f"--input {planned.artifact}={uri}"
+        where = f"--input {planned.artifact}={redacted(uri)}"
         raise UsageError("; ".join(f"{where}: {message}" for _, message in problems))
     return fmt
 

@@ -213,6 +213,8 @@ class Execution:
         targets = self._targets()
         for source in self.sources.values():
             for f in source.files:
+                if f.store is not None:  # a store's file: outputs are local, never it
+                    continue
                 what = next((targets[p] for p in places(f.path) if p in targets), None)
                 if what:
                     raise OutputConflict(

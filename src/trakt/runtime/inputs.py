@@ -18,11 +18,13 @@ import pyarrow as pa
 from trakt.errors import InputError, TraktError
 from trakt.io import Format, format_for_uri, get_format
 from trakt.io.badlines import BadLine
+from trakt.io.locations import redacted
 from trakt.io.registry import split_compression
 from trakt.io.sources import (
     FileCounts,
     InputFiles,
     SourceFile,
+    fetch,
     read_combined,
     resolve_files,
     stream_combined,
@@ -56,7 +58,7 @@ class InputSource:
         self.source_column: str | None = spec.source_column or option_column
         self.combine_strategy: str = spec.combine_strategy
         self.sheet = spec.sheet
-        self.files: list[SourceFile] = resolve_files(plan.artifact, uri, base)
+        self.files: list[SourceFile] = resolve_files(plan.artifact, uri, base, f"input{index}")
         self._check_one_format()
         self.scanned: list[SourceFile] | None = None  # the files before bad lines went
         self.bad: list[BadLine] = []
@@ -73,7 +75,7 @@ class InputSource:
             else None
         )
         self.summary: ColumnSummaries | None = None
-        self.record = InputRecord(uri, self.format.name, spec.combine_strategy)
+        self.record = InputRecord(redacted(uri), self.format.name, spec.combine_strategy)
         self.recorded = False  # whether the manifest holds the record yet
 
     @classmethod
@@ -98,9 +100,9 @@ class InputSource:
             if implied is not None and get_format(implied).name != self.format.name:
                 raise InputError(
                     f"input '{self.artifact}': {f.shown} is a {implied} file, but the input is "
-                    f"read as {self.format.name} (uri {self.uri!r}); one input's files must be "
-                    f"one format: narrow the uri (e.g. '*{self.format.extensions[0]}'), or make "
-                    "two inputs",
+                    f"read as {self.format.name} (uri {redacted(self.uri)!r}); one input's "
+                    "files must be one format: narrow the uri "
+                    f"(e.g. '*{self.format.extensions[0]}'), or make two inputs",
                     artifact=self.artifact,
                     file=f.shown,
                 )
@@ -108,7 +110,9 @@ class InputSource:
     # --- before reading -------------------------------------------------------------------
 
     def prepare(self, new_file: Callable[[str], Path]) -> None:
-        """Let the format make the files ready (UTF-8 copies, malformed records set aside)."""
+        """Copy a store's files into the scratch dir, then let the format make the files
+        ready (UTF-8 copies, malformed records set aside)."""
+        self.files = fetch(self.files, new_file)
         prepare = getattr(self.format, "prepare", None)
         if prepare is None:
             return

@@ -19,6 +19,7 @@ from trakt.errors import (
     UsageError,
     did_you_mean,
 )
+from trakt.io.locations import is_store, local_path, redacted
 from trakt.model.model import Pipeline
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.datasets import override_format
@@ -73,10 +74,16 @@ class LocalRunner:
     ) -> None:
         if stream_chunk_size is not None and stream_chunk_size < 1:
             raise UsageError(f"stream_chunk_size must be at least 1, got {stream_chunk_size}")
-        self.input_dir = Path(input_dir)
-        self.output_dir = Path(output_dir)
+        self.input_dir = _local_dir(
+            input_dir,
+            "input dir",
+            "give the input's uri in full instead (e.g. uri: s3://bucket/data/*)",
+        )
+        self.output_dir = _local_dir(output_dir, "output dir", "write to a local directory")
         self.manifest_path = (
-            Path(manifest_path) if manifest_path else self.output_dir / "manifest.json"
+            _local_dir(manifest_path, "manifest path", "write it to a local file")
+            if manifest_path
+            else self.output_dir / "manifest.json"
         )
         self.input_overrides = dict(input_overrides or {})
         self.stream_chunk_size = stream_chunk_size or DEFAULT_CHUNK_SIZE
@@ -261,3 +268,15 @@ class LocalRunner:
                     f"{did_you_mean(name, plan.inputs)}; inputs: {', '.join(plan.inputs)}"
                 )
             override_format(plan.inputs[name], self.input_overrides[name])
+
+
+def _local_dir(value: str | os.PathLike[str], what: str, fix: str) -> Path:
+    """A local path (a ``file://`` URI made one); a store URI is refused: the local runner's
+    outputs and manifest are published by rename under a lock, which stores do not offer."""
+    text = os.fspath(value)
+    if is_store(text):
+        raise UsageError(
+            f"{what} {redacted(text)}: a store location is not supported here yet (only input "
+            f"uris may name a store); {fix}"
+        )
+    return Path(local_path(text))
