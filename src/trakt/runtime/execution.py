@@ -30,9 +30,9 @@ from trakt.runtime.datasets import REJECTED_DIR
 from trakt.runtime.endings import cancellation, describe_failure, error_dict, failure_map
 from trakt.runtime.inputs import InputSource
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
-from trakt.runtime.outdir import LOCK_NAME, TEMP_PREFIX
+from trakt.runtime.outdir import LOCK_NAME
+from trakt.runtime.output_location import OutputLocation
 from trakt.runtime.planning import ExecutionPlan, StepPlan
-from trakt.runtime.publish import publish
 from trakt.runtime.recorder import RunRecorder
 from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
 from trakt.runtime.stepcalls import passes_through, step_failure
@@ -45,7 +45,7 @@ class RunSettings:
     """Where a run reads and writes, and how (fixed when the run starts)."""
 
     input_dir: Path
-    output_dir: Path
+    output: OutputLocation  # where outputs, quarantine files (and the manifest) are published
     manifest_path: Path
     input_overrides: Mapping[str, str]
     chunk_rows: int
@@ -58,6 +58,11 @@ class RunSettings:
     shown_manifest_path: str = ""
     start_dir: Path | None = None  # the working directory when the run started
 
+    @property
+    def output_dir(self) -> Path:
+        """The output location's directory (absolute)."""
+        return self.output.path
+
 
 class Execution:
     """One run of a plan. Schedulers (batch, stream) implement :meth:`run_body`."""
@@ -69,12 +74,12 @@ class Execution:
         self.recorder = RunRecorder(manifest, settings.manifest_path, settings.shown_manifest_path)
         self.sources: dict[str, InputSource] = {}
         self.targets = {
-            d.name: OutputTarget(d, settings.output_dir, settings.shown_output_dir, manifest.run_id)
+            d.name: OutputTarget(d, settings.output, settings.shown_output_dir, manifest.run_id)
             for d in plan.outputs
         }
         self.quarantine: dict[str, Path] = {}  # final name -> temporary file
         self.current_step: str | None = None
-        self.scratch = settings.output_dir / f"{TEMP_PREFIX}{manifest.run_id}-work"
+        self.scratch = settings.output.temporary(manifest.run_id, "work")
         self.exit_code = EXIT_OK
 
     def run_body(self) -> None:
@@ -292,9 +297,9 @@ class Execution:
             if found is not None:
                 rows += found.bad + found.contract_rows()
             final_name = f"{REJECTED_DIR}/{rejected_file_name(name)}"
-            folder = ensure_dir(out / REJECTED_DIR, "the quarantine directory")
+            ensure_dir(out / REJECTED_DIR, "the quarantine directory")
             tmp = create_new(
-                folder / f"{TEMP_PREFIX}{self.manifest.run_id}-{rejected_file_name(name)}",
+                self.settings.output.temporary(self.manifest.run_id, final_name),
                 "temporary quarantine file",
             )
             self.quarantine[final_name] = tmp
@@ -316,7 +321,7 @@ class Execution:
         (after a failure, or a crash and the next run's recovery) none."""
         pending = dict(t.staged() for t in self.targets.values())
         pending.update(self.quarantine)
-        publish(self.settings.output_dir, self.manifest.run_id, pending)
+        self.settings.output.publish(self.manifest.run_id, pending)
         for target in self.targets.values():
             target.created = False  # published: no longer this run's to remove
         self.quarantine.clear()

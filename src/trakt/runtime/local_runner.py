@@ -14,7 +14,6 @@ from typing import Any
 from trakt._version import __version__
 from trakt.errors import (
     OutputConflict,
-    OutputError,
     PipelineValidationError,
     UsageError,
     did_you_mean,
@@ -27,14 +26,12 @@ from trakt.runtime.execution import RunSettings
 from trakt.runtime.manifest import Manifest, write_json_atomic
 from trakt.runtime.outdir import (
     TEMP_PREFIX,
-    OutputDirLock,
     foreign_file,
-    remove_leftovers,
     stale_run,
     unusable_manifest_path,
 )
+from trakt.runtime.output_location import LocalOutputDir
 from trakt.runtime.planning import ExecutionPlan, plan_pipeline
-from trakt.runtime.publish import recover_publish
 from trakt.runtime.stream import StreamExecution
 
 # Rows per chunk in stream mode; see benchmarks/stream_memory.py for the measurement.
@@ -125,7 +122,7 @@ class LocalRunner:
         # Absolute from here on: a step that calls os.chdir moves nothing of this run.
         settings = RunSettings(
             self.input_dir.absolute(),
-            self.output_dir.absolute(),
+            LocalOutputDir(self.output_dir.absolute()),
             self.manifest_path.absolute(),
             self.input_overrides,
             self.stream_chunk_size,
@@ -136,13 +133,9 @@ class LocalRunner:
             shown_manifest_path=str(self.manifest_path),
             start_dir=Path.cwd(),
         )
-        self._prepare_output_dir()
-        lock = OutputDirLock(settings.output_dir, manifest.run_id)
-        lock.acquire()
-        try:
+        settings.output.create()
+        with settings.output.locked(manifest.run_id):
             return self._run_locked(pipeline, manifest, settings)
-        finally:
-            lock.release()
 
     def _run_locked(
         self, pipeline: Pipeline, manifest: Manifest, settings: RunSettings
@@ -153,7 +146,7 @@ class LocalRunner:
                 f"--manifest-path {self.manifest_path}: {unusable}; choose another manifest path",
                 file=str(self.manifest_path),
             )
-        recovered = recover_publish(settings.output_dir)
+        recovered = settings.output.recover()
         if recovered:
             manifest.publish_recovery = recovered
         stale = stale_run(settings.manifest_path)
@@ -165,7 +158,7 @@ class LocalRunner:
                 self.output_dir,
                 extra={"stale_run": True},
             )
-        removed = remove_leftovers(settings.output_dir)
+        removed = settings.output.remove_leftovers()
         if removed:
             manifest.removed_leftovers = removed
         try:
@@ -211,11 +204,10 @@ class LocalRunner:
             trakt_version=__version__,
         )
         manifest.finish("invalid", error.to_dict())
-        self._prepare_output_dir()
-        lock = OutputDirLock(self.output_dir, manifest.run_id)
-        lock.acquire()
-        try:
-            recovered = recover_publish(self.output_dir.absolute())
+        output = LocalOutputDir(self.output_dir.absolute())
+        output.create()
+        with output.locked(manifest.run_id):
+            recovered = output.recover()
             if recovered:  # a killed publish is settled whatever this run turns out to be
                 manifest.publish_recovery = recovered
             unusable = unusable_manifest_path(self.manifest_path, self.output_dir)
@@ -224,8 +216,6 @@ class LocalRunner:
             if foreign_file(self.manifest_path):
                 return f"not written: {self.manifest_path} holds a file that is not a manifest"
             write_json_atomic(self.manifest_path, manifest.to_dict())
-        finally:
-            lock.release()
         return str(self.manifest_path)
 
     def _refuse_replacing_other_files(self, pipeline: Pipeline) -> None:
@@ -250,15 +240,6 @@ class LocalRunner:
         except OSError:  # not there (yet): not the pipeline file
             return False
         return theirs is not None and (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
-
-    def _prepare_output_dir(self) -> None:
-        try:
-            self.output_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(
-                f"cannot create output dir {self.output_dir}: {exc.strerror or exc}",
-                file=str(self.output_dir),
-            ) from None
 
     def _check_overrides(self, plan: ExecutionPlan) -> None:
         for name in self.input_overrides:

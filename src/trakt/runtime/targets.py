@@ -1,11 +1,11 @@
 """Output targets: one object per output dataset, owning its format, location, writer
 options, contract, column summary and manifest entry.
 
-A target writes into a temporary place of this run (``.trakt-tmp-<run>-<file name>`` in the
-output dir, never through a link); :meth:`OutputTarget.staged` hands that place to the run's
-publish, which moves every target's file into place at once (all or nothing);
-:meth:`OutputTarget.discard` removes it. Batch and stream runs write through the same writer:
-one table, or one per chunk.
+A target writes into the temporary place its output location gives it (in a local output
+dir ``.trakt-tmp-<run>-<file name>``, never through a link); :meth:`OutputTarget.staged`
+hands that place to the run's publish, which moves every target's file into place at once
+(all or nothing); :meth:`OutputTarget.discard` removes it. Batch and stream runs write
+through the same writer: one table, or one per chunk.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from trakt.runtime.adapter import Data, as_arrow, as_pandas, rows
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.datasets import OutputPlan
 from trakt.runtime.manifest import OutputRecord, Timing, utc_now
-from trakt.runtime.outdir import TEMP_PREFIX
+from trakt.runtime.output_location import OutputLocation
 from trakt.runtime.safefs import create_new
 from trakt.runtime.summary import ColumnSummaries
 
@@ -31,14 +31,16 @@ from trakt.runtime.summary import ColumnSummaries
 class OutputTarget:
     """One output dataset (see the module docstring)."""
 
-    def __init__(self, plan: OutputPlan, output_dir: Path, shown_dir: str, run_id: str) -> None:
+    def __init__(
+        self, plan: OutputPlan, location: OutputLocation, shown_dir: str, run_id: str
+    ) -> None:
         self.plan = plan
         self.name = plan.name
         self.format: Format = get_format(plan.format)
-        self.output_dir = output_dir
-        self.final = output_dir / plan.path
-        self.shown = str(Path(shown_dir or output_dir) / plan.path)
-        self.temp = output_dir / f"{TEMP_PREFIX}{run_id}-{plan.path}"
+        self.output_dir = location.path
+        self.final = location.path / plan.path
+        self.shown = str(Path(shown_dir or location.path) / plan.path)
+        self.temp = location.temporary(run_id, plan.path)
         self.contract = (
             ContractState(plan.name, plan.schema_, plan.name, kind="output")
             if plan.schema_ is not None
