@@ -77,3 +77,17 @@ def test_an_integer_beyond_2_to_the_53_is_refused_not_rounded(tmp_path: Path) ->
     with pytest.raises(OutputError, match=r"column 'n' holds the integer 9007199254740993"):
         writer.write(pa.table({"n": [1, 2**53 + 1]}))
     writer.close()  # as a run's discard does: the workbook is finished, then removed
+
+
+def test_a_control_character_is_an_output_error_naming_the_cell(tmp_path: Path) -> None:
+    writer = XlsxWriter(tmp_path / "out.xlsx", "orders", "orders")
+    writer.write(pa.table({"id": [1], "note": ["tab\tand\nline"]}))  # these XML carries
+    message = r"output 'orders': column 'note' \(row 3\) holds the control character '\\x01'"
+    with pytest.raises(OutputError, match=message):
+        writer.write(pa.table({"id": [2, 3], "note": ["fine", "bell\x01"]}))
+
+
+def test_a_control_character_in_a_column_name_is_an_output_error(tmp_path: Path) -> None:
+    writer = XlsxWriter(tmp_path / "out.xlsx", "orders", "orders")
+    with pytest.raises(OutputError, match=r"column 'a\\x1fb' \(its name\) holds the control"):
+        writer.write(pa.table({"a\x1fb": [1]}))

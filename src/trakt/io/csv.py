@@ -29,9 +29,8 @@ from trakt.io.csv_errors import (
     unstreamable,
 )
 from trakt.io.csv_floats import check_declared_floats
-from trakt.io.csv_option_rules import OPTION_NAMES, check_options
+from trakt.io.csv_option_rules import DEFAULT_NA, OPTION_NAMES, check_options
 from trakt.io.csv_options import (
-    DEFAULT_NA,
     DTYPES,
     MAX_BLOCK,
     PROBE_BLOCK,

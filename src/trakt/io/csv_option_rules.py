@@ -9,6 +9,12 @@ from typing import Any
 
 from trakt.io.registry import check_unknown_options
 
+# The texts pandas reads as missing by default (every text format and xlsx use them).
+DEFAULT_NA = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+
 OPTION_NAMES = frozenset(
     {
         "sep",

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from trakt.io.csv_option_rules import DEFAULT_NA
 from trakt.io.registry import ReadRequest
 
 PROBE_BLOCK = 1 << 20
@@ -28,12 +29,6 @@ DTYPES: dict[str, pa.DataType] = {  # by the names DTYPE_NAMES lists
 
 TRUE_VALUES = ["true", "True", "TRUE"]
 FALSE_VALUES = ["false", "False", "FALSE"]
-
-# pandas' default missing-value markers, so `keep_default_na` means what pandas users expect.
-DEFAULT_NA = [
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-]  # fmt: skip
 
 
 def read_options(options: Mapping[str, Any], block_size: int | None = None) -> pacsv.ReadOptions:

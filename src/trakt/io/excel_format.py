@@ -50,6 +50,7 @@ class ExcelFormat:
         for name in names:
             if not isinstance(name, str) or name not in DTYPE_NAMES:
                 problems.append(f"unknown dtype {name!r}; use one of: str, int, float, bool")
+        problems += _row_and_column_problems(options)
         if not available():
             problems.append(f"format 'xlsx' needs openpyxl: {EXTRA_HINT}")
         return problems
@@ -80,7 +81,9 @@ class ExcelFormat:
         return read_table(request)
 
     def schema(self, request: ReadRequest) -> pa.Schema:
-        return self.read_table(request).schema
+        from trakt.io.excel import read_schema
+
+        return read_schema(request)
 
     def iter_tables(
         self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
@@ -94,3 +97,47 @@ class ExcelFormat:
 
         sheet = str(options.get("sheet") or default_sheet(str(path)))
         return XlsxWriter(path, str(options.get("output", sheet)), sheet)
+
+
+def _row_and_column_problems(options: Mapping[str, Any]) -> list[str]:
+    """``skiprows``: a count or a list of 0-based rows; ``usecols``: letters (``A:C,E``), or a
+    list of positions or of header names; ``na_values``: a text or number, or a list of them."""
+    from trakt.io.xlsx_cells import letters_to_positions
+
+    problems: list[str] = []
+    skip = options.get("skiprows")
+    if skip is not None and not (
+        _whole(skip) or (isinstance(skip, list) and all(map(_whole, skip)))
+    ):
+        problems.append(
+            f"option 'skiprows' must be a whole number >= 0 or a list of 0-based row numbers, "
+            f"found {skip!r}"
+        )
+    usecols = options.get("usecols")
+    if isinstance(usecols, str):
+        try:
+            letters_to_positions(usecols)
+        except ValueError as exc:
+            problems.append(f"option 'usecols': {exc}; write letters and ranges like 'A:C,E'")
+    elif usecols is not None and not (
+        isinstance(usecols, list)
+        and (all(map(_whole, usecols)) or all(isinstance(c, str) for c in usecols))
+    ):
+        problems.append(
+            "option 'usecols' must be column letters ('A:C,E'), or a list of 0-based "
+            f"positions, or a list of header names, found {usecols!r}"
+        )
+    na = options.get("na_values")
+    if na is not None and not (_scalar(na) or (isinstance(na, list) and all(map(_scalar, na)))):
+        problems.append(
+            f"option 'na_values' must be a text or number, or a list of them, found {na!r}"
+        )
+    return problems
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool)

@@ -9,8 +9,11 @@ and tomorrow, give the same bytes. Used by ``ExcelFormat.open_writer``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import os
 import re
+import shutil
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +28,9 @@ MAX_COLUMNS = 16_384
 FIXED_TIME = datetime.datetime(1980, 1, 1)  # the earliest a zip entry can carry
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _BAD_SHEET = re.compile(r"[\[\]:*?/\\]")
+# What openpyxl refuses (its ILLEGAL_CHARACTERS_RE): C0 controls but tab, line feed, CR;
+# searched only to name the character once openpyxl has refused a cell.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def check_sheet(sheet: Any) -> list[str]:
@@ -59,8 +65,22 @@ class XlsxWriter:
         self._names: list[str] | None = None
 
     def write(self, table: pa.Table) -> None:
+        try:
+            self._write(table)
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        """Finish the sheet's temporary XML now: left to the garbage collector, openpyxl
+        writes to a closed file and prints an ignored error."""
+        with contextlib.suppress(Exception):  # the write's own error is the one to report
+            self._sheet.close()
+
+    def _write(self, table: pa.Table) -> None:
         import pyarrow as pa
         from openpyxl.cell import WriteOnlyCell
+        from openpyxl.utils.exceptions import IllegalCharacterError
 
         if self._names is None:
             self._names = list(table.column_names)
@@ -70,6 +90,8 @@ class XlsxWriter:
                     f"sheet holds ({MAX_COLUMNS}); write csv or parquet instead",
                     output=self._output,
                 )
+            for name in self._names:
+                self._refuse_control_characters(name, "its name", name)
             self._sheet.append(self._names)
             self._rows = 1
         if self._rows + table.num_rows > MAX_ROWS:
@@ -82,15 +104,32 @@ class XlsxWriter:
         for name, values in zip(table.column_names, columns, strict=True):
             if pa.types.is_integer(table.schema.field(name).type):
                 self._refuse_big_integers(name, values)
-        for row in zip(*columns, strict=True):
+        for r, row in enumerate(zip(*columns, strict=True)):
             cells = []
-            for value in row:
-                cell = WriteOnlyCell(self._sheet, value)
+            for name, value in zip(self._names, row, strict=True):
+                try:
+                    cell = WriteOnlyCell(self._sheet, value)
+                except IllegalCharacterError:
+                    self._refuse_control_characters(value, f"row {self._rows + r}", name)
+                    raise  # not reached: the text holds one
                 if isinstance(value, str) and cell.data_type == "f":
                     cell.data_type = "s"  # text, never a formula
                 cells.append(cell)
             self._sheet.append(cells)
         self._rows += table.num_rows
+
+    def _refuse_control_characters(self, text: str, where: str, name: str) -> None:
+        """XML cannot carry most control characters: say which, rather than openpyxl's
+        ``IllegalCharacterError``."""
+        found = _ILLEGAL.search(text)
+        if found:
+            raise OutputError(
+                f"output '{self._output}': column {name!r} ({where}) holds the control "
+                f"character {found.group()!r}, which an xlsx file cannot carry; remove it in "
+                "a step (e.g. str.replace), or write csv, parquet or jsonl",
+                output=self._output,
+                column=name,
+            )
 
     def _refuse_big_integers(self, name: str, values: list[Any]) -> None:
         """Excel holds every number as a double: beyond 2**53 an integer would lose digits."""
@@ -130,17 +169,24 @@ def _values(column: pa.ChunkedArray) -> list[Any]:
 
 
 def _fix_zip(path: Path) -> None:
-    """Rewrite the file with fixed entry times and fixed created/modified properties."""
-    with zipfile.ZipFile(path) as source:
-        entries = [(info.filename, source.read(info)) for info in source.infolist()]
+    """Rewrite the file with fixed entry times and fixed created/modified properties, entry by
+    entry in blocks (a sheet's XML can be far larger than its rows in memory)."""
+    fixed = path.with_name(path.name + ".fixing")
     stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    with zipfile.ZipFile(path, "w") as out:
-        for name, data in entries:
-            if name == "docProps/core.xml":
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(fixed, "w") as out:
+        for info in source.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED  # at zlib's default level, 6
+            entry.external_attr = 0o600 << 16
+            if info.filename == "docProps/core.xml":
                 data = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\g<2>", data
+                    rb"(<dcterms:modified[^>]*>)[^<]*(<)",
+                    rb"\g<1>" + stamp + rb"\g<2>",
+                    source.read(info),
                 )
-            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o600 << 16
-            out.writestr(info, data, compresslevel=6)
+                out.writestr(entry, data)
+                continue
+            entry.file_size = info.file_size  # zip64 decided as writestr decides it
+            with source.open(info) as data_in, out.open(entry, "w") as data_out:
+                shutil.copyfileobj(data_in, data_out, 1 << 20)
+    os.replace(fixed, path)
