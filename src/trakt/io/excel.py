@@ -143,18 +143,22 @@ def scan(request: ReadRequest, rows: Iterable[list[Any]]) -> Layout:
 
 def infer(values: list[Any]) -> pa.DataType:
     """A column's type from its (non-missing) cells: their common type; float where whole
-    numbers and fractions mix (Excel stores both as doubles); text where there is none."""
-    numbers = [v for v in values if not isinstance(v, bool)]
-    if (
-        any(isinstance(v, float) for v in numbers)
-        and any(isinstance(v, int) for v in numbers)
-        and all(isinstance(v, int | float) for v in numbers)
-    ):
+    numbers and fractions mix (Excel stores both as doubles); text where kinds mix (pyarrow
+    would read a number beside a date as microseconds since 1970, a bool beside a number as
+    1.0: a value changed silently) or where no type holds them."""
+    kinds = {_FAMILY.get(type(v), type(v)) for v in values}
+    if len(kinds) > 1:
+        return pa.string()
+    if any(type(v) is float for v in values) and any(type(v) is int for v in values):
         return pa.float64()
     try:
         return pa.array(values).type
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return pa.string()
+
+
+# Kinds of cell that share a column type; every other Python type is a kind of its own.
+_FAMILY: dict[type, str] = {int: "number", float: "number"}
 
 
 def _tables(
@@ -219,7 +223,7 @@ def _convert(values: list[Any], own: pa.DataType) -> pa.Array:
     """Cells (None for missing) as an array of the column's own type."""
     if own == pa.string():  # all text, or kinds that share no type: every cell as shown
         return pa.array([None if v is None else cell_text(v) for v in values], pa.string())
-    if own == pa.float64():  # 2.0 came back as the int 2; a bool as 1.0 or 0.0
+    if own == pa.float64():  # 2.0 came back as the int 2
         return pa.array([None if v is None else float(v) for v in values], pa.float64())
     if own == pa.null():
         return pa.nulls(len(values))
