@@ -64,6 +64,13 @@ class InputSpec(_Frozen):
     max_bad_lines: int | float | str = 1000
     options: dict[str, Any] = Field(default_factory=dict)
     schema_: SchemaSpec | None = Field(default=None, alias="schema")
+    # A database input (uri sqlite:///..., postgresql://...): a whole table, or a query whose
+    # ``:name`` placeholders are bound from ``params`` (never formatted into the text).
+    table: str | None = Field(default=None, min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+    params: dict[str, Any] = Field(default_factory=dict)
+    # An object store's settings for fsspec (endpoint_url, key, anon...); over the pipeline's.
+    storage_options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("max_bad_lines", mode="before")
     @classmethod
@@ -109,6 +116,14 @@ class OutputDataset(_Frozen):
     path: str | None = None  # relative to the output dir
     options: dict[str, Any] = Field(default_factory=dict)  # the format's writer options
     schema_: SchemaSpec | None = Field(default=None, alias="schema")
+    # A database output: ``uri`` (sqlite:///..., postgresql://...) and ``table``, written in
+    # the run's one transaction per database, committed only when the whole run succeeds.
+    uri: str | None = Field(default=None, min_length=1)
+    table: str | None = Field(default=None, min_length=1)
+    if_exists: Literal["fail", "replace", "append"] = "fail"
+    upsert_keys: list[str] | None = Field(default=None, min_length=1)
+    create_table: bool = True
+    storage_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class OutputsSpec(_Frozen):
@@ -127,6 +142,9 @@ class PipelineSpec(_Frozen):
     steps: list[StepSpec] = Field(default_factory=list)
     outputs: OutputsSpec = Field(default_factory=OutputsSpec)
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec)
+    # fsspec settings for every object-store location of the pipeline (inputs, outputs,
+    # --input-dir/--output-dir); an input's or output's own storage_options override keys.
+    storage_options: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
