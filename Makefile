@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= /tmp/trakt-demo-output
 FORMATS_DEMO_OUT ?= /tmp/trakt-formats-demo
+SQL_DEMO_OUT ?= /tmp/trakt-sql-demo
 
-.PHONY: demo demo-stream demo-formats test test-fast lint typecheck bench clean
+.PHONY: demo demo-stream demo-formats demo-sql test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,16 @@ demo-formats: $(STAMP)
 	  --input-dir examples/formats_demo/input \
 	  --output-dir $(FORMATS_DEMO_OUT)
 	@echo "Formats demo output: $(FORMATS_DEMO_OUT)/ (orders_by_country/country=*/ Parquet, orders.jsonl, manifest.json)"
+
+# CSV -> SQLite -> aggregated CSV: two pipelines, one database file (nothing to install).
+demo-sql: $(STAMP)
+	SQL_DEMO_DB=$(SQL_DEMO_OUT)/sales.db $(BIN)/python -m trakt.run_local \
+	  --pipeline-file examples/sql_demo/load.yaml \
+	  --input-dir examples/sql_demo/input --output-dir $(SQL_DEMO_OUT)/load
+	SQL_DEMO_DB=$(SQL_DEMO_OUT)/sales.db $(BIN)/python -m trakt.run_local \
+	  --pipeline-file examples/sql_demo/report.yaml \
+	  --output-dir $(SQL_DEMO_OUT)/report
+	@echo "SQL demo: database $(SQL_DEMO_OUT)/sales.db (table sales), report $(SQL_DEMO_OUT)/report/revenue_by_region.csv"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -6,6 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,13 +68,16 @@ def _generate(path: Path, rows: int, seed: int) -> None:
 
 def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     """Run a child process; return its wall time and peak RSS (ru_maxrss of that child)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.stderr:
-        proc.stderr.close()
+    # stderr goes to a file, not a pipe: a child writing more than a pipe holds (a long
+    # traceback, many warnings) would block forever while we wait for it to exit.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         raise CommandFailed(f"command failed: {' '.join(cmd)}\n{stderr}")
     return Sample(wall, usage.ru_maxrss * 1024)

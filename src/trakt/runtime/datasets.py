@@ -11,8 +11,16 @@ from typing import Any
 from trakt.errors import TraktError, UsageError, did_you_mean
 from trakt.io import DEFAULT_FORMAT, get_format, input_format, known_formats, output_format
 from trakt.io.locations import check_uri, redacted
+from trakt.io.sql_urls import dialect, is_database
 from trakt.model.model import InputSpec, OutputDataset, PipelineSpec, SchemaSpec
 from trakt.runtime.collector import Collector, name_problem, shown_name
+from trakt.runtime.database_plans import (
+    TableSpec,
+    database_input_problems,
+    file_input_problems,
+    file_output_problems,
+    table_spec,
+)
 
 RESERVED_PREFIX = ".trakt-"  # the run's own files in the output dir (outdir.TEMP_PREFIX...)
 REJECTED_DIR = "_rejected"
@@ -34,9 +42,10 @@ class OutputPlan:
     name: str
     from_: str
     format: str
-    path: str  # a file name in the output dir
+    path: str  # a file name in the output dir ("" for a database output)
     options: Mapping[str, Any] = field(default_factory=dict)  # writer options (with implied)
     schema_: SchemaSpec | None = None
+    table: TableSpec | None = None  # a database output: where and how it is written
 
 
 def capability(fmt: Any, name: str) -> bool:
@@ -59,7 +68,11 @@ def check_inputs(spec: PipelineSpec, out: Collector) -> dict[str, InputPlan]:
 def input_problems(
     inp: InputSpec, uri: str, default: str = DEFAULT_FORMAT
 ) -> tuple[str | None, list[tuple[str, str]]]:
-    """The format ``uri`` is read with, and (YAML key, message) for each problem."""
+    """The format ``uri`` is read with (a database's dialect for a database), and (YAML key,
+    message) for each problem."""
+    if is_database(uri):
+        problems = database_input_problems(inp, uri)
+        return (None if problems else dialect(uri)), problems
     location = check_uri(uri)  # an unknown scheme, a store's package not installed
     if location is not None:
         return None, [("uri", location)]
@@ -72,6 +85,7 @@ def input_problems(
     except TraktError:
         return None, [("format", _unknown(fmt_name))]
     problems = [("options", message) for message in fmt.check_options(inp.options)]
+    problems += file_input_problems(inp)
     if inp.sheet is not None and not capability(fmt, "takes_sheet"):
         kinds = sorted({get_format(n).name for n in known_formats()} & _with("takes_sheet"))
         problems.append(("sheet", f"'sheet' applies to {', '.join(kinds)} inputs, not {fmt.name}"))
@@ -136,6 +150,7 @@ def check_outputs(spec: PipelineSpec, out: Collector) -> list[OutputPlan]:
     plans: list[OutputPlan] = []
     names: dict[str, int] = {}  # casefolded name -> index
     paths: dict[str, int] = {}  # casefolded file name -> index
+    tables: dict[str, int] = {}  # database and table -> index
     for i, dataset in enumerate(spec.outputs.datasets):
         where = ("outputs", "datasets", i)
         problem = name_problem(dataset.name)
@@ -159,6 +174,18 @@ def check_outputs(spec: PipelineSpec, out: Collector) -> list[OutputPlan]:
         plan = _output_plan(dataset, where, out)
         if plan is None:
             continue
+        if plan.table is not None:  # a database output: one per table
+            place = f"{redacted(plan.table.uri)} {plan.table.table}".casefold()
+            taken = tables.setdefault(place, i)
+            if taken != i:
+                out.add(
+                    (*where, "table"),
+                    f"output '{dataset.name}' writes table {plan.table.table}, as output "
+                    f"'{spec.outputs.datasets[taken].name}' (datasets[{taken}]) does: one "
+                    "table, one output",
+                )
+            plans.append(plan)
+            continue
         taken = paths.setdefault(plan.path.casefold(), i)
         other = spec.outputs.datasets[taken].name
         if taken != i and other.casefold() != key:  # (a name used twice is reported above)
@@ -175,6 +202,17 @@ def check_outputs(spec: PipelineSpec, out: Collector) -> list[OutputPlan]:
 def _output_plan(
     dataset: OutputDataset, where: tuple[str | int, ...], out: Collector
 ) -> OutputPlan | None:
+    if dataset.uri is not None:
+        spec, problems = table_spec(dataset)
+        for key, message in problems:
+            out.add((*where, key), message)
+        if spec is None:
+            return None
+        return OutputPlan(
+            dataset.name, dataset.from_, spec.dialect, "", {}, dataset.schema_, table=spec
+        )
+    for key, message in file_output_problems(dataset):
+        out.add((*where, key), message)
     try:
         fmt_name = output_format(dataset.path, dataset.format)
     except TraktError as exc:

@@ -23,9 +23,11 @@ from trakt.errors import (
     TraktError,
 )
 from trakt.io.badlines import rejected_file_name, write_rejected
+from trakt.io.sql_urls import is_database
 from trakt.runtime import cancel
 from trakt.runtime.adapter import Data
 from trakt.runtime.context import StepContext, make_context
+from trakt.runtime.database_io import DatabaseSessions, DatabaseSource, TableTarget
 from trakt.runtime.datasets import REJECTED_DIR
 from trakt.runtime.endings import cancellation, describe_failure, error_dict, failure_map
 from trakt.runtime.inputs import InputSource
@@ -73,8 +75,14 @@ class Execution:
         self.manifest = manifest
         self.recorder = RunRecorder(manifest, settings.manifest_path, settings.shown_manifest_path)
         self.sources: dict[str, InputSource] = {}
-        self.targets = {
-            d.name: OutputTarget(d, settings.output, settings.shown_output_dir, manifest.run_id)
+        # The run's database transactions: committed only when everything else succeeded.
+        self.databases = DatabaseSessions(settings.start_dir or Path.cwd())
+        self.targets: dict[str, OutputTarget] = {
+            d.name: (
+                TableTarget(d, self.databases)
+                if d.table is not None
+                else OutputTarget(d, settings.output, settings.shown_output_dir, manifest.run_id)
+            )
             for d in plan.outputs
         }
         self.quarantine: dict[str, Path] = {}  # final name -> temporary file
@@ -92,10 +100,12 @@ class Execution:
         try:
             self._open_sources(strict=True)
             self._refuse_overwriting_inputs()
+            for target in self.targets.values():
+                # Import a writer's library while inputs are read; connect to a database and
+                # check its table before any data moves.
+                target.preload()
             for source in self.sources.values():
                 source.prepare(self._scratch_file)
-            for target in self.targets.values():
-                target.preload()  # e.g. import the writer's library while inputs are read
             self.run_body()
             self._write_rejected()
             cancel.check()  # a step that swallowed the signal's exception publishes nothing
@@ -169,13 +179,15 @@ class Execution:
         for index, (artifact, planned) in enumerate(self.plan.inputs.items()):
             if artifact in self.sources:
                 continue
+            override = self.settings.input_overrides.get(artifact)
+            start = self.settings.start_dir or Path.cwd()
             try:
+                if is_database(override or planned.spec.uri):
+                    uri = override or planned.spec.uri
+                    self.sources[artifact] = DatabaseSource(planned, index, uri, start)
+                    continue
                 self.sources[artifact] = InputSource.open(
-                    planned,
-                    index,
-                    self.settings.input_dir,
-                    self.settings.input_overrides.get(artifact),
-                    self.settings.start_dir or Path.cwd(),
+                    planned, index, self.settings.input_dir, override, start
                 )
             except (TraktError, OSError):
                 if strict:
@@ -192,13 +204,17 @@ class Execution:
         """Every file the run writes, by each place it may really be (see :func:`places`);
         two of them at one place would overwrite each other: refused."""
         out = self.settings.output_dir
-        targets = [(t.final, f"output '{t.name}'") for t in self.targets.values()]
+        targets = [(t.final, f"output '{t.name}'") for t in self._file_targets()]
         targets.append((self.settings.manifest_path, "the manifest"))
         targets.append((out / LOCK_NAME, "the lock file"))  # replacing it would void the lock
         for name, kind in self._quarantine_owners():
             path = out / REJECTED_DIR / rejected_file_name(name)
             targets.append((path, f"quarantine of {kind} '{name}'"))
         return distinct_places(targets)
+
+    def _file_targets(self) -> list[OutputTarget]:
+        """The targets that write files (not database tables)."""
+        return [t for t in self.targets.values() if t.plan.table is None]
 
     def _quarantine_owners(self) -> list[tuple[str, str]]:
         """(name, 'input' or 'output') for every quarantine file."""
@@ -319,8 +335,12 @@ class Execution:
     def _publish(self) -> None:
         """Move every output into place: only now does any output appear, all of them or
         (after a failure, or a crash and the next run's recovery) none."""
-        pending = dict(t.staged() for t in self.targets.values())
+        pending = dict(t.staged() for t in self._file_targets())
         pending.update(self.quarantine)
+        # Databases first: a commit can fail (a deferred constraint, a lost connection) and
+        # then no file is published; a local publish that fails after it is the one case
+        # that leaves the databases ahead of the files (README: "Databases").
+        self.databases.commit()
         self.settings.output.publish(self.manifest.run_id, pending)
         for target in self.targets.values():
             target.created = False  # published: no longer this run's to remove
@@ -331,6 +351,7 @@ class Execution:
         is left, e.g. a name the file system refused, the next run removes)."""
         for target in self.targets.values():
             target.discard()
+        self.databases.close()  # what was not committed is rolled back
         for tmp in self.quarantine.values():
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)

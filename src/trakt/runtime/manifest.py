@@ -124,6 +124,8 @@ class InputRecord:
     bad_lines: dict[str, Any] | None = None
     events: list[dict[str, Any]] | None = None
     column_summaries: dict[str, Any] | None = None
+    table: str | None = None  # a database input: the table read, or
+    query: str | None = None  # the query run (its params are not recorded: they may be secret)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -136,7 +138,9 @@ class InputRecord:
             "rows": self.rows,
             "columns": self.columns,
         }
-        return _with_present(data, self, ("bad_lines", "events", "column_summaries"))
+        return _with_present(
+            data, self, ("table", "query", "bad_lines", "events", "column_summaries")
+        )
 
 
 @dataclass
@@ -154,6 +158,8 @@ class OutputRecord:
     duration_s: float
     events: list[dict[str, Any]] | None = None
     column_summaries: dict[str, Any] | None = None
+    table: str | None = None  # a database output: its table and how it was written
+    if_exists: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -167,7 +173,7 @@ class OutputRecord:
             "rows": self.rows,
             "bytes": self.bytes,
         }
-        return _with_present(data, self, ("events", "column_summaries"))
+        return _with_present(data, self, ("table", "if_exists", "events", "column_summaries"))
 
 
 @dataclass
