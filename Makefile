@@ -14,7 +14,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel,sql]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -55,13 +55,14 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
-# Everything but the tests marked `slow` (those that start CLI child processes).
+# Everything but the tests marked `slow` (those that start CLI child processes) and `postgres`
+# (those that start a PostgreSQL server: `apt-get install -y postgresql`).
 test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow and not postgres"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_vs_pandas.py

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.pg_server import PostgresDatabase, PostgresServer, PostgresUnavailable
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 _counter = itertools.count()
@@ -149,3 +151,46 @@ def memory() -> Iterator[Any]:
     yield fs
     MemoryFileSystem.store.clear()
     MemoryFileSystem.pseudo_dirs[:] = [""]
+
+
+POSTGRES_FIXTURES = {"postgres_server", "postgres_url", "postgres_database"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test using a PostgreSQL fixture is marked ``postgres`` even if its author forgot, so
+    ``-m 'not postgres'`` (make test-fast) never starts a server."""
+    for item in items:
+        if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server for the session (tests/pg_server.py), stopped at the end."""
+    try:
+        server = PostgresServer.start()
+    except PostgresUnavailable as exc:
+        reason = str(exc)  # failed outside the handler: pytest shows one clear message
+    else:
+        reason = ""
+    if reason:
+        pytest.fail(f"cannot start PostgreSQL for the tests marked postgres: {reason}", False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """``postgresql://trakt:<password>@127.0.0.1:<port>/trakt``: the session's shared database."""
+    return postgres_server.url
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A fresh empty database for one test, dropped afterwards."""
+    database = PostgresDatabase(postgres_server, postgres_server.create_database())
+    yield database
+    postgres_server.drop_database(database.name)

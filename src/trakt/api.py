@@ -15,7 +15,8 @@ def load_pipeline_from_yaml(path: str | os.PathLike[str]) -> Pipeline:
 
     Every problem — YAML structure, unknown keys, unresolvable steps, bindings, artifacts,
     cycles — is collected and raised at once as :class:`PipelineValidationError`, each with
-    ``file:line:column`` and the YAML path.
+    ``file:line:column`` and the YAML path. ``${env:VAR}`` references in string values are
+    expanded from the environment first (:mod:`trakt.model.interpolate`).
     """
     data, source, problems = read_pipeline_file(path)
     parsed = parse_spec(data, source)
@@ -25,7 +26,8 @@ def load_pipeline_from_yaml(path: str | os.PathLike[str]) -> Pipeline:
         _, semantic = check_pipeline(pipeline, parsed)  # the plan is kept for its run
         problems += semantic
     if problems or pipeline is None:
-        raise PipelineValidationError(problems, file=source.file)
+        # A value from ${env:X} may be a secret: messages show the reference instead.
+        raise PipelineValidationError(source.conceal(problems), file=source.file)
     return pipeline
 
 

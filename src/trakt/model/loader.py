@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from trakt.errors import PipelineValidationError, Problem, did_you_mean
+from trakt.model.interpolate import interpolate
 from trakt.model.model import (
     ColumnRule,
     ExecutionSpec,
@@ -308,8 +310,12 @@ def _read_capped(file: FsPath, shown: str) -> bytes:
     return raw
 
 
-def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, list[Problem]]:
-    """Read and safely parse a pipeline file; return data, source info and YAML problems."""
+def read_pipeline_file(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> tuple[Any, SourceInfo, list[Problem]]:
+    """Read and safely parse a pipeline file, expanding its ``${env:...}`` references from
+    ``environ`` (default: the process's environment); return data, source info and the YAML
+    and reference problems."""
     file = FsPath(path)
     shown = str(path)
     raw = _read_capped(file, shown)
@@ -321,5 +327,13 @@ def read_pipeline_file(path: str | os.PathLike[str]) -> tuple[Any, SourceInfo, l
         ) from None
     loaded = load_yaml(text, shown)
     positions = {p: (pos.line, pos.column) for p, pos in loaded.positions.items()}
-    source = SourceInfo(file=shown, sha256=hashlib.sha256(raw).hexdigest(), positions=positions)
-    return loaded.data, source, loaded.problems
+    # Expanded here, before any check, so that every check sees the values a run will use;
+    # the structure (and so every position) stays as written.
+    expanded = interpolate(loaded.data, positions, shown, environ)
+    source = SourceInfo(
+        file=shown,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        positions=positions,
+        expanded=expanded.expanded,
+    )
+    return expanded.data, source, [*loaded.problems, *expanded.problems]

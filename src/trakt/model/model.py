@@ -6,11 +6,14 @@ through the same validation, so the same pipeline compares equal either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from trakt.errors import Problem
+from trakt.model.interpolate import Expanded, conceal, conceal_text
 
 CombineStrategy = Literal["concat", "union", "latest"]
 ExecutionMode = Literal["batch", "stream"]
@@ -154,6 +157,8 @@ class SourceInfo:
     file: str | None = None
     sha256: str | None = None
     positions: Mapping[tuple[str | int, ...], tuple[int, int]] = field(default_factory=dict)
+    # The string values that held ``${env:...}`` references, by path (see interpolate.py).
+    expanded: Mapping[tuple[str | int, ...], Expanded] = field(default_factory=dict)
 
     def position(self, path: tuple[str | int, ...]) -> tuple[int, int] | None:
         """The position of ``path``, or of its nearest ancestor that has one."""
@@ -163,6 +168,14 @@ class SourceInfo:
             if not path:
                 return None
             path = path[:-1]
+
+    def conceal(self, problems: Iterable[Problem]) -> list[Problem]:
+        """``problems`` showing ``${env:X}`` where they would show a value X gave (a secret)."""
+        return conceal(problems, self.expanded) if self.expanded else list(problems)
+
+    def conceal_text(self, text: str) -> str:
+        """``text`` with the values the environment gave the file shown as their references."""
+        return conceal_text(text, self.expanded) if self.expanded else text
 
 
 @dataclass(frozen=True, eq=False)
