@@ -13,7 +13,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel,s3]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -149,3 +149,6 @@ def memory() -> Iterator[Any]:
     yield fs
     MemoryFileSystem.store.clear()
     MemoryFileSystem.pseudo_dirs[:] = [""]
+
+
+from tests.s3server import s3, s3_endpoint  # noqa: E402, F401 - fixtures of the S3 tests
