@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from trakt.errors import OutputError
-from trakt.io.locations import open_store, redacted, secret_values, store_error_text
+from trakt.io.locations import open_store, redacted, secret_values, store_error_text, upload
 from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.store_lock import StoreLock
 from trakt.runtime.store_publish import publish, recover, remove_leftovers
@@ -156,6 +156,6 @@ class StoreFile:
     def upload(self, local: Path) -> None:
         """Put the local file's bytes at the object (one PUT: readers see it whole)."""
         try:
-            self.fs.put_file(str(local), self.key)
+            upload(self.fs, str(local), self.key)
         except Exception as exc:
             raise self.fail("cannot write the manifest", exc) from None

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from trakt.errors import OutputError
+from trakt.io.locations import upload
 from trakt.runtime.outdir import TEMP_PREFIX
 from trakt.runtime.publish import JOURNAL_PREFIX, REJECTED_DIR, fault
 
@@ -90,7 +91,7 @@ def publish(store: Store, run_id: str, pending: Mapping[str, Path]) -> None:
             fs = store.fs_for(entry["final"])
             sources = [tmp] if entry["parts"] is None else [tmp / p for p in entry["parts"]]
             for source, name in zip(sources, _files(entry, "new"), strict=True):
-                fs.put_file(str(source), _key(store, name))
+                upload(fs, str(source), _key(store, name))
                 uploaded.append((fs, _key(store, name)))
         fault("uploaded")
         _write_journal(store, journal, run_id, "copying", entries)
