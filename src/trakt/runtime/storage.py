@@ -67,9 +67,12 @@ def check_at_run(
     spec: PipelineSpec, input_dir: str | None, output_store: bool, overrides: Mapping[str, str]
 ) -> None:
     """Before anything runs: storage_options whose location turned out to be local
-    (a relative uri under a local input dir, an output in a local output dir), exit 2."""
+    (a relative uri under a local input dir, an output in a local output dir), exit 2. An
+    input replaced by ``--input`` is not checked: its options apply only if it is a store."""
     for name, inp in spec.inputs.items():
-        uri = overrides.get(name) or input_uri(inp.uri, input_dir)
+        if name in overrides:  # --input NAME=local.csv for a try-out: the options just go unused
+            continue
+        uri = input_uri(inp.uri, input_dir)
         if inp.storage_options and not is_store(uri):
             raise UsageError(
                 f"input '{name}' has {KEY}, but its uri {uri!r} names a local file; {KEY} "
