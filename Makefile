@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_memory.py
 	$(BIN)/python benchmarks/wide_columns.py
 	$(BIN)/python benchmarks/formats.py
+	$(BIN)/python benchmarks/lambda_memory.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
