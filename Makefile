@@ -14,7 +14,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel,sql]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel,sql,s3]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/stream_memory.py
 	$(BIN)/python benchmarks/wide_columns.py
 	$(BIN)/python benchmarks/formats.py
+	$(BIN)/python benchmarks/lambda_memory.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -153,6 +153,8 @@ def memory() -> Iterator[Any]:
     MemoryFileSystem.pseudo_dirs[:] = [""]
 
 
+from tests.s3server import s3, s3_endpoint  # noqa: E402, F401 - fixtures of the S3 tests
+
 POSTGRES_FIXTURES = {"postgres_server", "postgres_url", "postgres_database"}
 
 

@@ -189,7 +189,7 @@ def test_recovery_interrupted_itself_is_finished_by_the_next(
         if point == "new" and (out / "b.csv").exists():  # a and b moved in, r and c not
             raise _Crash
 
-    monkeypatch.setattr(protocol, "_fault", crash_at)
+    monkeypatch.setattr(protocol, "fault", crash_at)
     with pytest.raises(_Crash):
         protocol.publish(out, "run2", pending)
     assert (out / "b.csv").read_bytes() == b"new b\n"

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from trakt import load_pipeline_from_yaml
-from trakt.errors import PipelineValidationError, UsageError
+from trakt.errors import PipelineValidationError
 from trakt.runtime.local_runner import LocalRunner
 
 fsspec = pytest.importorskip("fsspec")
@@ -171,23 +171,3 @@ def test_an_unknown_scheme_is_a_validation_problem_at_its_line(tmp_path: Path) -
     with pytest.raises(PipelineValidationError, match=r"no store is known for mem0ry://") as e:
         load_pipeline_from_yaml(tmp_path / "pipeline.yaml")
     assert [(p.path, p.line) for p in e.value.problems] == [("inputs.src.uri", 4)]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"output_dir": "memory://bucket/out"}, r"output dir memory://bucket/out: a store"),
-        ({"input_dir": "memory://bucket/in"}, r"input dir memory://bucket/in: .*uri in full"),
-        (
-            {"manifest_path": "ftp://ann:pw@host/m.json"},
-            r"manifest path ftp://ann:\*\*\*@host/m.json: a store location is not supported",
-        ),
-    ],
-)
-def test_a_store_as_output_dir_input_dir_or_manifest_path_is_refused(
-    tmp_path: Path, kwargs: dict[str, str], message: str
-) -> None:
-    settings = {"input_dir": str(tmp_path), "output_dir": str(tmp_path / "out"), **kwargs}
-    with pytest.raises(UsageError, match=message):
-        LocalRunner(**settings)
-    assert not (tmp_path / "out").exists() and not Path("memory:").exists()

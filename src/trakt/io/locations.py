@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,14 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _GLOB_CHARS = set("*?[")
 LOCAL_SCHEMES = frozenset({"file", "local"})
 COPY_BLOCK = 1 << 20  # a store file is copied in blocks: memory stays bounded
+# s3fs reads ahead 50 MiB and uploads up to 10 parts of 50 MiB at once by default (measured:
+# a 1M-row stream run on Lambda peaked ~490 MiB); these keep a store transfer to ~16 MiB.
+READ_AHEAD = 8 << 20
+UPLOAD_PART = 8 << 20
+UPLOAD_CONCURRENCY = 2
+# storage_options keys whose values are credentials: never shown (key, secret, token,
+# password, aws_secret_access_key, account_key, sas_token, client_secret, ...).
+_SECRET_KEY = re.compile(r"key|secret|token|passw|credential|auth|signature|sas", re.IGNORECASE)
 
 
 def uri_scheme(uri: str) -> str | None:
@@ -59,6 +67,49 @@ def redacted(uri: str) -> str:
         host = f"{host}:{parts.port}"
     netloc = f"{parts.username or ''}:***@{host}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def join_uri(base: str, relative: str) -> str:
+    """``relative`` (a path with ``/``) under the store URI ``base``: ``s3://b/in`` +
+    ``a/*.csv`` -> ``s3://b/in/a/*.csv``."""
+    return base.rstrip("/") + "/" + relative.lstrip("/")
+
+
+def secret_values(options: Mapping[str, Any]) -> list[str]:
+    """Every credential in ``storage_options`` (nested mappings too: ``client_kwargs``), by
+    key name; the values errors are scrubbed of. Longest first, so a secret that contains
+    another is scrubbed whole."""
+    found: list[str] = []
+
+    def walk(mapping: Mapping[str, Any], secret: bool) -> None:
+        for key, value in mapping.items():
+            hidden = secret or bool(_SECRET_KEY.search(str(key)))
+            if isinstance(value, Mapping):
+                walk(value, hidden)
+            elif hidden and value is not None and not isinstance(value, bool):
+                text = str(value)
+                if len(text) >= 3:  # "1" or "" scrubbed would mangle every message
+                    found.append(text)
+
+    walk(options, False)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``***``."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def open_store(uri: str, options: Mapping[str, Any] | None = None) -> tuple[Any, str]:
+    """(fsspec filesystem, path in it) for a store URI with ``storage_options``.
+
+    A filesystem of its own, not fsspec's process-wide instance cache: one run's settings
+    (credentials, endpoints) never carry over into the next run's."""
+    from fsspec.core import url_to_fs
+
+    return url_to_fs(uri, skip_instance_cache=True, **dict(options or {}))  # type: ignore[no-any-return]
 
 
 def local_path(uri: str) -> str:
@@ -132,19 +183,17 @@ class StoreLocation:
     """A store location: files found, sized and copied through one fsspec filesystem.
 
     Nothing here needs a rename or a lock, which stores do not have: inputs are only read.
-    (Outputs stay local, published by rename under ``flock``; a store as output location
-    would copy then delete instead, and could not enforce one run per place itself.)"""
+    ``storage_options`` go to fsspec (endpoint, credentials...); their secrets never appear
+    in an error."""
 
-    def __init__(self, artifact: str, uri: str) -> None:
+    def __init__(
+        self, artifact: str, uri: str, storage_options: Mapping[str, Any] | None = None
+    ) -> None:
         self.artifact = artifact
         self.uri = uri
         self.shown = redacted(uri)
-        # A filesystem per location, not fsspec's process-wide instance cache: one run's
-        # settings (credentials, endpoints) never carry over into the next run's.
-        self.fs, self.path = self._call(
-            lambda: _url_to_fs(uri),
-            "cannot open",
-        )
+        self.secrets = secret_values(storage_options or {})
+        self.fs, self.path = self._call(lambda: open_store(uri, storage_options), "cannot open")
 
     def files(self) -> list[StoreFile]:
         """The files the uri names, in sorted order: the file itself when one exists under
@@ -172,7 +221,7 @@ class StoreLocation:
         """Copy ``f`` into the local file ``dest`` (which exists, empty), block by block."""
 
         def copy() -> None:
-            with self.fs.open(f.key, "rb") as src, dest.open("wb") as out:
+            with self.fs.open(f.key, "rb", block_size=READ_AHEAD) as src, dest.open("wb") as out:
                 shutil.copyfileobj(src, out, COPY_BLOCK)
 
         self._call(copy, f"cannot read {f.uri}:", shown=f.uri)
@@ -204,17 +253,27 @@ class StoreLocation:
             raise self._error(f"cannot read {self.shown}: {exc}", shown) from None
         except Exception as exc:  # stores raise their own kinds (botocore, aiohttp...)
             what = doing if doing.endswith(":") else f"{doing} {self.shown}:"
-            text = str(exc).replace(self.uri, self.shown) or type(exc).__name__
+            text = store_error_text(exc, self.uri, self.secrets)
             raise self._error(
                 f"{what} {text}; check the uri, the store's credentials and that it can be reached",
                 shown,
             ) from None
 
 
-def _url_to_fs(uri: str) -> tuple[Any, str]:
-    from fsspec.core import url_to_fs
+def upload(fs: Any, local: str, key: str) -> None:
+    """Put a local file at ``key``, in parts of bounded size on S3 (see :data:`UPLOAD_PART`)."""
+    protocol = getattr(fs, "protocol", ())
+    if "s3" in ((protocol,) if isinstance(protocol, str) else tuple(protocol)):
+        fs.put_file(local, key, chunksize=UPLOAD_PART, max_concurrency=UPLOAD_CONCURRENCY)
+    else:
+        fs.put_file(local, key)
 
-    return url_to_fs(uri, skip_instance_cache=True)  # type: ignore[no-any-return]
+
+def store_error_text(exc: BaseException, uri: str, secrets: Iterable[str]) -> str:
+    """A store's exception as one message: the URI's password and every secret of its
+    storage_options scrubbed (a library may quote its arguments: ``unexpected keyword``...)."""
+    text = str(exc).replace(uri, redacted(uri)) or type(exc).__name__
+    return scrub(text, secrets)
 
 
 def _info(fs: Any, path: str) -> dict[str, Any] | None:

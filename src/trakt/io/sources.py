@@ -79,16 +79,21 @@ def _shown(path: Path, base: Path) -> str:
 
 
 def resolve_files(
-    artifact: str, uri: str, base_dir: Path, prefix: str = "input"
+    artifact: str,
+    uri: str,
+    base_dir: Path,
+    prefix: str = "input",
+    storage_options: Mapping[str, Any] | None = None,
 ) -> list[SourceFile]:
     """The files an input uri names, in sorted path order.
 
     A uri that names an existing file is that file, whatever characters its name holds
     (``a[1].csv``, ``what?.csv``); only otherwise are ``*``, ``?`` and ``[`` glob patterns.
-    A store's files are copied into the scratch dir (named by ``prefix``) by :func:`fetch`.
+    A store's files are copied into the scratch dir (named by ``prefix``) by :func:`fetch`;
+    ``storage_options`` (fsspec's settings) reach a store only.
     """
     if is_store(uri):
-        store = StoreLocation(artifact, uri)
+        store = StoreLocation(artifact, uri, storage_options)
         return [_store_file(store, f, f"{prefix}-{i}") for i, f in enumerate(store.files())]
     uri = local_path(uri)  # file:// URIs are local paths
     full = Path(uri) if os.path.isabs(uri) else base_dir / uri

@@ -7,8 +7,8 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from trakt.runtime import cancel
 from trakt.runtime.adapter import Data
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.database_io import DatabaseSessions, DatabaseSource, TableTarget
-from trakt.runtime.datasets import REJECTED_DIR
+from trakt.runtime.datasets import REJECTED_DIR, InputPlan
 from trakt.runtime.endings import cancellation, describe_failure, error_dict, failure_map
 from trakt.runtime.inputs import InputSource
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
@@ -38,6 +38,7 @@ from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.recorder import RunRecorder
 from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
 from trakt.runtime.stepcalls import passes_through, step_failure
+from trakt.runtime.storage import input_uri, merged
 from trakt.runtime.targets import OutputTarget
 from trakt.runtime.timeouts import Overtime, deadline, disarm, set_last_resort
 
@@ -59,6 +60,10 @@ class RunSettings:
     shown_output_dir: str = ""
     shown_manifest_path: str = ""
     start_dir: Path | None = None  # the working directory when the run started
+    # A store --input-dir (s3://bucket/in): relative input uris go under it.
+    input_store: str | None = None
+    # A manifest on a store: uploaded after every local (atomic) write of it.
+    manifest_upload: Callable[[Path], None] | None = None
 
     @property
     def output_dir(self) -> Path:
@@ -73,7 +78,9 @@ class Execution:
         self.settings = settings
         self.plan = plan
         self.manifest = manifest
-        self.recorder = RunRecorder(manifest, settings.manifest_path, settings.shown_manifest_path)
+        self.recorder = RunRecorder(
+            manifest, settings.manifest_path, settings.shown_manifest_path, settings.manifest_upload
+        )
         self.sources: dict[str, InputSource] = {}
         # The run's database transactions: committed only when everything else succeeded.
         self.databases = DatabaseSessions(settings.start_dir or Path.cwd())
@@ -187,11 +194,22 @@ class Execution:
                     self.sources[artifact] = DatabaseSource(planned, index, uri, start)
                     continue
                 self.sources[artifact] = InputSource.open(
-                    planned, index, self.settings.input_dir, override, start
+                    self._placed(planned), index, self.settings.input_dir, override, start
                 )
             except (TraktError, OSError):
                 if strict:
                     raise
+
+    def _placed(self, planned: InputPlan) -> InputPlan:
+        """An input as this run reads it: under a store --input-dir, with the pipeline's
+        storage_options under its own."""
+        spec = planned.spec
+        options = merged(self.plan.pipeline.spec.storage_options, spec.storage_options)
+        uri = input_uri(spec.uri, self.settings.input_store)
+        if uri == spec.uri and options == spec.storage_options:
+            return planned
+        update = {"uri": uri, "storage_options": options}
+        return replace(planned, spec=spec.model_copy(update=update))
 
     def refuse_overwrites_early(self) -> None:
         """Before the manifest is first written: no output, quarantine file or manifest may
@@ -292,7 +310,11 @@ class Execution:
         """An output completely written: closed, and its entry in the manifest."""
         target = self.targets[name]
         target.close()
-        self.manifest.outputs.append(target.record())
+        record = target.record()
+        uri_of = getattr(self.settings.output, "uri_of", None)
+        if uri_of is not None:  # a store: named by its URI, not the local staging file
+            record.uri = record.path = uri_of(target.plan.path)
+        self.manifest.outputs.append(record)
 
     def _write_rejected(self) -> None:
         """Counts in the manifest; quarantined rows (malformed, or breaking the schema) go to
@@ -304,7 +326,8 @@ class Execution:
                 continue
             entry: dict[str, Any] = {"policy": policy, "count": len(source.bad)}
             if policy == "quarantine":
-                entry["path"] = str(out / REJECTED_DIR / rejected_file_name(artifact))
+                name = f"{REJECTED_DIR}/{rejected_file_name(artifact)}"
+                entry["path"] = self._published_name(name)
             self.manifest.inputs.setdefault(artifact, source.record).bad_lines = entry
         for name in sorted({name for name, _ in self._quarantine_owners()}):
             target = self.targets.get(name)
@@ -321,6 +344,11 @@ class Execution:
             self.quarantine[final_name] = tmp
             encoding = found.encoding if found is not None else "utf-8"
             write_rejected(tmp, sorted(rows, key=lambda r: (r.file, r.line)), encoding)
+
+    def _published_name(self, name: str) -> str:
+        """Where a file of the output location is published: a path, or a store's URI."""
+        uri_of = getattr(self.settings.output, "uri_of", None)
+        return str(uri_of(name)) if uri_of is not None else str(self.settings.output_dir / name)
 
     def _attach_summaries(self) -> None:
         for source in self.sources.values():

@@ -58,7 +58,9 @@ class InputSource:
         self.source_column: str | None = spec.source_column or option_column
         self.combine_strategy: str = spec.combine_strategy
         self.sheet = spec.sheet
-        self.files: list[SourceFile] = resolve_files(plan.artifact, uri, base, f"input{index}")
+        self.files: list[SourceFile] = resolve_files(
+            plan.artifact, uri, base, f"input{index}", spec.storage_options
+        )
         self._check_one_format()
         self.scanned: list[SourceFile] | None = None  # the files before bad lines went
         self.bad: list[BadLine] = []

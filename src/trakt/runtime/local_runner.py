@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import secrets
-from collections.abc import Callable, Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +33,10 @@ from trakt.runtime.outdir import (
     stale_run,
     unusable_manifest_path,
 )
-from trakt.runtime.output_location import LocalOutputDir
+from trakt.runtime.output_location import LocalOutputDir, OutputLocation
 from trakt.runtime.planning import ExecutionPlan, plan_pipeline
+from trakt.runtime.storage import check_at_run, merged
+from trakt.runtime.store_output import StoreFile, StoreOutputDir
 from trakt.runtime.stream import StreamExecution
 
 # Rows per chunk in stream mode; see benchmarks/stream_memory.py for the measurement.
@@ -53,9 +58,11 @@ class LocalRunner:
 
     ``input_dir`` anchors relative input uris; outputs go to ``output_dir`` (created if absent)
     as ``<name>.csv``; the manifest goes to ``manifest_path`` (default
-    ``<output_dir>/manifest.json``). ``input_overrides`` maps an input artifact to a file or
-    glob that replaces its uri (relative paths are taken from the current directory).
-    ``stream_chunk_size`` is the number of rows per chunk in stream mode.
+    ``<output_dir>/manifest.json``). Each of the three may be a store URI (``s3://...``).
+    ``input_overrides`` maps an input artifact to a file or glob that replaces its uri
+    (relative paths are taken from the current directory). ``stream_chunk_size`` is the number
+    of rows per chunk in stream mode. ``scratch_dir`` holds a store output's local files until
+    they are uploaded (default: the system's temporary dir, ``TMPDIR``).
     """
 
     def __init__(
@@ -68,20 +75,31 @@ class LocalRunner:
         stream_chunk_size: int | None = None,
         on_start: Callable[[Manifest], None] | None = None,
         column_summaries: bool = True,
+        scratch_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if stream_chunk_size is not None and stream_chunk_size < 1:
             raise UsageError(f"stream_chunk_size must be at least 1, got {stream_chunk_size}")
-        self.input_dir = _local_dir(
-            input_dir,
-            "input dir",
-            "give the input's uri in full instead (e.g. uri: s3://bucket/data/*)",
-        )
-        self.output_dir = _local_dir(output_dir, "output dir", "write to a local directory")
+        self.input_uri = _store_uri(input_dir)
+        self.input_dir = Path(".") if self.input_uri else Path(local_path(os.fspath(input_dir)))
+        self.output_uri = _store_uri(output_dir)
+        self.output_dir = Path(".") if self.output_uri else Path(local_path(os.fspath(output_dir)))
+        self.manifest_uri = _store_uri(manifest_path) if manifest_path else None
+        if self.output_uri and not manifest_path:
+            self.manifest_uri = self.output_uri.rstrip("/") + "/manifest.json"
         self.manifest_path = (
-            _local_dir(manifest_path, "manifest path", "write it to a local file")
+            Path(".")
+            if self.manifest_uri
+            else Path(local_path(os.fspath(manifest_path)))
             if manifest_path
             else self.output_dir / "manifest.json"
         )
+        self.shown_output_dir = (
+            redacted(self.output_uri) if self.output_uri else str(self.output_dir)
+        )
+        self.shown_manifest_path = (
+            redacted(self.manifest_uri) if self.manifest_uri else str(self.manifest_path)
+        )
+        self.scratch_dir = scratch_dir
         self.input_overrides = dict(input_overrides or {})
         self.stream_chunk_size = stream_chunk_size or DEFAULT_CHUNK_SIZE
         # Called with the live manifest when a run starts (progress displays read it).
@@ -119,23 +137,71 @@ class LocalRunner:
             mode=pipeline.mode,
             trakt_version=__version__,
         )
-        # Absolute from here on: a step that calls os.chdir moves nothing of this run.
-        settings = RunSettings(
-            self.input_dir.absolute(),
-            LocalOutputDir(self.output_dir.absolute()),
-            self.manifest_path.absolute(),
-            self.input_overrides,
-            self.stream_chunk_size,
-            otel_context,
-            otel_enabled,
-            self.column_summaries,
-            shown_output_dir=str(self.output_dir),
-            shown_manifest_path=str(self.manifest_path),
-            start_dir=Path.cwd(),
-        )
-        settings.output.create()
-        with settings.output.locked(manifest.run_id):
-            return self._run_locked(pipeline, manifest, settings)
+        with self._staging() as staging:
+            output, manifest_path, manifest_file = self._locations(
+                pipeline.spec.storage_options, staging
+            )
+            # Absolute from here on: a step that calls os.chdir moves nothing of this run.
+            settings = RunSettings(
+                self.input_dir.absolute(),
+                output,
+                manifest_path,
+                self.input_overrides,
+                self.stream_chunk_size,
+                otel_context,
+                otel_enabled,
+                self.column_summaries,
+                shown_output_dir=self.shown_output_dir,
+                shown_manifest_path=self.shown_manifest_path,
+                start_dir=Path.cwd(),
+                input_store=self.input_uri,
+                manifest_upload=manifest_file.upload if manifest_file else None,
+            )
+            settings.output.create()
+            with settings.output.locked(manifest.run_id):
+                if manifest_file is not None:  # the previous manifest: a killed run's, say
+                    manifest_file.fetch(manifest_path)
+                return self._run_locked(pipeline, manifest, settings)
+
+    @contextlib.contextmanager
+    def _staging(self) -> Iterator[Path | None]:
+        """A local directory of this run for what goes to a store (outputs, manifest)."""
+        if not (self.output_uri or self.manifest_uri):
+            yield None
+            return
+        scratch = None if self.scratch_dir is None else os.fspath(self.scratch_dir)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix="trakt-", dir=scratch)).absolute()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create a scratch dir for the store's files in "
+                f"{scratch or tempfile.gettempdir()}: {exc.strerror or exc}; set TMPDIR (or "
+                "scratch_dir) to a writable directory"
+            ) from None
+        try:
+            yield staging
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _locations(
+        self, options: Mapping[str, Any], staging: Path | None
+    ) -> tuple[OutputLocation, Path, StoreFile | None]:
+        """The output location, the manifest's local path, and its store object if any."""
+        output: OutputLocation
+        if self.output_uri:
+            assert staging is not None
+            output = StoreOutputDir(self.output_uri, options, staging / "out")
+        else:
+            output = LocalOutputDir(self.output_dir.absolute())
+        if not self.manifest_uri:
+            return output, self.manifest_path.absolute(), None
+        assert staging is not None
+        under = self.output_uri.rstrip("/") + "/" if self.output_uri else None
+        if isinstance(output, StoreOutputDir) and under and self.manifest_uri.startswith(under):
+            name = self.manifest_uri[len(under) :]
+            return output, output.path / name, output.manifest_file(name)
+        local = staging / "manifest" / self.manifest_uri.rstrip("/").rsplit("/", 1)[-1]
+        return output, local, StoreFile.open(self.manifest_uri, options)
 
     def _run_locked(
         self, pipeline: Pipeline, manifest: Manifest, settings: RunSettings
@@ -143,8 +209,9 @@ class LocalRunner:
         unusable = unusable_manifest_path(settings.manifest_path, settings.output_dir)
         if unusable:
             raise UsageError(
-                f"--manifest-path {self.manifest_path}: {unusable}; choose another manifest path",
-                file=str(self.manifest_path),
+                f"--manifest-path {self.shown_manifest_path}: {unusable}; choose another "
+                "manifest path",
+                file=self.shown_manifest_path,
             )
         recovered = settings.output.recover()
         if recovered:
@@ -155,7 +222,7 @@ class LocalRunner:
             log.warning(
                 "the previous run %s in %s never finished (killed?); its leftovers are removed",
                 stale["run_id"],
-                self.output_dir,
+                self.shown_output_dir,
                 extra={"stale_run": True},
             )
         removed = settings.output.remove_leftovers()
@@ -164,11 +231,15 @@ class LocalRunner:
         try:
             plan = plan_pipeline(pipeline)
             self._check_overrides(plan)
+            self._use_storage_options(pipeline, plan, settings.output)
         except (PipelineValidationError, UsageError) as exc:
             manifest.finish("invalid", exc.to_dict())
             # never over an output, a step module or the pipeline file named by mistake
-            if not (foreign_file(settings.manifest_path) or self._is_pipeline_file(pipeline)):
-                write_json_atomic(settings.manifest_path, manifest.to_dict())
+            if not (
+                foreign_file(settings.manifest_path)
+                or self._is_pipeline_file(pipeline, settings.manifest_path)
+            ):
+                _write_manifest(settings, manifest)
             raise
         execution = (StreamExecution if plan.mode == "stream" else BatchExecution)(
             settings, plan, manifest
@@ -178,11 +249,11 @@ class LocalRunner:
         except OutputConflict as exc:
             if exc.fields.get("target") != "manifest":  # never write over the input itself
                 manifest.finish("invalid", exc.to_dict())
-                write_json_atomic(settings.manifest_path, manifest.to_dict())
+                _write_manifest(settings, manifest)
             raise
-        self._refuse_replacing_other_files(pipeline)
+        self._refuse_replacing_other_files(pipeline, settings.manifest_path)
         # Written first as `running`: a run killed outright leaves this for the next to report.
-        write_json_atomic(settings.manifest_path, manifest.to_dict())
+        _write_manifest(settings, manifest)
         if self.on_start is not None:
             self.on_start(manifest)
         result = execution.execute()
@@ -204,39 +275,60 @@ class LocalRunner:
             trakt_version=__version__,
         )
         manifest.finish("invalid", error.to_dict())
-        output = LocalOutputDir(self.output_dir.absolute())
-        output.create()
-        with output.locked(manifest.run_id):
-            recovered = output.recover()
-            if recovered:  # a killed publish is settled whatever this run turns out to be
-                manifest.publish_recovery = recovered
-            unusable = unusable_manifest_path(self.manifest_path, self.output_dir)
-            if unusable:
-                return f"not written: {self.manifest_path}: {unusable}"
-            if foreign_file(self.manifest_path):
-                return f"not written: {self.manifest_path} holds a file that is not a manifest"
-            write_json_atomic(self.manifest_path, manifest.to_dict())
-        return str(self.manifest_path)
+        shown = self.shown_manifest_path
+        with self._staging() as staging:
+            # No pipeline, so no storage_options: a store is reached by the AWS variables.
+            output, path, manifest_file = self._locations({}, staging)
+            output.create()
+            with output.locked(manifest.run_id):
+                if manifest_file is not None:
+                    manifest_file.fetch(path)
+                recovered = output.recover()
+                if recovered:  # a killed publish is settled whatever this run turns out to be
+                    manifest.publish_recovery = recovered
+                unusable = unusable_manifest_path(path, output.path)
+                if unusable:
+                    return f"not written: {shown}: {unusable}"
+                if foreign_file(path):
+                    return f"not written: {shown} holds a file that is not a manifest"
+                write_json_atomic(path, manifest.to_dict())
+                if manifest_file is not None:
+                    manifest_file.upload(path)
+        return shown
 
-    def _refuse_replacing_other_files(self, pipeline: Pipeline) -> None:
+    def _use_storage_options(
+        self, pipeline: Pipeline, plan: ExecutionPlan, output: OutputLocation
+    ) -> None:
+        """storage_options where they turned out local are refused; an output's own go to
+        the store location's upload of its objects."""
+        spec = pipeline.spec
+        check_at_run(spec, self.input_uri, self.output_uri is not None, self.input_overrides)
+        if not isinstance(output, StoreOutputDir):
+            return
+        own = {d.name: d.storage_options for d in spec.outputs.datasets}
+        for planned in plan.outputs:
+            if own.get(planned.name):
+                output.use_options(planned.path, merged(spec.storage_options, own[planned.name]))
+
+    def _refuse_replacing_other_files(self, pipeline: Pipeline, path: Path) -> None:
         """The manifest replaces only an earlier manifest: never the pipeline file, a step
         module or any other file that is there (before anything runs: exit 2)."""
-        path = self.manifest_path
-        is_pipeline = self._is_pipeline_file(pipeline)
+        is_pipeline = self._is_pipeline_file(pipeline, path)
         # a link there is replaced by the rename, its target kept: only a file of its own counts
         if is_pipeline or (not path.is_symlink() and foreign_file(path)):
             what = "the pipeline file itself" if is_pipeline else "a file that is not a manifest"
+            shown = self.shown_manifest_path
             raise OutputConflict(
-                f"--manifest-path {path} is {what}; the manifest would replace it: choose "
+                f"--manifest-path {shown} is {what}; the manifest would replace it: choose "
                 "another --manifest-path (or remove that file if it is not needed)",
-                file=str(path),
+                file=shown,
                 target="manifest",
             )
 
-    def _is_pipeline_file(self, pipeline: Pipeline) -> bool:
+    def _is_pipeline_file(self, pipeline: Pipeline, path: Path) -> bool:
         source = pipeline.source.file
         try:  # lstat: a link at the manifest path is replaced, never written through
-            mine, theirs = os.lstat(self.manifest_path), os.stat(source) if source else None
+            mine, theirs = os.lstat(path), os.stat(source) if source else None
         except OSError:  # not there (yet): not the pipeline file
             return False
         return theirs is not None and (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
@@ -251,13 +343,14 @@ class LocalRunner:
             override_format(plan.inputs[name], self.input_overrides[name])
 
 
-def _local_dir(value: str | os.PathLike[str], what: str, fix: str) -> Path:
-    """A local path (a ``file://`` URI made one); a store URI is refused: the local runner's
-    outputs and manifest are published by rename under a lock, which stores do not offer."""
+def _write_manifest(settings: RunSettings, manifest: Manifest) -> None:
+    """The manifest written atomically where the run keeps it (uploaded too on a store)."""
+    write_json_atomic(settings.manifest_path, manifest.to_dict())
+    if settings.manifest_upload is not None:
+        settings.manifest_upload(settings.manifest_path)
+
+
+def _store_uri(value: str | os.PathLike[str]) -> str | None:
+    """``value`` if it names a store (``s3://...``), else None (a local path or file:// URI)."""
     text = os.fspath(value)
-    if is_store(text):
-        raise UsageError(
-            f"{what} {redacted(text)}: a store location is not supported here yet (only input "
-            f"uris may name a store); {fix}"
-        )
-    return Path(local_path(text))
+    return text if is_store(text) else None

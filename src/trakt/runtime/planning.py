@@ -25,6 +25,7 @@ from trakt.runtime.datasets import (
     check_inputs,
     check_outputs,
 )
+from trakt.runtime.storage import check_storage_options
 from trakt.steps.binding import bind
 from trakt.steps.resolve import StepFunction, describe, resolve_step
 
@@ -256,6 +257,7 @@ def check_pipeline(
     check_input_names(spec, out)
     inputs = check_inputs(spec, out)
     outputs = check_outputs(spec, out)
+    check_storage_options(spec, out)
     resolved = _resolve(pipeline, out)
     ignore = set(parsed.dropped_refs) if parsed else set()
     produced, plans = _producers(spec, resolved, out, ignore)

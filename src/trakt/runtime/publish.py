@@ -19,8 +19,8 @@ Recovery: ``moving`` → roll back (backups renamed back, new files that replace
 removed); ``committed`` → finish step 6. Both are idempotent, so a crash during recovery is
 recovered by the next run too.
 
-``TRAKT_FAULT_PUBLISH=<point>`` (test hook, read only here) kills the process with SIGKILL at
-one of :data:`FAULT_POINTS`.
+``TRAKT_FAULT_PUBLISH=<point>`` (test hook, read only by :func:`fault`) kills the process
+with SIGKILL at one of :data:`FAULT_POINTS`.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 FAULT_POINTS = ("journal", "backup", "backups", "new", "moved", "committed", "cleaned")
 
 
-def _fault(point: str) -> None:
-    """Crash-test hook: die here, outright, if the environment asks for this point."""
+def fault(point: str) -> None:
+    """Crash-test hook: die here, outright, if the environment asks for this point (a
+    store's publish, :mod:`trakt.runtime.store_publish`, has points of its own)."""
     if os.environ.get("TRAKT_FAULT_PUBLISH") == point:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -141,19 +142,19 @@ def publish(output_dir: Path, run_id: str, pending: Mapping[str, Path]) -> None:
     except OSError as exc:
         journal.unlink(missing_ok=True)
         raise _cannot(output_dir, exc, "nothing was changed") from None
-    _fault("journal")
+    fault("journal")
     try:
         for entry in entries:
             if entry["backup"] is not None:
                 os.replace(output_dir / entry["final"], output_dir / entry["backup"])
-                _fault("backup")
-        _fault("backups")
+                fault("backup")
+        fault("backups")
         for entry in entries:
             os.replace(output_dir / entry["new"], output_dir / entry["final"])
-            _fault("new")
+            fault("new")
         for folder in dirs:
             _fsync_dir(folder)
-        _fault("moved")
+        fault("moved")
         _write_journal(journal, {"run_id": run_id, "state": "committed", "files": entries})
     except OSError as exc:
         try:
@@ -164,7 +165,7 @@ def publish(output_dir: Path, run_id: str, pending: Mapping[str, Path]) -> None:
                 output_dir, exc, f"the next run in {output_dir} restores the previous outputs"
             ) from None
         raise _cannot(output_dir, exc, "the previous outputs were restored") from None
-    _fault("committed")
+    fault("committed")
     _finish(output_dir, journal, entries)
 
 
@@ -208,7 +209,7 @@ def _finish(output_dir: Path, journal: Path, entries: list[dict[str, Any]]) -> N
         for entry in entries:
             if entry["backup"] is not None:
                 _remove(output_dir / entry["backup"])
-        _fault("cleaned")
+        fault("cleaned")
         journal.unlink(missing_ok=True)
         _fsync_dir(output_dir)
     except OSError:  # published already; the next run removes what is left

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import resource
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,17 @@ class RunRecorder:
     """The manifest of one run and where it is written; progress displays and tracing read
     ``manifest`` (live while the run goes on)."""
 
-    def __init__(self, manifest: Manifest, path: Path, shown_path: str = "") -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        path: Path,
+        shown_path: str = "",
+        upload: Callable[[Path], None] | None = None,
+    ) -> None:
         self.manifest = manifest
         self.path = path
         self.shown_path = shown_path or str(path)
+        self.upload = upload  # a manifest on a store: the local file is uploaded after each write
 
     def failed(self, error: dict[str, Any]) -> None:
         """The run failed: nothing of it was published."""
@@ -53,6 +61,8 @@ class RunRecorder:
         """Write the manifest as it is now (atomically), with the peak memory so far."""
         self.manifest.peak_rss_bytes = peak_rss_bytes()
         write_json_atomic(self.path, self.manifest.to_dict())
+        if self.upload is not None:
+            self.upload(self.path)
 
     def result(self, exit_code: int) -> dict[str, Any]:
         """What ``LocalRunner.run`` returns."""
