@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/wide_columns.py
 	$(BIN)/python benchmarks/formats.py
 	$(BIN)/python benchmarks/lambda_memory.py
+	$(BIN)/python benchmarks/sql_load.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.databases import Database
+from tests.pg_server import PASSWORD
 
 sa = pytest.importorskip("sqlalchemy")
 
@@ -39,7 +40,7 @@ def cli(
     tmp_path: Path, text: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     (tmp_path / "pipeline.yaml").write_text(text)
-    return subprocess.run(
+    done = subprocess.run(
         [
             sys.executable, "-m", "trakt.run_local",
             "--pipeline-file", str(tmp_path / "pipeline.yaml"),
@@ -53,6 +54,9 @@ def cli(
         env={**os.environ, "PYTHONPATH": str(tmp_path), **(env or {})},
         timeout=120,
     )  # fmt: skip
+    # Whatever happened, the server's password is in no byte the run wrote.
+    assert PASSWORD.encode() not in written(tmp_path, done)
+    return done
 
 
 def written(tmp_path: Path, done: subprocess.CompletedProcess[str]) -> bytes:
@@ -157,8 +161,9 @@ def test_sqlite_refuses_a_column_of_another_kind(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143)])
 def test_a_run_killed_during_the_load_leaves_the_table_unchanged(
-    tmp_path: Path, db: Database
+    tmp_path: Path, db: Database, signum: int, code: int
 ) -> None:
     db.sql(
         "CREATE TABLE t (id INTEGER, name TEXT)",
@@ -192,8 +197,8 @@ def test_a_run_killed_during_the_load_leaves_the_table_unchanged(
             assert child.poll() is None, "the run ended before the load began"
             assert time.monotonic() < deadline, "the step never reached its fourth chunk"
             time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=30)
+        child.send_signal(signum)
+        assert child.wait(timeout=30) == code  # SIGTERM: cancelled, rolled back, exit 143
     finally:
         if child.poll() is None:
             child.kill()

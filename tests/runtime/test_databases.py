@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.databases import Database
+from tests.pg_server import PASSWORD
 from trakt import load_pipeline_from_yaml
 from trakt.runtime.local_runner import LocalRunner
 
@@ -42,7 +43,12 @@ def run(tmp_path: Path, text: str, mode: str = "batch", chunk: int = 2) -> dict[
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(f"{text}execution:\n  mode: {mode}\n")
     runner = LocalRunner(tmp_path, tmp_path / "out", stream_chunk_size=chunk)
-    return runner.run(load_pipeline_from_yaml(pipeline))
+    result = runner.run(load_pipeline_from_yaml(pipeline))
+    # Whatever happened, the server's password is in no byte the run wrote or returned.
+    for path in (tmp_path / "out").rglob("*"):
+        assert not path.is_file() or PASSWORD.encode() not in path.read_bytes(), path
+    assert PASSWORD not in json.dumps(result, default=str)
+    return result
 
 
 def manifest(tmp_path: Path) -> dict[str, Any]:
