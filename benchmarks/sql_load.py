@@ -31,6 +31,7 @@ from _common import (  # noqa: E402
     mib,
     python,
 )
+
 from tests.pg_server import running_server  # noqa: E402
 
 TARGET = 5.0
