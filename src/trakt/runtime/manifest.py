@@ -2,10 +2,12 @@
 
 Schema (``manifest_version`` 1; documented in README.md, kept stable — fields are only added):
 trakt_version, manifest_version, run_id, pipeline{name,file,sha256}, mode, status,
-started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy, files[],
-rows, columns}}, steps[{id, uses, status, started_at, duration_s, rows_in{}, rows_out{},
-events[]}], outputs[{name, from, format, uri, path, rows, bytes}], error (null or {step_id,
-type, message, traceback, ...}).
+started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy,
+files[{path, bytes, records, kept, set_aside, sha256}], rows, columns}}, steps[{id, uses,
+status, started_at, duration_s, rows_in{}, rows_out{}, events[]}], outputs[{name, from,
+format, uri, path, rows, bytes}], error (null or {step_id, type, message, traceback,
+location{file,line,function}, ...}), environment{python, trakt, libraries, platform,
+git{commit,dirty}}.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class FileRecord:
     records: int | None = None
     kept: int | None = None
     set_aside: int | None = None
+    sha256: str | None = None  # of the file's bytes as given (--no-input-hashes: none)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -199,6 +202,7 @@ class Manifest:
     stale_run: dict[str, Any] | None = None
     removed_leftovers: list[str] | None = None
     trace: dict[str, Any] | None = None
+    environment: dict[str, Any] | None = None  # runtime/environment.py
     _t0: float = field(default_factory=time.perf_counter)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
@@ -233,6 +237,7 @@ _OPTIONAL = (
     "stream_chunk_size",
     "peak_rss_bytes",
     "trace",
+    "environment",
 )
 
 
