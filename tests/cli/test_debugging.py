@@ -148,7 +148,7 @@ def test_json_log_format_writes_only_json_lines(
     out, err = capsys.readouterr()
     lines = [json.loads(line) for line in (err + out).splitlines()]  # the summary: stdout
     steps = [line for line in lines if line["logger"] == "trakt.steps"]
-    assert [s["message"].split(":")[0] for s in steps][0] == "step step1 started"
+    assert steps[0]["message"] == "step step1 started"
     assert steps[1]["step"] == "step1" and steps[1]["rows_in"] == 3
     last = lines[-1]
     if fails:

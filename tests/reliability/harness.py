@@ -106,9 +106,14 @@ def temp_files(out: Path) -> list[str]:
 
 
 def clear_line(proc: subprocess.CompletedProcess[str]) -> str:
-    """stderr is exactly one line, prefixed ``trakt:``, and no traceback."""
+    """stderr is exactly one line, prefixed ``trakt:``, and no traceback (besides the step
+    start and finish lines logged at INFO, the default off a terminal)."""
     assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = [
+        line
+        for line in proc.stderr.strip().splitlines()
+        if not line.startswith("INFO trakt.steps: ")
+    ]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("trakt: "), proc.stderr
     return lines[0]
