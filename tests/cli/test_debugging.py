@@ -187,9 +187,7 @@ def test_the_manifest_records_the_environment_and_input_hashes(project: Project)
     assert file["sha256"] == hashlib.sha256(RECORDS.encode()).hexdigest()
     assert file["bytes"] == len(RECORDS)
 
-    (project.root / "pipeline.yaml").write_text(
-        (project.root / "pipeline.yaml").read_text() + "\n"
-    )
+    (project.root / "pipeline.yaml").write_text((project.root / "pipeline.yaml").read_text() + "\n")
     assert run_local.main(_args(project, "--quiet", "--no-input-hashes")) == 0
     manifest = _manifest(project)
     assert manifest["environment"]["git"]["dirty"] is True
