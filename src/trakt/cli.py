@@ -14,6 +14,8 @@ from trakt.commands.validate import validate
 COMMANDS = (
     "trakt.commands.run",
     "trakt.commands.validate",
+    "trakt.commands.graph",
+    "trakt.commands.schema",
 )
 
 __all__ = ["COMMANDS", "main", "validate"]

@@ -130,10 +130,14 @@ class OutputDataset(_Frozen):
 
 
 class OutputsSpec(_Frozen):
+    """``outputs:``: the datasets a run writes, each from an artifact."""
+
     datasets: list[OutputDataset] = Field(default_factory=list)
 
 
 class ExecutionSpec(_Frozen):
+    """``execution:``: how the run moves data (``batch``: whole tables; ``stream``: chunks)."""
+
     mode: ExecutionMode = "batch"
 
 
