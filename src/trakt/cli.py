@@ -14,6 +14,7 @@ from trakt.commands.validate import validate
 COMMANDS = (
     "trakt.commands.run",
     "trakt.commands.validate",
+    "trakt.commands.report",
 )
 
 __all__ = ["COMMANDS", "main", "validate"]
