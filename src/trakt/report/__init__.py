@@ -62,7 +62,7 @@ def render_report(manifest: Mapping[str, Any]) -> str:
     ]
     more = sections.housekeeping(manifest)
     if more:
-        body += ['<h2 id="earlier">Earlier runs</h2>', more]
+        body += ['<h2 id="details">Run details</h2>', more]
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

@@ -322,7 +322,7 @@ def events(m: Mapping[str, Any]) -> str:
 
 
 def housekeeping(m: Mapping[str, Any]) -> str:
-    """What the run found of earlier runs: a stale run, a recovered publish, leftovers."""
+    """Run details: a stale earlier run, a recovered publish, leftovers removed, chunk size."""
     rows = [
         (key, m.get(key))
         for key in ("stale_run", "publish_recovery", "removed_leftovers", "stream_chunk_size")
