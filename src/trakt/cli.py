@@ -16,6 +16,7 @@ COMMANDS = (
     "trakt.commands.validate",
     "trakt.commands.graph",
     "trakt.commands.schema",
+    "trakt.commands.report",
 )
 
 __all__ = ["COMMANDS", "main", "validate"]

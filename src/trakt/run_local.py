@@ -72,6 +72,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="emit an OpenTelemetry trace of the run (needs the otel extra; OTEL_* variables "
         "configure the exporter: OTLP by default, OTEL_TRACES_EXPORTER=console to print)",
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="after the run (whatever its ending) write report.html beside the manifest",
+    )
 
 
 def pipeline_path(args: argparse.Namespace) -> Path:
@@ -152,6 +157,13 @@ def execute(args: argparse.Namespace) -> int:
     configure_logging(args.log_level, args.log_format)
     use_lean_allocator()
     progress = LiveProgress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    started: list[Any] = []  # the run's live manifest, for --report
+
+    def on_start(manifest: Any) -> None:
+        started.append(manifest)
+        if progress is not None:
+            progress.attach(manifest)
+
     stack = contextlib.ExitStack()
     stack.enter_context(cancel_on_signals())
     try:
@@ -161,7 +173,7 @@ def execute(args: argparse.Namespace) -> int:
             manifest_path=args.manifest_path,
             input_overrides=parse_overrides(args.input),
             stream_chunk_size=args.stream_chunk_size,
-            on_start=progress.attach if progress else None,
+            on_start=on_start,
             column_summaries=not args.no_column_summaries,
         )
         path = pipeline_path(args)
@@ -186,7 +198,32 @@ def execute(args: argparse.Namespace) -> int:
         stack.close()
         if progress is not None:
             progress.finish()
+        if getattr(args, "report", False) and started:
+            write_run_report(started[0], runner, args.quiet)
     return report(result, quiet=args.quiet)
+
+
+def write_run_report(manifest: Any, runner: Any, quiet: bool = False) -> None:
+    """``--report``: the page of the run just ended, beside its manifest; a failure to write
+    it is a warning (the run's own outcome and exit code stand)."""
+    from trakt.report import REPORT_NAME, write_report
+    from trakt.runtime.manifest import json_safe
+
+    if runner.manifest_uri:
+        print(
+            f"trakt: warning: --report: the manifest is on a store ({runner.shown_manifest_path})"
+            "; no report written: copy it here and run `trakt report manifest.json`",
+            file=sys.stderr,
+        )
+        return
+    target = Path(runner.manifest_path).absolute().parent / REPORT_NAME
+    try:
+        write_report(json_safe(manifest.to_dict()), target)
+    except Exception as exc:  # a report must never turn a run's ending into another
+        print(f"trakt: warning: --report: cannot write {target}: {exc}", file=sys.stderr)
+        return
+    if not quiet:  # on stderr: a failed run's last stderr line stays its failure line
+        print(f"trakt: report: {target}", file=sys.stderr)
 
 
 def report(result: dict[str, Any], quiet: bool = False) -> int:

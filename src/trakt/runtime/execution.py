@@ -78,6 +78,7 @@ class Execution:
         self.settings = settings
         self.plan = plan
         self.manifest = manifest
+        manifest.graph = plan.graph()
         self.recorder = RunRecorder(
             manifest, settings.manifest_path, settings.shown_manifest_path, settings.manifest_upload
         )

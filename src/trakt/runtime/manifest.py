@@ -5,7 +5,9 @@ trakt_version, manifest_version, run_id, pipeline{name,file,sha256}, mode, statu
 started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy, files[],
 rows, columns}}, steps[{id, uses, status, started_at, duration_s, rows_in{}, rows_out{},
 events[]}], outputs[{name, from, format, uri, path, rows, bytes}], error (null or {step_id,
-type, message, traceback, ...}).
+type, message, traceback, ...}); graph (the plan's edges, every step's included: {inputs[],
+steps[{id, uses, inputs{binding: artifact}, outputs{binding: artifact}}], outputs[{name,
+from}]}; absent from manifests of runs that never planned).
 """
 
 from __future__ import annotations
@@ -199,6 +201,9 @@ class Manifest:
     stale_run: dict[str, Any] | None = None
     removed_leftovers: list[str] | None = None
     trace: dict[str, Any] | None = None
+    # Which step reads and writes which artifact, for every step (those that never ran too):
+    # what `trakt report` draws the DAG from.
+    graph: dict[str, Any] | None = None
     _t0: float = field(default_factory=time.perf_counter)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
@@ -233,6 +238,7 @@ _OPTIONAL = (
     "stream_chunk_size",
     "peak_rss_bytes",
     "trace",
+    "graph",
 )
 
 

@@ -56,6 +56,17 @@ class ExecutionPlan:
     def mode(self) -> str:
         return self.pipeline.mode
 
+    def graph(self) -> dict[str, Any]:
+        """The manifest's ``graph``: inputs, each step's bindings (run order), outputs' sources."""
+        return {
+            "inputs": list(self.inputs),
+            "steps": [
+                {"id": s.id, "uses": s.uses, "inputs": dict(s.inputs), "outputs": dict(s.outputs)}
+                for s in self.steps
+            ],
+            "outputs": [{"name": o.name, "from": o.from_} for o in self.outputs],
+        }
+
 
 def _search_dirs(source: SourceInfo) -> list[Path]:
     dirs = [Path(source.file).resolve().parent] if source.file else []
