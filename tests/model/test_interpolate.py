@@ -201,7 +201,6 @@ def test_unset_variable_is_a_problem_with_file_line_path_and_fix(tmp_path: Path)
     ("value", "message"),
     [
         ("${param.x}", r"'\$\{param.x\}' is not a supported reference; use \$\{env:VAR\} or"),
-        ("${params.x}", r"'\$\{params.x\}' names no param; declared params: none"),
         ("${env:1X}", r"'\$\{env:1X\}' is not a valid environment reference \(a name is"),
         ("${env:X-default}", r"'\$\{env:X-default\}' is not a valid environment reference"),
         ("${env:}", r"'\$\{env:\}' is not a valid environment reference"),
