@@ -21,6 +21,7 @@ from trakt.errors import UsageError, did_you_mean
 from trakt.io import get_format
 from trakt.io.artifact_cache import CACHE_FORMAT, cache_file_name
 from trakt.model.model import InputSpec
+from trakt.runtime.collector import name_problem, shown_name
 from trakt.runtime.datasets import InputPlan, OutputPlan
 from trakt.runtime.planning import ExecutionPlan, StepPlan, releases
 
@@ -157,6 +158,12 @@ def _kept_outputs(steps: Iterable[StepPlan]) -> list[OutputPlan]:
     for step in steps:
         for artifact in step.outputs.values():
             name = cache_file_name(artifact)
+            problem = name_problem(name)
+            if problem:
+                raise UsageError(
+                    f"--keep-artifacts: artifact '{shown_name(artifact)}' of step '{step.id}' "
+                    f"cannot name a file ({problem}); rename the artifact"
+                )
             options = fmt.writer_options_for(name, {})
             plans.append(OutputPlan(name, artifact, fmt.name, name, options))
     return plans
