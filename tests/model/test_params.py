@@ -100,3 +100,20 @@ def test_trakt_run_for_a_quick_look_keeps_artifacts_in_memory(
     assert result["artifacts"]["records"]["amount"].tolist() == [10, 20]
     assert Path(result["output_dir"], "totals.csv").read_text() == "total\n300\n"
     assert not project.output_dir.exists()  # a temp dir, never the project's
+
+
+def test_interpolation_types_exact_references_and_tracks_env_pieces() -> None:
+    from trakt.model.interpolate import interpolate
+
+    data = {
+        "params": {"n": 3, "s": "${env:TK_P}", "on": True},
+        "a": "${params.n}",
+        "b": ["n=${params.n} ${params.on}", "$${params.n}"],
+        "c": "${params.s}",
+    }
+    done = interpolate(data, {}, "p.yaml", {"TK_P": "secret-value"})
+    assert done.problems == ()
+    assert done.data["a"] == 3 and done.data["b"] == ["n=3 true", "${params.n}"]
+    assert done.data["c"] == "secret-value"
+    assert done.expanded[("c",)].from_env == (("secret-value", "${env:TK_P}"),)
+    assert data["a"] == "${params.n}"  # the document given is not changed
