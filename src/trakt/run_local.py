@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from trakt.commands import runflags
+from trakt.commands.runflags import add_shaping_arguments
 from trakt.errors import (
     EXIT_OK,
     EXIT_RUN_FAILED,
@@ -34,8 +36,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--pipeline", metavar="NAME", help="run pipelines/NAME/pipeline.yaml under the current dir"
     )
-    parser.add_argument("--input-dir", default=".", help="base dir for relative input uris")
-    parser.add_argument("--output-dir", default="output", help="where outputs go (created)")
+    parser.add_argument(
+        "--input-dir",
+        help="base dir for relative input uris (default: $TRAKT_INPUT_DIR, else the file's "
+        "execution.input_dir, else .)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        help="where outputs go, created (default: $TRAKT_OUTPUT_DIR, else the file's "
+        "execution.output_dir, else output)",
+    )
     parser.add_argument(
         "--input",
         action="append",
@@ -77,6 +87,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="after the run (whatever its ending) write report.html beside the manifest",
     )
+    add_shaping_arguments(parser)
 
 
 def pipeline_path(args: argparse.Namespace) -> Path:
@@ -150,7 +161,7 @@ def cancel_on_signals() -> Iterator[None]:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from trakt.api import load_pipeline_from_yaml
+    from trakt.api import load_pipeline
     from trakt.progress import LiveProgress, configure_logging
     from trakt.runtime.local_runner import LocalRunner
 
@@ -167,22 +178,33 @@ def execute(args: argparse.Namespace) -> int:
     stack = contextlib.ExitStack()
     stack.enter_context(cancel_on_signals())
     try:
-        runner = LocalRunner(
-            input_dir=args.input_dir,
-            output_dir=args.output_dir,
-            manifest_path=args.manifest_path,
-            input_overrides=parse_overrides(args.input),
-            stream_chunk_size=args.stream_chunk_size,
-            on_start=on_start,
-            column_summaries=not args.no_column_summaries,
-        )
+
+        def runner_for(pipeline: Any) -> LocalRunner:
+            dirs = runflags.run_dirs(args, pipeline)
+            return LocalRunner(
+                input_dir=dirs.input_dir,
+                output_dir=dirs.output_dir,
+                manifest_path=args.manifest_path,
+                input_overrides=parse_overrides(args.input),
+                stream_chunk_size=args.stream_chunk_size,
+                on_start=on_start,
+                column_summaries=not args.no_column_summaries,
+            )
+
         path = pipeline_path(args)
         try:
-            pipeline = load_pipeline_from_yaml(path)
+            pipeline = load_pipeline(path, runflags.overrides(args))
         except PipelineValidationError as exc:
-            manifest = runner.record_invalid(exc, str(path), args.run_id)
+            if args.dry_run:  # writes nothing, not even an invalid manifest
+                return _fail(exc.message, exc.exit_code)
+            manifest = runner_for(None).record_invalid(exc, str(path), args.run_id)
             return _fail(f"{exc.message}\n(manifest: {manifest})", exc.exit_code)
-        result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel)
+        runner = runner_for(pipeline)
+        dirs = runflags.run_dirs(args, pipeline)
+        chosen = runflags.selection(args, pipeline, dirs.output_dir)
+        if args.dry_run:
+            return runflags.dry_run(pipeline, chosen, dirs, parse_overrides(args.input))
+        result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel, selection=chosen)
     except TraktError as exc:
         return _fail(exc.message, exc.exit_code)
     except OSError as exc:  # last resort: an I/O failure no layer below named more precisely

@@ -31,6 +31,7 @@ from trakt.runtime.database_io import DatabaseSessions, DatabaseSource, TableTar
 from trakt.runtime.datasets import REJECTED_DIR, InputPlan
 from trakt.runtime.endings import cancellation, describe_failure, error_dict, failure_map
 from trakt.runtime.inputs import InputSource
+from trakt.runtime.keep import Keeper, kept_result
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.outdir import LOCK_NAME
 from trakt.runtime.output_location import OutputLocation
@@ -64,6 +65,8 @@ class RunSettings:
     input_store: str | None = None
     # A manifest on a store: uploaded after every local (atomic) write of it.
     manifest_upload: Callable[[Path], None] | None = None
+    # Artifacts handed back in memory in the result's ``artifacts`` (runtime/keep.py).
+    keep: tuple[str, ...] = ()
 
     @property
     def output_dir(self) -> Path:
@@ -97,6 +100,7 @@ class Execution:
         self.current_step: str | None = None
         self.scratch = settings.output.temporary(manifest.run_id, "work")
         self.exit_code = EXIT_OK
+        self.keeper = Keeper(settings.keep)
 
     def run_body(self) -> None:
         raise NotImplementedError
@@ -143,7 +147,8 @@ class Execution:
             if self.settings.otel:
                 self._trace(failures)
             self.recorder.write()
-        return self.recorder.result(self.exit_code)
+        result = self.recorder.result(self.exit_code)
+        return kept_result(self.keeper, result) if self.settings.keep else result
 
     def _failed(self, exc: TraktError, failures: dict[str, BaseException]) -> None:
         self.exit_code = exc.exit_code

@@ -240,7 +240,8 @@ def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collector)
             )
 
 
-def _releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
+def releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
+    """After which run position each artifact is no longer needed."""
     last_use: dict[str, int] = {}
     for pos, plan in enumerate(ordered):
         for artifact in (*plan.inputs.values(), *plan.outputs.values()):
@@ -282,7 +283,7 @@ def check_pipeline(
         inputs=inputs,
         steps=tuple(ordered),
         outputs=tuple(outputs),
-        release_after=_releases(ordered),
+        release_after=releases(ordered),
     )
     return plan, []
 
