@@ -10,11 +10,24 @@ from typing import Any
 
 from trakt.errors import EXIT_INVALID, EXIT_OK, TraktError, UsageError
 
+EXAMPLES = """\
+examples:
+  trakt validate pipelines/demo/pipeline.yaml
+  trakt validate pipeline.yaml && trakt run --pipeline-file pipeline.yaml
+
+Reads no data: checks keys, step references, bindings, artifacts and formats, and reports
+every problem at once as file:line:column. Exit 0 if valid, 2 if not.
+"""
+
 
 def register(sub: Any) -> None:
     """Add ``validate`` to the subcommands."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        "validate", help="check a pipeline file; exit 0 if valid, 2 if not"
+        "validate",
+        help="check a pipeline file; exit 0 if valid, 2 if not",
+        description="Check a pipeline file without running it.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("pipeline_path", nargs="?", metavar="PIPELINE_FILE")
     source = parser.add_mutually_exclusive_group()
