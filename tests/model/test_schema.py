@@ -97,7 +97,7 @@ def test_schema_is_draft_2020_12_with_title_and_descriptions() -> None:
     assert schema["$schema"] == DIALECT == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == "Trakt pipeline"
     assert schema["required"] == ["name"]
-    assert set(schema["properties"]) == TOP_KEYS | {"storage_options"}
+    assert set(schema["properties"]) == TOP_KEYS | {"storage_options", "params"}
     defs = schema["$defs"]
     assert "with" in defs["StepSpec"]["properties"]
     assert "from" in defs["OutputDataset"]["properties"]
