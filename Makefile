@@ -55,14 +55,15 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
-# Everything but the tests marked `slow` (those that start CLI child processes) and `postgres`
-# (those that start a PostgreSQL server: `apt-get install -y postgresql`).
+# Everything but the tests marked `slow` (those that start CLI child processes), `postgres`
+# (those that start a PostgreSQL server: `apt-get install -y postgresql`) and `browser` (those
+# that open headless Chromium: `apt-get install -y chromium`).
 test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow and not postgres"
+	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_vs_pandas.py

@@ -1,7 +1,7 @@
 """Trakt: YAML-first ETL for tabular data."""
 
 from trakt._version import __version__
-from trakt.api import load_pipeline_from_yaml, validate_pipeline_file
+from trakt.api import load_pipeline, load_pipeline_from_yaml, run, validate_pipeline_file
 from trakt.errors import PipelineValidationError, TraktError
 from trakt.steps.registry import register_step
 from trakt.workflow import Workflow, workflow
@@ -11,8 +11,10 @@ __all__ = [
     "TraktError",
     "Workflow",
     "__version__",
+    "load_pipeline",
     "load_pipeline_from_yaml",
     "register_step",
+    "run",
     "validate_pipeline_file",
     "workflow",
 ]

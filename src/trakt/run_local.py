@@ -15,6 +15,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from trakt.commands import runflags
+from trakt.commands.runflags import add_shaping_arguments
 from trakt.errors import (
     EXIT_OK,
     EXIT_RUN_FAILED,
@@ -34,8 +36,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--pipeline", metavar="NAME", help="run pipelines/NAME/pipeline.yaml under the current dir"
     )
-    parser.add_argument("--input-dir", default=".", help="base dir for relative input uris")
-    parser.add_argument("--output-dir", default="output", help="where outputs go (created)")
+    parser.add_argument(
+        "--input-dir",
+        help="base dir for relative input uris (default: $TRAKT_INPUT_DIR, else the file's "
+        "execution.input_dir, else .)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        help="where outputs go, created (default: $TRAKT_OUTPUT_DIR, else the file's "
+        "execution.output_dir, else output)",
+    )
     parser.add_argument(
         "--input",
         action="append",
@@ -91,6 +101,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="emit an OpenTelemetry trace of the run (needs the otel extra; OTEL_* variables "
         "configure the exporter: OTLP by default, OTEL_TRACES_EXPORTER=console to print)",
     )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="after the run (whatever its ending) write report.html beside the manifest",
+    )
+    add_shaping_arguments(parser)
 
 
 def pipeline_path(args: argparse.Namespace) -> Path:
@@ -169,7 +185,7 @@ def cancel_on_signals() -> Iterator[None]:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from trakt.api import load_pipeline_from_yaml
+    from trakt.api import load_pipeline
     from trakt.progress import LiveProgress, StepLog, configure_logging, default_log_level
     from trakt.runtime.local_runner import LocalRunner
 
@@ -183,28 +199,47 @@ def execute(args: argparse.Namespace) -> int:
     progress: LiveProgress | StepLog | None = LiveProgress(sys.stderr) if live else None
     if progress is None and logging.getLogger("trakt.steps").isEnabledFor(logging.INFO):
         progress = StepLog()
+    started: list[Any] = []  # the run's live manifest, for --report
+    runner: LocalRunner | None = None
+
+    def on_start(manifest: Any) -> None:
+        started.append(manifest)
+        if progress is not None:
+            progress.attach(manifest)
+
     failure: list[BaseException] = []  # what failed the run, for --pdb
     ending: tuple[str, int] | None = None  # a run that ended by an exception: the last line
     stack.enter_context(cancel_on_signals())
     try:
-        runner = LocalRunner(
-            input_dir=args.input_dir,
-            output_dir=args.output_dir,
-            manifest_path=args.manifest_path,
-            input_overrides=parse_overrides(args.input),
-            stream_chunk_size=args.stream_chunk_size,
-            on_start=progress.attach if progress else None,
-            column_summaries=not args.no_column_summaries,
-            on_failure=failure.append if args.pdb else None,
-            input_hashes=not args.no_input_hashes,
-        )
+
+        def runner_for(pipeline: Any) -> LocalRunner:
+            dirs = runflags.run_dirs(args, pipeline)
+            return LocalRunner(
+                input_dir=dirs.input_dir,
+                output_dir=dirs.output_dir,
+                manifest_path=args.manifest_path,
+                input_overrides=parse_overrides(args.input),
+                stream_chunk_size=args.stream_chunk_size,
+                on_start=on_start,
+                column_summaries=not args.no_column_summaries,
+                on_failure=failure.append if args.pdb else None,
+                input_hashes=not args.no_input_hashes,
+            )
+
         path = pipeline_path(args)
         try:
-            pipeline = load_pipeline_from_yaml(path)
+            pipeline = load_pipeline(path, runflags.overrides(args))
         except PipelineValidationError as exc:
-            manifest = runner.record_invalid(exc, str(path), args.run_id)
+            if args.dry_run:  # writes nothing, not even an invalid manifest
+                return _fail(exc.message, exc.exit_code, json_lines)
+            manifest = runner_for(None).record_invalid(exc, str(path), args.run_id)
             return _fail(f"{exc.message}\n(manifest: {manifest})", exc.exit_code, json_lines)
-        result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel)
+        runner = runner_for(pipeline)
+        dirs = runflags.run_dirs(args, pipeline)
+        chosen = runflags.selection(args, pipeline, dirs.output_dir)
+        if args.dry_run:
+            return runflags.dry_run(pipeline, chosen, dirs, parse_overrides(args.input))
+        result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel, selection=chosen)
     except TraktError as exc:
         ending = (exc.message, exc.exit_code)
     except OSError as exc:  # last resort: an I/O failure no layer below named more precisely
@@ -220,6 +255,8 @@ def execute(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:  # its last lines before the last line
             progress.finish()
+        if getattr(args, "report", False) and started and runner is not None:
+            write_run_report(started[0], runner, args.quiet, json_lines)
         stack.close()
     if ending is not None:
         return _fail(*ending, json_lines)
@@ -228,6 +265,42 @@ def execute(args: argparse.Namespace) -> int:
 
         post_mortem(step_exception(failure[0]))
     return report(result, quiet=args.quiet, log_format=args.log_format, traceback=args.traceback)
+
+
+def _note(text: str, json_lines: bool, level: str = "WARNING") -> None:
+    """A line on stderr in the run's log format."""
+    from trakt.progress import json_line
+
+    if json_lines:
+        print(json_line(text, level), file=sys.stderr)
+    else:
+        prefix = "trakt: warning: " if level == "WARNING" else "trakt: "
+        print(prefix + text, file=sys.stderr)
+
+
+def write_run_report(
+    manifest: Any, runner: Any, quiet: bool = False, json_lines: bool = False
+) -> None:
+    """``--report``: the page of the run just ended, beside its manifest; a failure to write
+    it is a warning (the run's own outcome and exit code stand)."""
+    from trakt.report import REPORT_NAME, write_report
+    from trakt.runtime.manifest import json_safe
+
+    if runner.manifest_uri:
+        _note(
+            f"--report: the manifest is on a store ({runner.shown_manifest_path}); no report "
+            "written: copy it here and run `trakt report manifest.json`",
+            json_lines,
+        )
+        return
+    target = Path(runner.manifest_path).absolute().parent / REPORT_NAME
+    try:
+        write_report(json_safe(manifest.to_dict()), target)
+    except Exception as exc:  # a report must never turn a run's ending into another
+        _note(f"--report: cannot write {target}: {exc}", json_lines)
+        return
+    if not quiet:  # on stderr: a failed run's last stderr line stays its failure line
+        _note(f"report: {target}", json_lines, level="INFO")
 
 
 def report(

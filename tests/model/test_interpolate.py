@@ -200,7 +200,7 @@ def test_unset_variable_is_a_problem_with_file_line_path_and_fix(tmp_path: Path)
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("${params.x}", r"'\$\{params.x\}' is not a supported reference; use \$\{env:VAR\} or"),
+        ("${param.x}", r"'\$\{param.x\}' is not a supported reference; use \$\{env:VAR\} or"),
         ("${env:1X}", r"'\$\{env:1X\}' is not a valid environment reference \(a name is"),
         ("${env:X-default}", r"'\$\{env:X-default\}' is not a valid environment reference"),
         ("${env:}", r"'\$\{env:\}' is not a valid environment reference"),

@@ -1104,6 +1104,34 @@ def test_column_empty_in_the_first_rows_needs_a_declared_type(project: Project) 
     assert (project.output_dir / "final.csv").read_bytes() == batch
 
 
+def test_an_empty_column_stays_null_when_a_long_record_restarts_the_reader(
+    project: Project,
+) -> None:
+    # Every column is empty in the first rows; a record longer than the reader's block makes
+    # it start over with a larger block, which must not infer the columns afresh (that once
+    # gave chunks of two schemas and a bare ArrowInvalid).
+    long = "y" * 1_100_000
+    project.csv("records.csv", f"a,b\n,\n{long},{long}\n,\n")
+    double = project.step("spy", SPY)
+    result = _run(project, _simple(double), chunk=1)
+    assert result["status"] == "failed"
+    error = result["error"]
+    assert error["type"] == "InputError" and error["column"] == "a" and error["line"] == 3
+    assert re.search(
+        r"records\.csv:3: cannot stream CSV .*column 'a' had no values in the first rows, so "
+        r"stream mode reads it as null, but a later row has 'yyy",
+        error["message"],
+    ), error["message"]
+    assert not _temp_files(project.output_dir)
+
+    declared = _simple(double).replace(
+        "uri: records.csv", "uri: records.csv\n    options: {dtype: {a: str, b: str}}"
+    )
+    result = _run(project, declared, chunk=1, run_id="declared")
+    assert result["status"] == "success", result["error"]
+    assert (project.output_dir / "final.csv").read_text() == f"a,b\n,\n{long},{long}\n,\n"
+
+
 def test_int_column_with_a_late_fraction_needs_a_declared_type(project: Project) -> None:
     rows = 60_000
     lines = [f"{i},row number {i:07d},{i}" for i in range(rows)]

@@ -181,7 +181,10 @@ def iter_tables(
     types = {f.name: f.type for f in fixed if not pa.types.is_null(f.type)}
     declared = declared_types(request.options, fixed.names)
     texts = {n: pa.string() for n, t in types.items() if _numeric(t) and n not in declared}
-    reading = {**types, **texts}
+    # A column empty in the first block stays null when a long record makes the reader start
+    # over with a larger block (which would infer afresh): a later value is then reported.
+    nulls = {f.name: pa.null() for f in fixed if pa.types.is_null(f.type)}
+    reading = {**types, **texts, **nulls}
 
     def read() -> Iterator[Any]:
         done = 0  # rows produced so far: after a larger block is needed, read on from here
@@ -194,7 +197,7 @@ def iter_tables(
                 if "straddling" in str(exc) and block < MAX_BLOCK:
                     block = min(MAX_BLOCK, block * 4)
                     continue
-                raise fail(request, exc) from None
+                raise stream_fail(request, exc, fixed.names, done) from None
             with reader:
                 if first:
                     yield _settled_schema(reader.schema, types, texts)

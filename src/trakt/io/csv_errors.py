@@ -153,7 +153,8 @@ def check_swallowed(
 
 
 _CONVERSION = re.compile(
-    r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'"
+    r"In CSV column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'",
+    re.DOTALL,  # a quoted value may span lines
 )
 
 
@@ -181,12 +182,20 @@ def check_text(request: ReadRequest, schema: pa.Schema) -> None:
 
 
 def _value_line(
-    request: ReadRequest, column: str, value: str, start: int = 0, any_value: bool = False
+    request: ReadRequest,
+    column: str,
+    value: str,
+    start: int = 0,
+    any_value: bool = False,
+    streamed: bool = False,
 ) -> int | None:
     """The line of the first record (from ``start``) whose ``column`` holds ``value`` (or any
-    value at all); pyarrow shortens long values in its messages, so a prefix will do."""
+    value at all); pyarrow shortens long values in its messages, so a prefix will do.
+
+    ``streamed``: the stream reader failed converting the value's block, so every row up to
+    the end of that block parsed; a malformed row, skipped here, comes after the value."""
     try:
-        table = read_all(request, dict.fromkeys([column], pa.string()))
+        table = read_all(request, dict.fromkeys([column], pa.string()), skip_bad_rows=streamed)
         text = table.column(column).slice(start)
         if any_value:
             hits = pc.is_valid(text)
@@ -241,7 +250,7 @@ def unstreamable(
     request: ReadRequest, column: str, kind: str, value: str, why: str, done: int
 ) -> InputError:
     seen = "had no values" if kind == "null" else f"held only {kind} values"
-    line = _value_line(request, column, value, done, any_value=kind == "null")
+    line = _value_line(request, column, value, done, any_value=kind == "null", streamed=True)
     where = f"{request.shown}:{line}: cannot stream CSV" if line else "cannot stream CSV"
     return InputError(
         f"{where} {request.shown}: column '{column}' {seen} in the first rows, so "

@@ -105,14 +105,20 @@ def growing(request: ReadRequest, block: int, attempt: Callable[[int], T]) -> T:
             block = min(MAX_BLOCK, max(block * 4, 1 << 22))
 
 
-def read_all(request: ReadRequest, types: Mapping[str, pa.DataType]) -> pa.Table:
-    """The whole file with these column types (blocks grow for records that need it)."""
+def read_all(
+    request: ReadRequest, types: Mapping[str, pa.DataType], skip_bad_rows: bool = False
+) -> pa.Table:
+    """The whole file with these column types (blocks grow for records that need it);
+    ``skip_bad_rows`` leaves out rows with the wrong number of fields instead of failing."""
+    parse = parse_options(request.options)
+    if skip_bad_rows:
+        parse.invalid_row_handler = lambda _row: "skip"
 
     def whole(block: int) -> pa.Table:
         return pacsv.read_csv(
             request.path,
             read_options=read_options(request.options, block if block > PROBE_BLOCK else None),
-            parse_options=parse_options(request.options),
+            parse_options=parse,
             convert_options=convert_options(request.options, types),
         )
 

@@ -26,8 +26,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from trakt.errors import OutputError
+from trakt.io.sql_columns import describe_table, fits_sqlite_column
 from trakt.io.sql_connect import database_error, make_engine
-from trakt.io.sql_types import ddl_type, sqlite_declared_type, sqlite_value
+from trakt.io.sql_types import ddl_type, sqlite_value
 from trakt.io.sql_urls import dialect, redacted_url
 
 
@@ -116,7 +117,7 @@ class TableLoad:
         or may be created, ``if_exists: fail`` finds none, the upsert keys are columns."""
         conn = self._conn()
         try:
-            self.existed, self.columns = _describe(conn, self.table, self.session.dialect)
+            self.existed, self.columns = describe_table(conn, self.table, self.session.dialect)
         except Exception as exc:
             raise self.session.error(exc, self.where) from None
         if self.existed and self.if_exists == "fail" and self.upsert_keys is None:
@@ -247,7 +248,7 @@ class TableLoad:
             return  # PostgreSQL checks every value itself, naming the column
         for field in schema:
             declared = self.columns[field.name]
-            if not _fits(field.type, declared):
+            if not fits_sqlite_column(field.type, declared):
                 raise self._error(
                     f"column '{field.name}' holds {field.type} values but the table declares "
                     f"it {declared or 'untyped'}; SQLite would store them unchanged in any "
@@ -346,59 +347,3 @@ class TableLoad:
         cols = ", ".join(self._quote(n) for n in self.names)
         conn.exec_driver_sql(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}")
         conn.exec_driver_sql(f"DROP TABLE {stage}")
-
-
-def _describe(conn: Any, table: str, dialect_name: str) -> tuple[bool, dict[str, str]]:
-    """Whether ``table`` exists, and its columns' declared types."""
-    import sqlalchemy as sa
-
-    schema, _, name = table.rpartition(".")
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(name, schema=schema or None):
-        return False, {}
-    if dialect_name == "sqlite":  # the declared type as written (affinity rules apply)
-        quote = conn.dialect.identifier_preparer.quote
-        info = conn.exec_driver_sql(f"PRAGMA table_info({quote(name)})").fetchall()
-        return True, {row[1]: str(row[2] or "") for row in info}
-    columns = inspector.get_columns(name, schema=schema or None)
-    return True, {c["name"]: str(c["type"]) for c in columns}
-
-
-def _family(kind: pa.DataType) -> str:
-    """A type's kind, for matching columns: int, float, decimal, text, bool, date..."""
-    checks = (
-        ("bool", pa.types.is_boolean),
-        ("int", pa.types.is_integer),
-        ("float", pa.types.is_floating),
-        ("decimal", pa.types.is_decimal),
-        ("text", lambda k: pa.types.is_string(k) or pa.types.is_large_string(k)),
-        ("binary", lambda k: pa.types.is_binary(k) or pa.types.is_large_binary(k)),
-        ("date", pa.types.is_date),
-        ("timestamp", pa.types.is_timestamp),
-        ("time", pa.types.is_time),
-    )
-    return next((name for name, check in checks if check(kind)), "other")
-
-
-# What a SQLite column of each declared kind may take without a value changing kind.
-_TAKES = {
-    "int": {"int", "bool"},
-    "float": {"int", "float", "decimal"},
-    "decimal": {"int", "float", "decimal"},
-    "text": {"int", "float", "decimal", "text", "bool", "date", "timestamp", "time", "other"},
-    "bool": {"bool"},
-    "date": {"date", "text"},
-    "timestamp": {"timestamp", "text"},
-    "time": {"time", "text"},
-    "binary": {"binary"},
-}
-
-
-def _fits(kind: pa.DataType, declared: str) -> bool:
-    """Whether an Arrow column may go into a SQLite column of the declared type."""
-    target = sqlite_declared_type(declared)
-    if pa.types.is_dictionary(kind):
-        kind = kind.value_type
-    if target is None or pa.types.is_null(kind):
-        return True
-    return _family(kind) in _TAKES.get(_family(target), {_family(target)})

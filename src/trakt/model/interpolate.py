@@ -7,24 +7,31 @@ Forms, in any string value (never in a key):
   (as in the shell); the default runs to the first ``}``;
 * ``$${``: a literal ``${`` (``$$`` elsewhere stays ``$$``).
 
-Any other ``${...}`` is a validation problem (``${params.x}`` and others are reserved). Values
+* ``${params.x}``: the value of the pipeline's ``params.x`` (declared under the top-level
+  ``params:``; see :mod:`trakt.model.params`): a string that is exactly ``${params.x}`` takes
+  the param's typed value (an int stays an int), inside a longer string it is its text. The
+  ``params:`` section itself is expanded first (``${env:...}`` only).
+
+Any other ``${...}`` is a validation problem. Values
 that came from the environment may be secrets: :func:`conceal` puts the references back in
 place of them in problem messages, so validation never prints them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from trakt.errors import Problem
+from trakt.errors import Problem, did_you_mean
 from trakt.model.yaml_loader import Path, format_path
 
 _ENV = re.compile(r"env:(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?")
-FORMS = "${env:VAR} or ${env:VAR:-default} (write $${ for a literal ${)"
+_PARAM = re.compile(r"params\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
+FORMS = "${env:VAR} or ${env:VAR:-default} or ${params.name} (write $${ for a literal ${)"
 # conceal_text() looks for shorter values nowhere but in their own value's problems: a value
 # like "1" or "csv" would otherwise be "found" in unrelated words.
 MIN_CONCEALED_ANYWHERE = 4
@@ -58,9 +65,12 @@ def escape(text: str) -> str:
 class _Scan:
     """One string value, expanded left to right; problems as messages (located by caller)."""
 
-    def __init__(self, text: str, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self, text: str, environ: Mapping[str, str], params: _Params | None = None
+    ) -> None:
         self.text = text
         self.environ = environ
+        self.params = params
         self.problems: list[str] = []
         self.from_env: list[tuple[str, str]] = []
         self.changed = False
@@ -89,6 +99,9 @@ class _Scan:
         return "".join(out)
 
     def _reference(self, ref: str) -> str:
+        param = _PARAM.fullmatch(ref[2:-1])
+        if param is not None:
+            return self._param(ref, param["name"])
         match = _ENV.fullmatch(ref[2:-1])
         if match is None:
             if ref.startswith("${env:"):
@@ -115,6 +128,40 @@ class _Scan:
             self.from_env.append((value, ref))
         return value
 
+    def _param(self, ref: str, name: str) -> str:
+        if self.params is None:
+            self.problems.append(f"'{ref}': a param cannot refer to a param; write its value")
+            return ref
+        if name not in self.params.values:
+            known = ", ".join(self.params.values) or "none"
+            hint = did_you_mean(name, self.params.values)
+            self.problems.append(
+                f"'{ref}' names no param{hint}; declared params: {known} (declare it under "
+                f"the top-level params: with a default, e.g. params: {{{name}: ...}})"
+            )
+            return ref
+        self.from_env.extend(self.params.from_env.get(name, ()))
+        return param_text(self.params.values[name])
+
+
+@dataclass(frozen=True)
+class _Params:
+    """The declared params (expanded), and the environment pieces each holds."""
+
+    values: Mapping[str, Any]
+    from_env: Mapping[str, tuple[tuple[str, str], ...]]
+
+
+def param_text(value: Any) -> str:
+    """A param's value inside a longer string: dates in ISO form, booleans as YAML writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)
+
 
 def interpolate(
     data: Any,
@@ -135,23 +182,40 @@ def interpolate(
         line, column = positions.get(probe, (None, None))
         return Problem(format_path(path), message, file, line, column)
 
-    def walk(value: Any, path: Path) -> Any:
+    def walk(value: Any, path: Path, params: _Params | None) -> Any:
         if isinstance(value, str):
             if "$" not in value:  # the usual case, and nothing to copy
                 return value
-            scan = _Scan(value, env)
+            exact = _PARAM.fullmatch(value[2:-1]) if value.startswith("${") else None
+            if exact and value.endswith("}") and params and exact["name"] in params.values:
+                typed = params.values[exact["name"]]  # the param's own type: 3 stays an int
+                pieces = params.from_env.get(exact["name"], ())
+                expanded[path] = Expanded(value, param_text(typed), tuple(pieces))
+                return typed
+            scan = _Scan(value, env, params)
             result = scan.run()
             problems.extend(located(path, message) for message in scan.problems)
             if scan.changed:
                 expanded[path] = Expanded(value, result, tuple(scan.from_env))
             return result
         if isinstance(value, dict):
-            return {key: walk(item, (*path, key)) for key, item in value.items()}
+            return {key: walk(item, (*path, key), params) for key, item in value.items()}
         if isinstance(value, list):
-            return [walk(item, (*path, index)) for index, item in enumerate(value)]
+            return [walk(item, (*path, index), params) for index, item in enumerate(value)]
         return value  # numbers, booleans, null, dates: never interpolated
 
-    result = walk(data, ())
+    # The params section first (environment references only), then everything else with them.
+    declared = data.get("params") if isinstance(data, dict) else None
+    if not isinstance(declared, dict):
+        return Interpolation(walk(data, (), _Params({}, {})), tuple(problems), expanded)
+    values = walk(declared, ("params",), None)
+    from_env = {
+        name: expanded[("params", name)].from_env for name in values if ("params", name) in expanded
+    }
+    params = _Params(values, from_env)
+    result = {
+        key: values if key == "params" else walk(item, (key,), params) for key, item in data.items()
+    }
     return Interpolation(result, tuple(problems), expanded)
 
 

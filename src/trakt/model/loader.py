@@ -6,10 +6,10 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
@@ -27,6 +27,9 @@ from trakt.model.model import (
     StepSpec,
 )
 from trakt.model.yaml_loader import Path, format_path, load_yaml
+
+if TYPE_CHECKING:
+    from trakt.model.overrides import Override
 
 # A pipeline description is a few KiB; a bigger file is a mistake (a data file, /dev/zero).
 MAX_PIPELINE_BYTES = 10 * 2**20
@@ -311,11 +314,13 @@ def _read_capped(file: FsPath, shown: str) -> bytes:
 
 
 def read_pipeline_file(
-    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str],
+    environ: Mapping[str, str] | None = None,
+    overrides: Sequence[Override] = (),
 ) -> tuple[Any, SourceInfo, list[Problem]]:
-    """Read and safely parse a pipeline file, expanding its ``${env:...}`` references from
-    ``environ`` (default: the process's environment); return data, source info and the YAML
-    and reference problems."""
+    """Read and safely parse a pipeline file, apply ``overrides`` (``--set``), expand its
+    ``${env:...}`` and ``${params.x}`` references (the environment from ``environ``, default the
+    process's); return data, source info and the YAML and reference problems."""
     file = FsPath(path)
     shown = str(path)
     raw = _read_capped(file, shown)
@@ -327,6 +332,11 @@ def read_pipeline_file(
         ) from None
     loaded = load_yaml(text, shown)
     positions = {p: (pos.line, pos.column) for p, pos in loaded.positions.items()}
+    landed = {}
+    if overrides:
+        from trakt.model.overrides import apply_all  # it uses this module's key lists
+
+        landed = {p: o.shown for p, o in apply_all(loaded.data, overrides).items()}
     # Expanded here, before any check, so that every check sees the values a run will use;
     # the structure (and so every position) stays as written.
     expanded = interpolate(loaded.data, positions, shown, environ)
@@ -335,5 +345,6 @@ def read_pipeline_file(
         sha256=hashlib.sha256(raw).hexdigest(),
         positions=positions,
         expanded=expanded.expanded,
+        overridden=landed,
     )
     return expanded.data, source, [*loaded.problems, *expanded.problems]

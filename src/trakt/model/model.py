@@ -130,11 +130,19 @@ class OutputDataset(_Frozen):
 
 
 class OutputsSpec(_Frozen):
+    """``outputs:``: the datasets a run writes, each from an artifact."""
+
     datasets: list[OutputDataset] = Field(default_factory=list)
 
 
 class ExecutionSpec(_Frozen):
+    """``execution:``: how the run moves data (``batch``: whole tables; ``stream``: chunks)."""
+
     mode: ExecutionMode = "batch"
+    # Defaults of --input-dir / --output-dir, relative to the pipeline file's directory
+    # (a flag, then TRAKT_INPUT_DIR / TRAKT_OUTPUT_DIR, win over these).
+    input_dir: str | None = Field(default=None, min_length=1)
+    output_dir: str | None = Field(default=None, min_length=1)
 
 
 class PipelineSpec(_Frozen):
@@ -148,6 +156,18 @@ class PipelineSpec(_Frozen):
     # fsspec settings for every object-store location of the pipeline (inputs, outputs,
     # --input-dir/--output-dir); an input's or output's own storage_options override keys.
     storage_options: dict[str, Any] = Field(default_factory=dict)
+    # Named values for ${params.x} references, typed by their YAML values (see params.py).
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _params_are_named_scalars(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from trakt.model.params import param_problems  # model.py is imported by params.py
+
+        problems = param_problems(value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +179,8 @@ class SourceInfo:
     positions: Mapping[tuple[str | int, ...], tuple[int, int]] = field(default_factory=dict)
     # The string values that held ``${env:...}`` references, by path (see interpolate.py).
     expanded: Mapping[tuple[str | int, ...], Expanded] = field(default_factory=dict)
+    # The values ``--set`` gave, by the path they landed at: the path as written.
+    overridden: Mapping[tuple[str | int, ...], str] = field(default_factory=dict)
 
     def position(self, path: tuple[str | int, ...]) -> tuple[int, int] | None:
         """The position of ``path``, or of its nearest ancestor that has one."""

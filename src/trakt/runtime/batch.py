@@ -44,6 +44,7 @@ class BatchExecution(Execution):
     def _artifact(self, artifact: str) -> Data:
         if artifact not in self.artifacts and artifact in self.plan.inputs:
             self.artifacts[artifact] = self.read_whole(artifact)
+            self.keeper.take(artifact, self.artifacts[artifact])
         return self.artifacts[artifact]
 
     def _hand_out(self, artifact: str) -> pd.DataFrame:
@@ -79,6 +80,7 @@ class BatchExecution(Execution):
             raise
         for binding, frame in produced.items():
             self.artifacts[step.outputs[binding]] = frame
+            self.keeper.take(step.outputs[binding], frame)
         record.rows_out = {b: len(f) for b, f in produced.items()}
         record.events = [e.to_dict() for e in ctx.events]
         record.finish("success")

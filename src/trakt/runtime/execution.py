@@ -33,6 +33,7 @@ from trakt.runtime.endings import cancellation, describe_failure, error_dict, fa
 from trakt.runtime.environment import add_imported_libraries
 from trakt.runtime.input_hashes import InputHasher
 from trakt.runtime.inputs import InputSource
+from trakt.runtime.keep import Keeper, kept_result
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.outdir import LOCK_NAME
 from trakt.runtime.output_location import OutputLocation
@@ -69,6 +70,8 @@ class RunSettings:
     # Called with what ended the run in failure (``--pdb`` opens the debugger on it later).
     on_failure: Callable[[BaseException], None] | None = None
     input_hashes: bool = True  # a sha256 per input file in the manifest
+    # Artifacts handed back in memory in the result's ``artifacts`` (runtime/keep.py).
+    keep: tuple[str, ...] = ()
 
     @property
     def output_dir(self) -> Path:
@@ -83,6 +86,7 @@ class Execution:
         self.settings = settings
         self.plan = plan
         self.manifest = manifest
+        manifest.graph = plan.graph()
         self.recorder = RunRecorder(
             manifest, settings.manifest_path, settings.shown_manifest_path, settings.manifest_upload
         )
@@ -102,6 +106,7 @@ class Execution:
         self.scratch = settings.output.temporary(manifest.run_id, "work")
         self.exit_code = EXIT_OK
         self.hasher = InputHasher() if settings.input_hashes else None
+        self.keeper = Keeper(settings.keep)
 
     def run_body(self) -> None:
         raise NotImplementedError
@@ -155,7 +160,8 @@ class Execution:
             if self.settings.otel:
                 self._trace(failures)
             self.recorder.write()
-        return self.recorder.result(self.exit_code)
+        result = self.recorder.result(self.exit_code)
+        return kept_result(self.keeper, result) if self.settings.keep else result
 
     def _failed(self, exc: TraktError, failures: dict[str, BaseException]) -> None:
         self.exit_code = exc.exit_code

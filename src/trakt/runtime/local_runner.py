@@ -9,7 +9,8 @@ import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from trakt.runtime.batch import BatchExecution
 from trakt.runtime.datasets import override_format
 from trakt.runtime.environment import run_environment
 from trakt.runtime.execution import RunSettings
+from trakt.runtime.keep import check_keep
 from trakt.runtime.manifest import Manifest, write_json_atomic
 from trakt.runtime.outdir import (
     TEMP_PREFIX,
@@ -36,6 +38,8 @@ from trakt.runtime.outdir import (
 )
 from trakt.runtime.output_location import LocalOutputDir, OutputLocation
 from trakt.runtime.planning import ExecutionPlan, plan_pipeline
+from trakt.runtime.run_record import run_record
+from trakt.runtime.selection import Selection
 from trakt.runtime.storage import check_at_run, merged
 from trakt.runtime.store_output import StoreFile, StoreOutputDir
 from trakt.runtime.stream import StreamExecution
@@ -113,12 +117,20 @@ class LocalRunner:
         self.input_hashes = input_hashes  # a sha256 per input file in the manifest
 
     def run(
-        self, pipeline: Pipeline, run_id: str | None = None, otel_enabled: bool = False
+        self,
+        pipeline: Pipeline,
+        run_id: str | None = None,
+        otel_enabled: bool = False,
+        *,
+        keep: Sequence[str] = (),
+        selection: Selection | None = None,
     ) -> dict[str, Any]:
         """Run ``pipeline``; return ``status``, ``run_id``, ``manifest_path``, ``outputs``...
 
         An invalid pipeline raises :class:`PipelineValidationError` (after writing a manifest
         with status ``invalid``); a run that fails returns ``status: failed`` and ``error``.
+        ``keep`` names artifacts returned as pandas DataFrames in ``result["artifacts"]``;
+        ``selection`` (:func:`trakt.runtime.selection.select`) runs a part of the graph.
         """
         if run_id is not None and not RUN_ID.fullmatch(run_id):
             raise UsageError(
@@ -139,6 +151,7 @@ class LocalRunner:
                 "name": pipeline.name,
                 "file": pipeline.source.file,
                 "sha256": pipeline.source.sha256,
+                **run_record(pipeline, selection),
             },
             mode=pipeline.mode,
             trakt_version=__version__,
@@ -170,7 +183,9 @@ class LocalRunner:
             with settings.output.locked(manifest.run_id):
                 if manifest_file is not None:  # the previous manifest: a killed run's, say
                     manifest_file.fetch(manifest_path)
-                return self._run_locked(pipeline, manifest, settings)
+                return self._run_locked(
+                    pipeline, manifest, replace(settings, keep=tuple(keep)), selection
+                )
 
     @contextlib.contextmanager
     def _staging(self) -> Iterator[Path | None]:
@@ -213,7 +228,11 @@ class LocalRunner:
         return output, local, StoreFile.open(self.manifest_uri, options)
 
     def _run_locked(
-        self, pipeline: Pipeline, manifest: Manifest, settings: RunSettings
+        self,
+        pipeline: Pipeline,
+        manifest: Manifest,
+        settings: RunSettings,
+        selection: Selection | None = None,
     ) -> dict[str, Any]:
         unusable = unusable_manifest_path(settings.manifest_path, settings.output_dir)
         if unusable:
@@ -238,7 +257,8 @@ class LocalRunner:
         if removed:
             manifest.removed_leftovers = removed
         try:
-            plan = plan_pipeline(pipeline)
+            plan = plan_pipeline(pipeline) if selection is None else selection.plan
+            check_keep(settings.keep, plan)
             self._check_overrides(plan)
             self._use_storage_options(pipeline, plan, settings.output)
         except (PipelineValidationError, UsageError) as exc:

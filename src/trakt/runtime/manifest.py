@@ -7,7 +7,9 @@ files[{path, bytes, records, kept, set_aside, sha256}], rows, columns}}, steps[{
 status, started_at, duration_s, rows_in{}, rows_out{}, events[]}], outputs[{name, from,
 format, uri, path, rows, bytes}], error (null or {step_id, type, message, traceback,
 location{file,line,function}, ...}), environment{python, trakt, libraries, platform,
-git{commit,dirty}}.
+git{commit,dirty}}; graph (the plan's edges, every step's included: {inputs[],
+steps[{id, uses, inputs{binding: artifact}, outputs{binding: artifact}}], outputs[{name,
+from}]}; absent from manifests of runs that never planned).
 """
 
 from __future__ import annotations
@@ -203,6 +205,9 @@ class Manifest:
     removed_leftovers: list[str] | None = None
     trace: dict[str, Any] | None = None
     environment: dict[str, Any] | None = None  # runtime/environment.py
+    # Which step reads and writes which artifact, for every step (those that never ran too):
+    # what `trakt report` draws the DAG from.
+    graph: dict[str, Any] | None = None
     _t0: float = field(default_factory=time.perf_counter)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
@@ -238,6 +243,7 @@ _OPTIONAL = (
     "peak_rss_bytes",
     "trace",
     "environment",
+    "graph",
 )
 
 

@@ -56,6 +56,17 @@ class ExecutionPlan:
     def mode(self) -> str:
         return self.pipeline.mode
 
+    def graph(self) -> dict[str, Any]:
+        """The manifest's ``graph``: inputs, each step's bindings (run order), outputs' sources."""
+        return {
+            "inputs": list(self.inputs),
+            "steps": [
+                {"id": s.id, "uses": s.uses, "inputs": dict(s.inputs), "outputs": dict(s.outputs)}
+                for s in self.steps
+            ],
+            "outputs": [{"name": o.name, "from": o.from_} for o in self.outputs],
+        }
+
 
 def _search_dirs(source: SourceInfo) -> list[Path]:
     dirs = [Path(source.file).resolve().parent] if source.file else []
@@ -229,7 +240,8 @@ def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collector)
             )
 
 
-def _releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
+def releases(ordered: Sequence[StepPlan]) -> dict[int, tuple[str, ...]]:
+    """After which run position each artifact is no longer needed."""
     last_use: dict[str, int] = {}
     for pos, plan in enumerate(ordered):
         for artifact in (*plan.inputs.values(), *plan.outputs.values()):
@@ -271,7 +283,7 @@ def check_pipeline(
         inputs=inputs,
         steps=tuple(ordered),
         outputs=tuple(outputs),
-        release_after=_releases(ordered),
+        release_after=releases(ordered),
     )
     return plan, []
 

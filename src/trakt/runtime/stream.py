@@ -142,6 +142,7 @@ class StreamExecution(Execution):
 
     def _provide(self, artifact: str, chunks: Chunks) -> None:
         n = max(self.fanout.get(artifact, 0), 1)
+        chunks = self.keeper.wrap(artifact, chunks)
         branches = _Fanout(chunks, n).branches() if n > 1 else [chunks]
         self.branches[artifact] = [self._track(b) for b in branches]
 
@@ -164,6 +165,7 @@ class StreamExecution(Execution):
         if artifact not in self.whole:
             if artifact in self.read_whole_inputs:
                 data = self.read_whole(artifact)
+                self.keeper.take(artifact, data)
             else:
                 data = concat_chunks([as_pandas(c) for c in self._branch(artifact)])
             self.whole[artifact] = data
