@@ -93,7 +93,6 @@ def test_a_store_file_reads_exactly_as_the_same_local_file(
     ]
     # The copies were scratch files: nothing of them is left in the output dir.
     assert sorted(p.name for p in (tmp_path / "stored").iterdir()) == [
-        ".trakt.lock",
         "manifest.json",
         "o.csv",
     ]
