@@ -393,7 +393,8 @@ def test_leftovers_of_a_crashed_run_are_removed(launched: dict[str, Launched]) -
     run = launched["ok/leftovers"]
     proc = run.proc
     assert proc.returncode == 0, proc.stderr
-    assert without_step_logs(proc.stderr) == ""  # the crashed run's manifest said success: no stale run
+    # The crashed run's manifest said success: no stale run.
+    assert without_step_logs(proc.stderr) == ""
     manifest = run.env.manifest()
     assert manifest["removed_leftovers"] == [
         ".trakt-tmp-crashed-final.csv",

@@ -45,8 +45,8 @@ def test_a_lock_on_a_file_already_removed_is_taken_again_on_the_new_file(tmp_pat
     # run C created a new one. B's flock on the old, nameless file must not count as the lock.
     first = OutputDirLock(tmp_path, "a")
     first.acquire()
-    stale = open(tmp_path / LOCK_NAME, encoding="utf-8")  # B's handle, opened before A ended
-    try:
+    # B's handle, opened before A ended.
+    with open(tmp_path / LOCK_NAME, encoding="utf-8") as stale:
         first.release()
         third = OutputDirLock(tmp_path, "c")
         third.acquire()
@@ -57,5 +57,3 @@ def test_a_lock_on_a_file_already_removed_is_taken_again_on_the_new_file(tmp_pat
                 second.acquire()
         finally:
             third.release()
-    finally:
-        stale.close()

@@ -11,6 +11,7 @@ that never stops its timeout); the next run takes it over.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -65,7 +66,7 @@ class OutputDirLock:
         try:
             # Never through a link: truncating below would empty the link's target.
             fd = open_regular(self.path, "the lock file")
-            return open(fd, "r+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            return open(fd, "r+", encoding="utf-8")
         except OSError as exc:
             raise OutputError(
                 f"cannot use output dir {self.path.parent}: {exc.strerror or exc}",
@@ -85,10 +86,8 @@ class OutputDirLock:
         if self._file is not None:
             # Removed while held, so no run can lock the file once it is nameless but unseen.
             if self._still_named(self._file):
-                try:
+                with contextlib.suppress(OSError):  # left behind: the next run takes it over
                     os.unlink(self.path)
-                except OSError:
-                    pass  # left behind: the next run takes it over
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None
