@@ -94,7 +94,7 @@ def test_example_step_module_is_the_description_snippet() -> None:
 def test_stream_example_runs_and_uses_the_description_step(tmp_path: Path) -> None:
     stream_demo = REPO / "examples" / "stream_demo"
     step = (stream_demo / "steps" / "stream_double.py").read_text()
-    snippet = _block("run.supports_stream = True")
+    snippet = _block("def _iter_chunks():")
     assert _code_lines(snippet) in _code_lines(step)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(stream_demo)}

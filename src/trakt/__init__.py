@@ -4,6 +4,7 @@ from trakt._version import __version__
 from trakt.api import load_pipeline, load_pipeline_from_yaml, run, validate_pipeline_file
 from trakt.errors import PipelineValidationError, TraktError
 from trakt.steps.registry import register_step
+from trakt.steps.streaming import split_chunks
 from trakt.workflow import Workflow, workflow
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "load_pipeline_from_yaml",
     "register_step",
     "run",
+    "split_chunks",
     "validate_pipeline_file",
     "workflow",
 ]

@@ -5,7 +5,8 @@ as markup: a ``[`` in a name is shown as it is.
 
 The display only reads the run's live manifest (which the runner updates as it goes) from a
 refresh thread, so the runner knows nothing about terminals. Shown only when stderr is a
-terminal and ``--quiet`` is not given.
+terminal, ``--quiet`` is not given and log lines are text; elsewhere :class:`StepLog` logs a
+line per step start and finish (INFO, the default level there).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from trakt.runtime.manifest import Manifest, StepRecord, json_safe
@@ -140,7 +142,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(json_safe(data), allow_nan=False)
 
 
-def configure_logging(level: str, fmt: str) -> None:
+def default_log_level(fmt: str, quiet: bool, terminal: bool) -> str:
+    """INFO where nothing else shows progress (stderr not a terminal, or JSON lines): one
+    line per step start and finish; WARNING under the live display or ``--quiet``."""
+    if quiet or (terminal and fmt == "text"):
+        return "WARNING"
+    return "INFO"
+
+
+def configure_logging(level: str, fmt: str) -> Callable[[], None]:
+    """The ``trakt`` loggers to stderr at ``level`` as text or JSON lines (warnings too, in
+    JSON); returns what restores the loggers as they were."""
     handler = logging.StreamHandler()
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
@@ -149,6 +161,96 @@ def configure_logging(level: str, fmt: str) -> None:
     # The CLI prints its own line for a stale run; the library's record would repeat it.
     handler.addFilter(lambda record: not getattr(record, "stale_run", False))
     root = logging.getLogger("trakt")
+    warned = logging.getLogger("py.warnings")
+    before = (root.handlers[:], root.level, root.propagate, warned.handlers[:], warned.propagate)
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    if fmt == "json":  # a library's warning would be a plain line among the JSON ones
+        logging.captureWarnings(True)
+        warned.handlers[:] = [handler]
+        warned.propagate = False
+
+    def restore() -> None:
+        root.handlers[:], level_before, root.propagate = before[0], before[1], before[2]
+        root.setLevel(level_before)
+        if fmt == "json":
+            logging.captureWarnings(False)
+            warned.handlers[:], warned.propagate = before[3], before[4]
+
+    return restore
+
+
+def json_line(message: str, level: str = "INFO", logger: str = "trakt.cli", **fields: Any) -> str:
+    """One JSON log line as :class:`JsonFormatter` writes them (the CLI's own lines)."""
+    record = logging.makeLogRecord(
+        {"msg": message, "levelname": level, "levelno": logging.getLevelName(level)}
+    )
+    record.name = logger
+    record.__dict__.update(fields)
+    return JsonFormatter().format(record)
+
+
+_DONE = ("success", "failed", "aborted", "cancelled")
+
+
+class StepLog:
+    """One log line when a step starts and one when it finishes (status, rows, seconds),
+    read from the run's live manifest by a thread: the runner knows nothing of it."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.log = logger or logging.getLogger("trakt.steps")
+        self.manifest: Manifest | None = None
+        self._said: dict[str, str] = {}  # step id -> "started" or "finished"
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def attach(self, manifest: Manifest) -> None:
+        """Called by the runner with the run's live manifest once the run starts."""
+        self.manifest = manifest
+        self._thread = threading.Thread(target=self._loop, name="trakt-steplog", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(REFRESH_S):
+            self._poll()
+
+    def _poll(self) -> None:
+        if self.manifest is None:
+            return
+        for record in list(self.manifest.steps):
+            try:
+                self._say(record)
+            except RuntimeError:  # a dict changed size mid-read: next time
+                continue
+
+    def _say(self, record: StepRecord) -> None:
+        said = self._said.get(record.id)
+        if said is None and record.status != "pending":
+            self._said[record.id] = said = "started"
+            self.log.info("step %s started", record.id, extra={"step": record.id})
+        if said == "started" and record.status in _DONE and record.duration_s is not None:
+            self._said[record.id] = "finished"
+            rows_in, rows_out = sum(dict(record.rows_in).values()), sum(record.rows_out.values())
+            self.log.info(
+                "step %s %s: %s rows in, %s rows out, %.2fs",
+                record.id,
+                record.status,
+                f"{rows_in:,}",
+                f"{rows_out:,}",
+                record.duration_s,
+                extra={
+                    "step": record.id,
+                    "status": record.status,
+                    "rows_in": rows_in,
+                    "rows_out": rows_out,
+                    "duration_s": record.duration_s,
+                },
+            )
+
+    def finish(self) -> None:
+        """Stop polling and say what is left to say (the steps' ends since the last look)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._poll()

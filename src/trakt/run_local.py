@@ -60,13 +60,32 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--log-level",
-        default="WARNING",
+        default=None,
         type=str.upper,
         choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
-        help="level of the trakt loggers, steps' ctx.logger included (default WARNING)",
+        help="level of the trakt loggers, steps' ctx.logger included (default INFO: a line "
+        "per step start and finish; WARNING under the live terminal display or --quiet)",
     )
     parser.add_argument(
-        "--log-format", default="text", choices=["text", "json"], help="log lines as text or JSON"
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text or JSON (json: every line on stderr and stdout is JSON)",
+    )
+    parser.add_argument(
+        "--traceback",
+        action="store_true",
+        help="print a failed step's traceback to stderr (Trakt's frames collapsed)",
+    )
+    parser.add_argument(
+        "--pdb",
+        action="store_true",
+        help="open the debugger (pdb) at the frame of your code where a step failed",
+    )
+    parser.add_argument(
+        "--no-input-hashes",
+        action="store_true",
+        help="leave the sha256 of each input file out of the manifest (huge inputs)",
     )
     parser.add_argument(
         "--no-column-summaries",
@@ -125,9 +144,14 @@ def use_lean_allocator() -> None:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str, code: int, json_lines: bool = False, **fields: Any) -> int:
     from trakt.runtime.messages import one_line
 
+    if json_lines:
+        from trakt.progress import json_line
+
+        print(json_line(message, "ERROR", exit_code=code, **fields), file=sys.stderr)
+        return code
     # Multi-line by design (a validation report's list) stays so; no escape sequence gets out.
     print(f"trakt: {one_line(message, keep_newlines=True)}", file=sys.stderr)
     return code
@@ -162,20 +186,29 @@ def cancel_on_signals() -> Iterator[None]:
 
 def execute(args: argparse.Namespace) -> int:
     from trakt.api import load_pipeline
-    from trakt.progress import LiveProgress, configure_logging
+    from trakt.progress import LiveProgress, StepLog, configure_logging, default_log_level
     from trakt.runtime.local_runner import LocalRunner
 
-    configure_logging(args.log_level, args.log_format)
+    json_lines = args.log_format == "json"
+    terminal = sys.stderr.isatty()
+    level = args.log_level or default_log_level(args.log_format, args.quiet, terminal)
+    stack = contextlib.ExitStack()
+    stack.callback(configure_logging(level, args.log_format))
     use_lean_allocator()
-    progress = LiveProgress(sys.stderr) if sys.stderr.isatty() and not args.quiet else None
+    live = terminal and not args.quiet and not json_lines
+    progress: LiveProgress | StepLog | None = LiveProgress(sys.stderr) if live else None
+    if progress is None and logging.getLogger("trakt.steps").isEnabledFor(logging.INFO):
+        progress = StepLog()
     started: list[Any] = []  # the run's live manifest, for --report
+    runner: LocalRunner | None = None
 
     def on_start(manifest: Any) -> None:
         started.append(manifest)
         if progress is not None:
             progress.attach(manifest)
 
-    stack = contextlib.ExitStack()
+    failure: list[BaseException] = []  # what failed the run, for --pdb
+    ending: tuple[str, int] | None = None  # a run that ended by an exception: the last line
     stack.enter_context(cancel_on_signals())
     try:
 
@@ -189,6 +222,8 @@ def execute(args: argparse.Namespace) -> int:
                 stream_chunk_size=args.stream_chunk_size,
                 on_start=on_start,
                 column_summaries=not args.no_column_summaries,
+                on_failure=failure.append if args.pdb else None,
+                input_hashes=not args.no_input_hashes,
             )
 
         path = pipeline_path(args)
@@ -196,9 +231,9 @@ def execute(args: argparse.Namespace) -> int:
             pipeline = load_pipeline(path, runflags.overrides(args))
         except PipelineValidationError as exc:
             if args.dry_run:  # writes nothing, not even an invalid manifest
-                return _fail(exc.message, exc.exit_code)
+                return _fail(exc.message, exc.exit_code, json_lines)
             manifest = runner_for(None).record_invalid(exc, str(path), args.run_id)
-            return _fail(f"{exc.message}\n(manifest: {manifest})", exc.exit_code)
+            return _fail(f"{exc.message}\n(manifest: {manifest})", exc.exit_code, json_lines)
         runner = runner_for(pipeline)
         dirs = runflags.run_dirs(args, pipeline)
         chosen = runflags.selection(args, pipeline, dirs.output_dir)
@@ -206,66 +241,102 @@ def execute(args: argparse.Namespace) -> int:
             return runflags.dry_run(pipeline, chosen, dirs, parse_overrides(args.input))
         result = runner.run(pipeline, run_id=args.run_id, otel_enabled=args.otel, selection=chosen)
     except TraktError as exc:
-        return _fail(exc.message, exc.exit_code)
+        ending = (exc.message, exc.exit_code)
     except OSError as exc:  # last resort: an I/O failure no layer below named more precisely
         where = f" {exc.filename}" if exc.filename else ""
-        return _fail(f"I/O error{where}: {exc.strerror or exc}", EXIT_RUN_FAILED)
+        ending = (f"I/O error{where}: {exc.strerror or exc}", EXIT_RUN_FAILED)
     except KeyboardInterrupt:
-        return _fail("cancelled by SIGINT; the manifest says how far it got", EXIT_SIGINT)
+        ending = ("cancelled by SIGINT; the manifest says how far it got", EXIT_SIGINT)
     except Cancelled as exc:
-        return _fail(
-            f"cancelled by {exc.signal_name}; the manifest says how far it got", exc.exit_code
+        ending = (
+            f"cancelled by {exc.signal_name}; the manifest says how far it got",
+            exc.exit_code,
         )
     finally:
-        stack.close()
-        if progress is not None:
+        if progress is not None:  # its last lines before the last line
             progress.finish()
-        if getattr(args, "report", False) and started:
-            write_run_report(started[0], runner, args.quiet)
-    return report(result, quiet=args.quiet)
+        if getattr(args, "report", False) and started and runner is not None:
+            write_run_report(started[0], runner, args.quiet, json_lines)
+        stack.close()
+    if ending is not None:
+        return _fail(*ending, json_lines)
+    if failure:
+        from trakt.runtime.tracebacks import post_mortem, step_exception
+
+        post_mortem(step_exception(failure[0]))
+    return report(result, quiet=args.quiet, log_format=args.log_format, traceback=args.traceback)
 
 
-def write_run_report(manifest: Any, runner: Any, quiet: bool = False) -> None:
+def _note(text: str, json_lines: bool, level: str = "WARNING") -> None:
+    """A line on stderr in the run's log format."""
+    from trakt.progress import json_line
+
+    if json_lines:
+        print(json_line(text, level), file=sys.stderr)
+    else:
+        prefix = "trakt: warning: " if level == "WARNING" else "trakt: "
+        print(prefix + text, file=sys.stderr)
+
+
+def write_run_report(
+    manifest: Any, runner: Any, quiet: bool = False, json_lines: bool = False
+) -> None:
     """``--report``: the page of the run just ended, beside its manifest; a failure to write
     it is a warning (the run's own outcome and exit code stand)."""
     from trakt.report import REPORT_NAME, write_report
     from trakt.runtime.manifest import json_safe
 
     if runner.manifest_uri:
-        print(
-            f"trakt: warning: --report: the manifest is on a store ({runner.shown_manifest_path})"
-            "; no report written: copy it here and run `trakt report manifest.json`",
-            file=sys.stderr,
+        _note(
+            f"--report: the manifest is on a store ({runner.shown_manifest_path}); no report "
+            "written: copy it here and run `trakt report manifest.json`",
+            json_lines,
         )
         return
     target = Path(runner.manifest_path).absolute().parent / REPORT_NAME
     try:
         write_report(json_safe(manifest.to_dict()), target)
     except Exception as exc:  # a report must never turn a run's ending into another
-        print(f"trakt: warning: --report: cannot write {target}: {exc}", file=sys.stderr)
+        _note(f"--report: cannot write {target}: {exc}", json_lines)
         return
     if not quiet:  # on stderr: a failed run's last stderr line stays its failure line
-        print(f"trakt: report: {target}", file=sys.stderr)
+        _note(f"report: {target}", json_lines, level="INFO")
 
 
-def report(result: dict[str, Any], quiet: bool = False) -> int:
-    """Print a run's outcome; the exit code for it."""
+def report(
+    result: dict[str, Any], quiet: bool = False, log_format: str = "text", traceback: bool = False
+) -> int:
+    """Print a run's outcome; the exit code for it. ``log_format="json"``: every line is a JSON
+    object (the success summary on stdout, warnings and the failure on stderr);
+    ``traceback``: a failed step's traceback on stderr before the last line."""
+    from trakt.progress import json_line
+
+    json_lines = log_format == "json"
+
+    def warn(text: str, **fields: Any) -> None:
+        line = json_line(text, "WARNING", **fields) if json_lines else f"trakt: warning: {text}"
+        print(line, file=sys.stderr)
+
     stale = result.get("stale_run")
     if stale:
-        print(
-            f"trakt: warning: the previous run {stale['run_id']} (started {stale['started_at']}) "
+        warn(
+            f"the previous run {stale['run_id']} (started {stale['started_at']}) "
             "never finished and ended without a trace (killed, or a step ended the process, "
             "e.g. with os._exit); its temporary files were removed",
-            file=sys.stderr,
+            stale_run=stale,
         )
     for recovery in result.get("publish_recovery") or ():
-        print(
-            f"trakt: warning: run {recovery['run_id']} was killed while publishing its outputs; "
+        warn(
+            f"run {recovery['run_id']} was killed while publishing its outputs; "
             f"its publish was {recovery['action']} (no mix of old and new outputs is left)",
-            file=sys.stderr,
+            publish_recovery=recovery,
         )
     if result["status"] == "success":
         if quiet:
+            return EXIT_OK
+        if json_lines:
+            summary = {k: result[k] for k in ("run_id", "status", "outputs", "manifest_path")}
+            print(json_line(f"run {result['run_id']} succeeded", **summary))
             return EXIT_OK
         print(f"run {result['run_id']} succeeded")
         for name, out in result["outputs"].items():
@@ -274,9 +345,22 @@ def report(result: dict[str, Any], quiet: bool = False) -> int:
         return EXIT_OK
     from trakt.runtime.endings import describe_failure
 
+    error = result["error"] or {}
+    shown = error.get("traceback") if traceback else None
+    if shown and not json_lines:
+        print(str(shown).rstrip("\n"), file=sys.stderr)
+    fields = {"run_id": result["run_id"], "status": result["status"]}
+    if json_lines:
+        kept = ("step_id", "type", "message", "location", "chunk_index", "artifact", "output")
+        fields["error"] = {k: error[k] for k in kept if k in error}
+        fields["manifest_path"] = result["manifest_path"]
+        if shown:
+            fields["traceback"] = shown
     return _fail(
         describe_failure(result["run_id"], result["error"], result["manifest_path"]),
         int(result.get("exit_code") or EXIT_RUN_FAILED),
+        json_lines,
+        **fields,
     )
 
 

@@ -105,10 +105,21 @@ def temp_files(out: Path) -> list[str]:
     return sorted(p.relative_to(out).as_posix() for p in out.rglob(".trakt-tmp-*"))
 
 
+def without_step_logs(stderr: str) -> str:
+    """stderr less the lines logged at INFO, the default off a terminal: each step's start and
+    finish (``trakt.steps``) and what steps log themselves (``trakt.step.<id>``)."""
+    return "".join(
+        line
+        for line in stderr.splitlines(keepends=True)
+        if not line.startswith(("INFO trakt.steps: ", "INFO trakt.step."))
+    )
+
+
 def clear_line(proc: subprocess.CompletedProcess[str]) -> str:
-    """stderr is exactly one line, prefixed ``trakt:``, and no traceback."""
+    """stderr is exactly one line, prefixed ``trakt:``, and no traceback (besides the INFO
+    log lines, see :func:`without_step_logs`)."""
     assert "Traceback" not in proc.stderr, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    lines = without_step_logs(proc.stderr).strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("trakt: "), proc.stderr
     return lines[0]

@@ -6,6 +6,7 @@ not decide) the format, ``--input`` overrides, and xlsx sheets with mixed column
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -70,7 +71,14 @@ def test_an_existing_file_is_that_file_whatever_its_name(
     assert result["status"] == "success", result["error"]
     assert _out(project) == "id,v\n1,right\n"
     assert manifest["inputs"]["orders"]["files"] == [
-        {"path": name, "bytes": 13, "records": 1, "kept": 1, "set_aside": 0}
+        {
+            "path": name,
+            "bytes": 13,
+            "records": 1,
+            "kept": 1,
+            "set_aside": 0,
+            "sha256": hashlib.sha256(b"id,v\n1,right\n").hexdigest(),
+        }
     ]
 
 

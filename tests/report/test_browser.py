@@ -86,13 +86,12 @@ def test_failed_run_report_in_chromium(
             assert page.evaluate("document.scripts.length") == 0
             assert page.evaluate("window.__pwned") is None
             assert f'check.py", line {RAISE_LINE}' in page.locator(".traceback").inner_text()
-            # The step's file:line, once the manifest's error records it.
-            location = error.get("location")
-            if location:
-                shown = page.locator(".location").inner_text()
-                assert f"{location['file']}:{location['line']}" in shown
-                assert Path(location["file"]).resolve() == step_file(project).resolve()
-                assert location["line"] == RAISE_LINE
+            # The step's file:line, as the manifest's error records it.
+            location = error["location"]
+            shown = page.locator(".location").inner_text()
+            assert f"{location['file']}:{location['line']}" in shown
+            assert Path(location["file"]).resolve() == step_file(project).resolve()
+            assert location["line"] == RAISE_LINE
 
             shot = _artifacts(tmp_path) / "report-failed-run.png"
             page.screenshot(path=str(shot), full_page=True)

@@ -55,6 +55,7 @@ def test_success_writes_output_and_complete_manifest(project: Project) -> None:
             "records": 3,
             "kept": 3,
             "set_aside": 0,
+            "sha256": hashlib.sha256((project.input_dir / "records.csv").read_bytes()).hexdigest(),
         }
     ]
     assert m["inputs"]["records"]["combine_strategy"] == "concat"

@@ -4,6 +4,7 @@ named by their URI in the output, the quarantine and the manifest."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -87,11 +88,11 @@ def test_a_store_file_reads_exactly_as_the_same_local_file(
             "records": 3,
             "kept": 3,
             "set_aside": 0,
+            "sha256": hashlib.sha256(data).hexdigest(),  # the store's bytes, as copied
         }
     ]
     # The copies were scratch files: nothing of them is left in the output dir.
     assert sorted(p.name for p in (tmp_path / "stored").iterdir()) == [
-        ".trakt.lock",
         "manifest.json",
         "o.csv",
     ]

@@ -29,6 +29,32 @@ from trakt.io.rawshape import line_count, needs_careful_read
 from trakt.io.registry import ReadRequest
 
 FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
+OTHER_SEPARATORS = (";", "\t", "|")
+
+
+def fix_rows(request: ReadRequest) -> str:
+    """The fix for malformed records: the separator, when the header is one column that holds
+    another usual separator (``a;b;c`` read with ``,``), else fixing or setting them aside."""
+    options = request.options
+    sep = options.get("sep") or options.get("delimiter") or ","
+    encoding = str(options.get("encoding") or "utf-8")
+    skip = int(options.get("skiprows") or 0)
+    try:
+        with open(request.path, encoding=encoding, errors="replace", newline="") as handle:
+            lines = [handle.readline(1 << 16) for _ in range(skip + 1)]
+    except (OSError, LookupError):
+        return FIX_ROWS
+    header = lines[-1].rstrip("\r\n")
+    if sep in header:
+        return FIX_ROWS
+    found = next((c for c in OTHER_SEPARATORS if c in header), None)
+    if found is None:
+        return FIX_ROWS
+    shown = "\\t" if found == "\t" else found
+    return (
+        f"the header line is one column holding '{shown}': is the separator '{shown}'? set "
+        f"options: {{sep: '{shown}'}} on this input (on_bad_lines would set aside good rows)"
+    )
 
 
 def located(request: ReadRequest, fallback: str) -> InputError:
@@ -40,7 +66,7 @@ def located(request: ReadRequest, fallback: str) -> InputError:
     if bad is None:
         return InputError(f"cannot read CSV {request.shown}: {fallback}", file=request.shown)
     return InputError(
-        f"{request.shown}:{bad.line}: {bad.reason}; {FIX_ROWS}",
+        f"{request.shown}:{bad.line}: {bad.reason}; {fix_rows(request)}",
         file=request.shown,
         line=bad.line,
     )
@@ -75,7 +101,7 @@ def check_quotes(request: ReadRequest) -> None:
     bad = first_bad_line(request.path, request.options, request.shown)
     if bad is not None:
         raise InputError(
-            f"{request.shown}:{bad.line}: {bad.reason}; {FIX_ROWS}",
+            f"{request.shown}:{bad.line}: {bad.reason}; {fix_rows(request)}",
             file=request.shown,
             line=bad.line,
         )
@@ -113,7 +139,7 @@ def check_swallowed(
     bad = first_bad_line(request.path, options, request.shown)
     if bad is not None:
         raise InputError(
-            f"{request.shown}:{bad.line}: {bad.reason}; {FIX_ROWS}",
+            f"{request.shown}:{bad.line}: {bad.reason}; {fix_rows(request)}",
             file=request.shown,
             line=bad.line,
         )

@@ -11,6 +11,7 @@ from trakt.errors import TraktError
 from trakt.runtime.adapter import Data, step_frame
 from trakt.runtime.execution import Execution
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.shared_input import SharedInputGuard
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.stepcheck import (
     check_chunks,
@@ -91,8 +92,14 @@ class BatchExecution(Execution):
         """A stream-capable step in a batch run: one-chunk iterators in, chunks concatenated."""
         streamed = step.function.stream_inputs
         whole = set(step.inputs) - set(step.inputs if streamed is None else streamed)
-        inputs = {b: f if b in whole else iter([f]) for b, f in frames.items()}
+        guard = SharedInputGuard(step.id) if len(step.outputs) > 1 else None
+        inputs = {
+            b: f if b in whole else (guard.wrap(b, iter([f])) if guard else iter([f]))
+            for b, f in frames.items()
+        }
         result = check_outputs(step, self.call(step, ctx, inputs), "an iterator of DataFrames")
+        if guard:
+            guard.watch(result)
         produced = {}
         for binding, value in result.items():
             chunks: list[pd.DataFrame] = []

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Mapping
 from typing import Any
 
 from trakt.errors import Cancelled, StepError, TraktError
 from trakt.runtime import cancel
 from trakt.runtime.messages import describe, one_line
+from trakt.runtime.tracebacks import location, shown_location, user_traceback
 
 
 def failure_map(exc: TraktError) -> dict[str, BaseException]:
@@ -35,9 +35,11 @@ def describe_failure(run_id: str, error: Mapping[str, Any] | None, manifest_path
     else:
         where = "writing outputs"
     chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
+    raised = error.get("location")
+    at = f" (at {shown_location(raised)})" if isinstance(raised, Mapping) else ""
     line = (
-        f"run {run_id} failed at {where}{chunk}: {error.get('type')}: {error.get('message')} "
-        f"(manifest: {manifest_path})"
+        f"run {run_id} failed at {where}{chunk}: {error.get('type')}: {error.get('message')}"
+        f"{at} (manifest: {manifest_path})"
     )
     return one_line(line)
 
@@ -56,14 +58,20 @@ def cancellation(exc: BaseException) -> BaseException | None:
 
 
 def error_dict(exc: BaseException) -> dict[str, Any]:
+    """The manifest's ``error``: type, message, the user's ``location`` (file, line, function
+    of the innermost frame of their code, when it ran through any) and the ``traceback``
+    (Trakt's frames collapsed: see :mod:`trakt.runtime.tracebacks`)."""
     cause = exc.__cause__ if isinstance(exc, StepError) and exc.__cause__ else exc
     kind = exc.fields.get("exception_type") if isinstance(exc, TraktError) else None
     data: dict[str, Any] = {
         "step_id": None,
         "type": kind if kind and cause is exc else type(cause).__name__,
         "message": exc.message if cause is exc and isinstance(exc, TraktError) else describe(cause),
-        "traceback": "".join(traceback.format_exception(cause)),
+        "traceback": user_traceback(cause),
     }
+    where = location(cause)
+    if where is not None:
+        data["location"] = where
     if isinstance(exc, TraktError):
         data.update({k: v for k, v in exc.fields.items() if k != "exception_type"})
     return data

@@ -30,6 +30,8 @@ from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.database_io import DatabaseSessions, DatabaseSource, TableTarget
 from trakt.runtime.datasets import REJECTED_DIR, InputPlan
 from trakt.runtime.endings import cancellation, describe_failure, error_dict, failure_map
+from trakt.runtime.environment import add_imported_libraries
+from trakt.runtime.input_hashes import InputHasher
 from trakt.runtime.inputs import InputSource
 from trakt.runtime.keep import Keeper, kept_result
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
@@ -65,6 +67,9 @@ class RunSettings:
     input_store: str | None = None
     # A manifest on a store: uploaded after every local (atomic) write of it.
     manifest_upload: Callable[[Path], None] | None = None
+    # Called with what ended the run in failure (``--pdb`` opens the debugger on it later).
+    on_failure: Callable[[BaseException], None] | None = None
+    input_hashes: bool = True  # a sha256 per input file in the manifest
     # Artifacts handed back in memory in the result's ``artifacts`` (runtime/keep.py).
     keep: tuple[str, ...] = ()
 
@@ -100,6 +105,7 @@ class Execution:
         self.current_step: str | None = None
         self.scratch = settings.output.temporary(manifest.run_id, "work")
         self.exit_code = EXIT_OK
+        self.hasher = InputHasher() if settings.input_hashes else None
         self.keeper = Keeper(settings.keep)
 
     def run_body(self) -> None:
@@ -118,6 +124,8 @@ class Execution:
                 target.preload()
             for source in self.sources.values():
                 source.prepare(self._scratch_file)
+                if self.hasher is not None:
+                    self.hasher.add(getattr(source, "originals", ()))
             self.run_body()
             self._write_rejected()
             cancel.check()  # a step that swallowed the signal's exception publishes nothing
@@ -126,6 +134,8 @@ class Execution:
         except BaseException as exc:
             stop = cancellation(exc)
             if stop is not None:
+                if self.hasher is not None:
+                    self.hasher.finish(stop=True)
                 name = stop.signal_name if isinstance(stop, Cancelled) else "SIGINT"
                 self.recorder.cancelled(name, self.current_step)
                 if stop is exc:
@@ -140,10 +150,13 @@ class Execution:
                 self.exit_code = EXIT_RUN_FAILED
                 self.recorder.failed({**error_dict(exc), "internal": True})
                 failures[""] = exc
+            if self.settings.on_failure is not None:
+                self.settings.on_failure(exc)
         finally:
             set_last_resort(None)
             self._discard_pending()
             self._attach_summaries()
+            self._attach_hashes()
             if self.settings.otel:
                 self._trace(failures)
             self.recorder.write()
@@ -365,6 +378,18 @@ class Execution:
             summary = self.targets[record.name].summary
             if summary is not None:
                 record.column_summaries = summary.to_dict()
+
+    def _attach_hashes(self) -> None:
+        """Each input file's sha256 (waiting for the hashing thread), and the libraries the
+        run imported, into the manifest."""
+        if self.manifest.environment is not None:
+            add_imported_libraries(self.manifest.environment)
+        if self.hasher is None:
+            return
+        hashes = self.hasher.finish()
+        for record in self.manifest.inputs.values():
+            for entry in record.files:
+                entry.sha256 = hashes.get(entry.path, entry.sha256)
 
     def _publish(self) -> None:
         """Move every output into place: only now does any output appear, all of them or

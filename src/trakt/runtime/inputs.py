@@ -79,6 +79,7 @@ class InputSource:
         self.summary: ColumnSummaries | None = None
         self.record = InputRecord(redacted(uri), self.format.name, spec.combine_strategy)
         self.recorded = False  # whether the manifest holds the record yet
+        self.originals: list[tuple[str, Path]] = []  # (shown name, local path) once prepared
 
     @classmethod
     def open(
@@ -115,6 +116,8 @@ class InputSource:
         """Copy a store's files into the scratch dir, then let the format make the files
         ready (UTF-8 copies, malformed records set aside)."""
         self.files = fetch(self.files, new_file)
+        # The user's bytes (a store's file copied as it is), before any conversion: hashed.
+        self.originals = [(f.shown, f.path) for f in self.files]
         prepare = getattr(self.format, "prepare", None)
         if prepare is None:
             return

@@ -26,6 +26,7 @@ from trakt.io.locations import is_store, local_path, redacted
 from trakt.model.model import Pipeline
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.datasets import override_format
+from trakt.runtime.environment import run_environment
 from trakt.runtime.execution import RunSettings
 from trakt.runtime.keep import check_keep
 from trakt.runtime.manifest import Manifest, write_json_atomic
@@ -80,6 +81,8 @@ class LocalRunner:
         on_start: Callable[[Manifest], None] | None = None,
         column_summaries: bool = True,
         scratch_dir: str | os.PathLike[str] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        input_hashes: bool = True,
     ) -> None:
         if stream_chunk_size is not None and stream_chunk_size < 1:
             raise UsageError(f"stream_chunk_size must be at least 1, got {stream_chunk_size}")
@@ -109,6 +112,9 @@ class LocalRunner:
         # Called with the live manifest when a run starts (progress displays read it).
         self.on_start = on_start
         self.column_summaries = column_summaries
+        # Called with the exception that failed a run (the CLI's --pdb debugs it afterwards).
+        self.on_failure = on_failure
+        self.input_hashes = input_hashes  # a sha256 per input file in the manifest
 
     def run(
         self,
@@ -149,6 +155,7 @@ class LocalRunner:
             },
             mode=pipeline.mode,
             trakt_version=__version__,
+            environment=run_environment(pipeline.source.file),
         )
         with self._staging() as staging:
             output, manifest_path, manifest_file = self._locations(
@@ -169,6 +176,8 @@ class LocalRunner:
                 start_dir=Path.cwd(),
                 input_store=self.input_uri,
                 manifest_upload=manifest_file.upload if manifest_file else None,
+                on_failure=self.on_failure,
+                input_hashes=self.input_hashes,
             )
             settings.output.create()
             with settings.output.locked(manifest.run_id):

@@ -2,10 +2,12 @@
 
 Schema (``manifest_version`` 1; documented in README.md, kept stable — fields are only added):
 trakt_version, manifest_version, run_id, pipeline{name,file,sha256}, mode, status,
-started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy, files[],
-rows, columns}}, steps[{id, uses, status, started_at, duration_s, rows_in{}, rows_out{},
-events[]}], outputs[{name, from, format, uri, path, rows, bytes}], error (null or {step_id,
-type, message, traceback, ...}); graph (the plan's edges, every step's included: {inputs[],
+started_at, finished_at, duration_s, inputs{artifact: {uri, format, combine_strategy,
+files[{path, bytes, records, kept, set_aside, sha256}], rows, columns}}, steps[{id, uses,
+status, started_at, duration_s, rows_in{}, rows_out{}, events[]}], outputs[{name, from,
+format, uri, path, rows, bytes}], error (null or {step_id, type, message, traceback,
+location{file,line,function}, ...}), environment{python, trakt, libraries, platform,
+git{commit,dirty}}; graph (the plan's edges, every step's included: {inputs[],
 steps[{id, uses, inputs{binding: artifact}, outputs{binding: artifact}}], outputs[{name,
 from}]}; absent from manifests of runs that never planned).
 """
@@ -106,6 +108,7 @@ class FileRecord:
     records: int | None = None
     kept: int | None = None
     set_aside: int | None = None
+    sha256: str | None = None  # of the file's bytes as given (--no-input-hashes: none)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}
@@ -201,6 +204,7 @@ class Manifest:
     stale_run: dict[str, Any] | None = None
     removed_leftovers: list[str] | None = None
     trace: dict[str, Any] | None = None
+    environment: dict[str, Any] | None = None  # runtime/environment.py
     # Which step reads and writes which artifact, for every step (those that never ran too):
     # what `trakt report` draws the DAG from.
     graph: dict[str, Any] | None = None
@@ -238,6 +242,7 @@ _OPTIONAL = (
     "stream_chunk_size",
     "peak_rss_bytes",
     "trace",
+    "environment",
     "graph",
 )
 

@@ -2,11 +2,16 @@
 
 The lock is an ``flock`` on ``<output-dir>/.trakt.lock``: the kernel releases it when the
 process dies, however it dies, so a crashed run never leaves the directory stuck. The file's
-text names the run holding it, for the message a second run gets.
+text names the run holding it, for the message a second run gets. A run that ends removes the
+file while still holding the lock; one that opened it just before then finds, once it holds
+the lock, that the name no longer leads to the file it locked, and starts over on the new
+one. So the file is left behind only by a run whose process was ended (killed, or a step
+that never stops its timeout); the next run takes it over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -35,34 +40,54 @@ class OutputDirLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        try:
-            # Never through a link: truncating below would empty the link's target.
-            fd = open_regular(self.path, "the lock file")
-            handle = open(fd, "r+", encoding="utf-8")  # noqa: SIM115 - held until release()
-        except OSError as exc:
-            raise OutputError(
-                f"cannot use output dir {self.path.parent}: {exc.strerror or exc}",
-                file=str(self.path.parent),
-            ) from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another run"
-            handle.close()
-            raise OutputDirLocked(
-                f"output dir {self.path.parent} is in use by {holder}; wait for it to finish "
-                "or choose another --output-dir",
-                file=str(self.path.parent),
-            ) from None
+        while True:
+            handle = self._open()
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another run"
+                handle.close()
+                raise OutputDirLocked(
+                    f"output dir {self.path.parent} is in use by {holder}; wait for it to "
+                    "finish or choose another --output-dir",
+                    file=str(self.path.parent),
+                ) from None
+            if self._still_named(handle):
+                break
+            handle.close()  # the run before removed it between our open and our lock
         handle.seek(0)
         handle.truncate()
         handle.write(f"run {self.run_id} (pid {os.getpid()})\n")
         handle.flush()
         self._file = handle
 
+    def _open(self) -> IO[str]:
+        try:
+            # Never through a link: truncating below would empty the link's target.
+            fd = open_regular(self.path, "the lock file")
+            return open(fd, "r+", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(
+                f"cannot use output dir {self.path.parent}: {exc.strerror or exc}",
+                file=str(self.path.parent),
+            ) from None
+
+    def _still_named(self, handle: IO[str]) -> bool:
+        """Whether the lock file's name still leads to the file ``handle`` has open."""
+        try:
+            named = os.lstat(self.path)
+        except FileNotFoundError:
+            return False
+        held = os.fstat(handle.fileno())
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
     def release(self) -> None:
         if self._file is not None:
+            # Removed while held, so no run can lock the file once it is nameless but unseen.
+            if self._still_named(self._file):
+                with contextlib.suppress(OSError):  # left behind: the next run takes it over
+                    os.unlink(self.path)
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None

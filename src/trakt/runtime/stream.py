@@ -28,6 +28,7 @@ from trakt.runtime.context import StepContext
 from trakt.runtime.execution import Execution
 from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.shared_input import SharedInputGuard
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.stepcheck import (
     check_chunks,
@@ -197,10 +198,11 @@ class StreamExecution(Execution):
         record = state.record
         record.chunks_in, record.chunks_out = {}, {}
         inputs: dict[str, Any] = {}
+        guard = SharedInputGuard(step.id) if len(step.outputs) > 1 else None
         for binding, artifact in step.inputs.items():
             if _streamed(step, binding):
                 counted = self._count_in(record, binding, self._branch(artifact))
-                inputs[binding] = self._track(counted)
+                inputs[binding] = self._track(guard.wrap(binding, counted) if guard else counted)
             else:
                 frame = self._hand_out_whole(artifact)
                 record.rows_in[binding] = len(frame)
@@ -208,6 +210,8 @@ class StreamExecution(Execution):
         result = check_outputs(
             step, self.call(step, state.ctx, inputs), "an iterator of DataFrames"
         )
+        if guard:
+            guard.watch(result)
         state.open_outputs = set(result)
         for binding, value in result.items():
             record.chunks_out[binding] = 0
