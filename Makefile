@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/formats.py
 	$(BIN)/python benchmarks/lambda_memory.py
 	$(BIN)/python benchmarks/sql_load.py
+	$(BIN)/python benchmarks/input_hashes.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
