@@ -1,0 +1,52 @@
+"""What every built-in shares: one frame or a stream of chunks, handled alike.
+
+A stream-capable step is handed an iterator of chunks for its streamed inputs (in batch runs
+too: an iterator of one frame), and a whole frame when it runs as a ``mode: batch`` step; it
+answers in kind. Chunks are transformed one at a time and never held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeAlias
+
+import polars as pl
+
+Frame: TypeAlias = pl.DataFrame | pl.LazyFrame
+Frames: TypeAlias = Frame | Iterable[Frame]
+
+
+def eager(frame: Frame) -> pl.DataFrame:
+    """A frame collected (a LazyFrame from an upstream polars step)."""
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def each(data: Frames, transform: Callable[[pl.DataFrame], pl.DataFrame]) -> Frames:
+    """``transform`` applied to the frame, or to each chunk as it is pulled."""
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        return transform(eager(data))
+    return _each(data, transform)
+
+
+def _each(
+    chunks: Iterable[Frame], transform: Callable[[pl.DataFrame], pl.DataFrame]
+) -> Iterator[pl.DataFrame]:
+    for chunk in chunks:
+        yield transform(eager(chunk))
+
+
+def whole(data: Frames) -> pl.DataFrame:
+    """All of ``data`` as one frame (chunks concatenated)."""
+    if isinstance(data, pl.DataFrame | pl.LazyFrame):
+        return eager(data)
+    parts = [eager(c) for c in data]
+    if not parts:
+        return pl.DataFrame()
+    return pl.concat(parts, how="vertical_relaxed") if len(parts) > 1 else parts[0]
+
+
+def names(value: str | list[str] | None) -> list[str]:
+    """A ``with:`` value that is one column name or a list of them, as a list."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
