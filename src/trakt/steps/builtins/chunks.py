@@ -50,3 +50,27 @@ def names(value: str | list[str] | None) -> list[str]:
     if value is None:
         return []
     return [value] if isinstance(value, str) else list(value)
+
+
+def untyped_nulls(
+    frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
+) -> pl.DataFrame:
+    """``compute(frame)``, tolerant of columns that are text only for having no values.
+
+    A column without any value is read as text (an empty file, a column left blank), and
+    ``amount * 2`` on text is a type error. Where ``compute`` fails so and such columns
+    exist, it runs again with them untyped (polars' Null), and those it left as they were
+    are text again. A genuine type error fails the second time too."""
+    try:
+        return compute(frame)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
+        blank = [
+            name
+            for name, kind in frame.schema.items()
+            if kind == pl.String() and frame[name].null_count() == frame.height
+        ]
+        if not blank:
+            raise
+    result = compute(frame.with_columns(pl.col(blank).cast(pl.Null)))
+    kept = [n for n in blank if n in result.columns and result.schema[n] == pl.Null()]
+    return result.with_columns(pl.col(kept).cast(pl.String))

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frames, each
+from trakt.steps.builtins.chunks import Frames, each, untyped_nulls
 from trakt.steps.builtins.expressions import parse
 from trakt.steps.builtins.spec import NAMES, TEXT_MAP, Param, builtin
 from trakt.steps.builtins.types import cast_expr
@@ -51,4 +51,4 @@ def derive(ctx: Any, input: Frames, output: str, columns: dict[str, str]) -> dic
             frame = frame.with_columns(expr.alias(name))
         return frame
 
-    return {"output": each(input, compute)}
+    return {"output": each(input, lambda frame: untyped_nulls(frame, compute))}

@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frames, each, eager, names, whole
+from trakt.steps.builtins.chunks import Frames, each, eager, names, untyped_nulls, whole
 from trakt.steps.builtins.expressions import parse
 from trakt.steps.builtins.spec import (
     BOOL_OR_BOOLS,
@@ -23,7 +23,9 @@ from trakt.steps.builtins.spec import (
 def filter_rows(ctx: Any, input: Frames, output: str, where: str) -> dict[str, Frames]:
     """Keep the rows where a SQL condition is true (null counts as false)."""
     condition = parse(where)
-    return {"output": each(input, lambda frame: frame.filter(condition))}
+    return {
+        "output": each(input, lambda frame: untyped_nulls(frame, lambda f: f.filter(condition)))
+    }
 
 
 @builtin("dedupe", [Param("subset", OPTIONAL_NAMES, False, "columns compared (default: all)")])
