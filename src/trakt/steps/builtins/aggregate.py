@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frame, Frames, eager, names
+from trakt.steps.builtins.chunks import Frame, Frames, eager, names, untyped_nulls
 from trakt.steps.builtins.spec import OPTIONAL_NAMES, TEXT_MAP, Param, builtin
 
 FUNCTIONS = ("sum", "count", "min", "max", "mean")
@@ -89,6 +89,10 @@ def _group(frame: pl.DataFrame, keys: list[str], exprs: list[pl.Expr]) -> pl.Dat
 
 def _partials(frame: pl.DataFrame, keys: list[str], aggs: list[Aggregation]) -> pl.DataFrame:
     """One row per group of ``frame``: what each aggregation needs to be combined later."""
+    return untyped_nulls(frame, lambda f: _reduce(f, keys, aggs))
+
+
+def _reduce(frame: pl.DataFrame, keys: list[str], aggs: list[Aggregation]) -> pl.DataFrame:
     exprs: list[pl.Expr] = []
     for i, agg in enumerate(aggs):
         col = pl.col(agg.column) if agg.column else None

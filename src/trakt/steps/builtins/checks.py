@@ -41,8 +41,9 @@ class StepColumns:
 def normalize_with(spec: BuiltinSpec, with_: Mapping[Any, Any]) -> dict[Any, Any]:
     """``with:`` as the built-in reads it: YAML 1.1 reads an unquoted key ``on`` as ``true``,
     which trakt.join takes as its ``on`` (as GitHub Actions does)."""
-    if True in with_ and any(p.name == "on" for p in spec.params) and "on" not in with_:
-        return {("on" if k is True else k): v for k, v in with_.items()}
+    # The model keeps keys as text: the YAML key `on` arrives as "True".
+    if "True" in with_ and any(p.name == "on" for p in spec.params) and "on" not in with_:
+        return {("on" if k == "True" else k): v for k, v in with_.items()}
     return dict(with_)
 
 

@@ -52,6 +52,23 @@ def names(value: str | list[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+# What polars raises for an operation on a type that does not take it.
+TYPE_ERRORS = (
+    pl.exceptions.InvalidOperationError,
+    pl.exceptions.SchemaError,
+    pl.exceptions.ComputeError,
+)
+
+
+def blank_columns(frame: pl.DataFrame) -> list[str]:
+    """The text columns of ``frame`` without any value."""
+    return [
+        name
+        for name, kind in frame.schema.items()
+        if kind == pl.String() and frame[name].null_count() == frame.height
+    ]
+
+
 def untyped_nulls(
     frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
 ) -> pl.DataFrame:
@@ -63,12 +80,8 @@ def untyped_nulls(
     are text again. A genuine type error fails the second time too."""
     try:
         return compute(frame)
-    except (pl.exceptions.InvalidOperationError, pl.exceptions.SchemaError):
-        blank = [
-            name
-            for name, kind in frame.schema.items()
-            if kind == pl.String() and frame[name].null_count() == frame.height
-        ]
+    except TYPE_ERRORS:
+        blank = blank_columns(frame)
         if not blank:
             raise
     result = compute(frame.with_columns(pl.col(blank).cast(pl.Null)))

@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frames, whole
+from trakt.steps.builtins.chunks import TYPE_ERRORS, Frames, blank_columns, whole
 from trakt.steps.builtins.spec import TEXT, Param, builtin
 
 
@@ -37,6 +37,15 @@ def tables(ctx: Any, inputs: Mapping[str, Frames]) -> dict[str, pl.DataFrame]:
 )
 def sql(ctx: Any, output: str, query: str, **inputs: Frames) -> dict[str, Frames]:
     """Run a polars SQL query over the inputs, each a table named after its artifact."""
-    context = pl.SQLContext(frames=tables(ctx, inputs), eager=True)
-    result = context.execute(query, eager=True)
-    return {"output": result}
+    frames = tables(ctx, inputs)
+    try:
+        return {"output": pl.SQLContext(frames=frames, eager=True).execute(query, eager=True)}
+    except TYPE_ERRORS:
+        # A column that is text only for having no values (see chunks.untyped_nulls).
+        if not any(blank_columns(frame) for frame in frames.values()):
+            raise
+        untyped = {
+            name: frame.with_columns(pl.col(blank_columns(frame)).cast(pl.Null))
+            for name, frame in frames.items()
+        }
+    return {"output": pl.SQLContext(frames=untyped, eager=True).execute(query, eager=True)}

@@ -1,0 +1,125 @@
+"""``trakt.filter``, ``dedupe`` and ``sort`` end to end (batch and stream, the same bytes)
+against pandas, with nulls and empty inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.steps.builtins.harness import assert_same, run, run_both
+
+ORDERS = """
+id,country,amount
+1,FR,10.5
+2,,
+3,DE,7
+4,FR,-2
+5,IT,
+6,DE,7
+"""
+EMPTY = "id,country,amount\n"
+
+
+def test_filter_keeps_rows_where_the_condition_is_true(tmp_path: Path) -> None:
+    result = run_both(
+        tmp_path,
+        """
+        - id: keep
+          uses: trakt.filter
+          with: {input: orders, output: out, where: "amount > 0 AND country <> 'IT'"}
+        """,
+        {"orders": ORDERS},
+    )
+    orders = result["artifacts"]["orders"]
+    # SQL: a null amount or country makes the condition null, and the row goes.
+    mask = (orders["amount"] > 0) & (orders["country"] != "IT") & orders["country"].notna()
+    assert_same(result["artifacts"]["out"], orders[mask.fillna(False)])
+    assert result["files"]["out"] == b"id,country,amount\n1,FR,10.5\n3,DE,7.0\n6,DE,7.0\n"
+
+
+def test_filter_on_nulls_and_of_an_empty_input(tmp_path: Path) -> None:
+    steps = """
+    - id: keep
+      uses: trakt.filter
+      with: {input: orders, output: out, where: "amount IS NULL OR country IN ('IT')"}
+    """
+    result = run_both(tmp_path / "data", steps, {"orders": ORDERS})
+    orders = result["artifacts"]["orders"]
+    assert_same(
+        result["artifacts"]["out"], orders[orders["amount"].isna() | (orders["country"] == "IT")]
+    )
+    empty = run_both(tmp_path / "empty", steps, {"orders": EMPTY})
+    assert empty["files"]["out"] == b"id,country,amount\n"
+
+
+@pytest.mark.parametrize("subset", [None, ["country"], ["country", "amount"]])
+def test_dedupe_keeps_the_first_of_each(tmp_path: Path, subset: list[str] | None) -> None:
+    with_subset = "" if subset is None else f", subset: [{', '.join(subset)}]"
+    result = run_both(
+        tmp_path,
+        f"""
+        - id: once
+          uses: trakt.dedupe
+          with: {{input: orders, output: out{with_subset}}}
+        """,
+        {"orders": ORDERS + "7,FR,10.5\n2,,\n"},
+    )
+    orders = result["artifacts"]["orders"]
+    assert_same(result["artifacts"]["out"], orders.drop_duplicates(subset=subset, keep="first"))
+
+
+def test_dedupe_of_an_empty_input(tmp_path: Path) -> None:
+    result = run_both(
+        tmp_path,
+        """
+        - id: once
+          uses: trakt.dedupe
+          with: {input: orders, output: out, subset: country}
+        """,
+        {"orders": EMPTY},
+    )
+    assert result["files"]["out"] == b"id,country,amount\n"
+
+
+def test_sort_is_stable_with_nulls_last(tmp_path: Path) -> None:
+    result = run_both(
+        tmp_path,
+        """
+        - id: order
+          uses: trakt.sort
+          with: {input: orders, output: out, by: [amount, country], descending: [true, false]}
+        """,
+        {"orders": ORDERS},
+    )
+    orders = result["artifacts"]["orders"]
+    reference = orders.sort_values(
+        ["amount", "country"], ascending=[False, True], kind="stable", na_position="last"
+    )
+    assert_same(result["artifacts"]["out"], reference)
+
+
+def test_sort_in_a_stream_runs_as_a_batch_step(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        """
+        - id: order
+          uses: trakt.sort
+          with: {input: orders, output: out, by: id, descending: true}
+        """,
+        {"orders": ORDERS},
+        mode="stream",
+    )
+    assert result["status"] == "success"
+    assert result["files"]["out"].splitlines()[1:3] == [b"6,DE,7.0", b"5,IT,"]
+    empty = run(
+        tmp_path / "empty",
+        """
+        - id: order
+          uses: trakt.sort
+          with: {input: orders, output: out, by: id}
+        """,
+        {"orders": EMPTY},
+        mode="stream",
+    )
+    assert empty["files"]["out"] == b"id,country,amount\n"
