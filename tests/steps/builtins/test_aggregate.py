@@ -107,7 +107,9 @@ def test_streamed_with_any_chunk_size_equals_batch(
         input: data
         output: out
         by: [key]
-        aggregations: {n: count(), c: count(value), s: sum(value), lo: min(value), hi: max(value), m: mean(value)}
+        aggregations:
+          {n: count(), c: count(value), s: sum(value), lo: min(value), hi: max(value),
+           m: mean(value)}
     """
     batch = run(tmp, steps, {"data": text}, mode="batch")
     stream = run(tmp, steps, {"data": text}, mode="stream", chunk=chunk)

@@ -75,7 +75,8 @@ def test_cast_to_contract_types(tmp_path: Path) -> None:
             columns: {id: string, amount: string, flag: bool, day: date, n: float}
         """,
         {
-            "orders": "id,amount,flag,day,n\n1,10.5,yes,2024-01-31,3\n2,,N,,\n3,7.0,true,2023-12-01,-1\n"
+            "orders": "id,amount,flag,day,n\n1,10.5,yes,2024-01-31,3\n2,,N,,\n"
+            "3,7.0,true,2023-12-01,-1\n"
         },
     )
     out = result["artifacts"]["out"]
