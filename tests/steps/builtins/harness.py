@@ -46,7 +46,9 @@ def run(
         input_dir=root / "input", output_dir=root / "output", stream_chunk_size=chunk
     )
     result = runner.run(load_pipeline_from_yaml(path), keep=[*inputs, *outputs])
-    result["files"] = {name: (root / "output" / f"{name}.csv").read_bytes() for name in outputs}
+    if result["status"] == "success":
+        files = {name: (root / "output" / f"{name}.csv").read_bytes() for name in outputs}
+        result["files"] = files
     return result
 
 

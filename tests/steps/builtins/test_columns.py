@@ -3,11 +3,13 @@ same bytes) against pandas, with nulls and empty inputs."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from tests.steps.builtins.harness import assert_same, run_both
+from tests.steps.builtins.harness import MODES, assert_same, run, run_both
 
 ORDERS = """
 id,country,amount,note
@@ -134,3 +136,25 @@ def test_derive_of_an_empty_input(tmp_path: Path) -> None:
         {"orders": EMPTY},
     )
     assert result["files"]["out"] == b"id,country,amount,note,double\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_value_that_does_not_convert_fails_the_step(tmp_path: Path, mode: str) -> None:
+    result = run(
+        tmp_path,
+        """
+        - id: types
+          uses: trakt.cast
+          with: {input: orders, output: out, columns: {amount: int}}
+        """,
+        {"orders": ORDERS},
+        mode=mode,
+    )
+    assert result["status"] == "failed"
+    error = result["error"]
+    assert error["step_id"] == "types" and error["type"] == "InvalidOperationError"
+    assert re.fullmatch(
+        r"step 'types' \(trakt\.cast\) failed: conversion from `str` to `i64` failed in column "
+        r"'amount' for \d+ out of \d+ values: \[.*\"10\.5\".*\] \(polars InvalidOperationError\)",
+        error["message"],
+    ), error["message"]

@@ -123,3 +123,20 @@ def test_sort_in_a_stream_runs_as_a_batch_step(tmp_path: Path) -> None:
         mode="stream",
     )
     assert empty["files"]["out"] == b"id,country,amount\n"
+
+
+def test_a_streaming_builtin_as_a_mode_batch_step(tmp_path: Path) -> None:
+    """`mode: batch` hands the built-in whole frames; it answers with whole frames."""
+    steps = """
+    - id: keep
+      uses: trakt.filter
+      mode: batch
+      with: {input: orders, output: kept, where: "amount > 0"}
+    - id: once
+      uses: trakt.dedupe
+      mode: batch
+      with: {input: kept, output: out, subset: country}
+    """
+    result = run(tmp_path, steps, {"orders": ORDERS}, mode="stream")
+    assert result["status"] == "success"
+    assert result["files"]["out"] == b"id,country,amount\n1,FR,10.5\n3,DE,7.0\n"

@@ -7,9 +7,12 @@ declarations before any data library is imported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from trakt.errors import StepError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -100,7 +103,7 @@ def builtin(
     and streams when ``stream``."""
 
     def mark(fn: F) -> F:
-        target: Any = fn
+        target: Any = _guarded(fn, PREFIX + name)
         target.frame = "polars"
         target.supports_stream = stream
         if inputs is not None:
@@ -110,9 +113,53 @@ def builtin(
         if stream_inputs is not None:
             target.stream_inputs = list(stream_inputs)
         target.builtin = BuiltinSpec(name, tuple(params), batch_only=not stream)
-        return fn
+        guarded: F = target
+        return guarded
 
     return mark
+
+
+def _guarded(fn: Callable[..., Any], uses: str) -> Callable[..., Any]:
+    """``fn`` with polars' failures (in the call, or while its chunks are pulled) worded as
+    the step's: the first paragraph of polars' message, naming the step and the built-in."""
+
+    @functools.wraps(fn)
+    def step(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(ctx, *args, **kwargs)
+        except Exception as exc:
+            raise _failure(ctx, uses, exc) from None
+        if isinstance(result, dict):
+            return {
+                k: _pulled(ctx, uses, v) if isinstance(v, Iterator) else v
+                for k, v in result.items()
+            }
+        return result
+
+    return step
+
+
+def _pulled(ctx: Any, uses: str, chunks: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield from chunks  # closing this closes the step's own generator
+    except Exception as exc:
+        raise _failure(ctx, uses, exc) from None
+
+
+def _failure(ctx: Any, uses: str, exc: Exception) -> Exception:
+    """A polars error as a :class:`StepError` (the engine reports a StepError's cause in its
+    place, so polars' is not chained: its second paragraph is polars' query plan); anything
+    else as it is."""
+    if not type(exc).__module__.startswith("polars"):
+        return exc
+    text = str(exc).split("\n\n")[0].strip()
+    step_id = getattr(ctx, "step_id", None)
+    who = f"step '{step_id}' ({uses})" if step_id else uses
+    return StepError(
+        f"{who} failed: {text} (polars {type(exc).__name__})",
+        step_id=step_id,
+        exception_type=type(exc).__name__,
+    )
 
 
 def spec_of(fn: Callable[..., Any]) -> BuiltinSpec | None:
