@@ -131,3 +131,16 @@ def test_the_readme_examples_validate(tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump(data))
         plan = plan_pipeline(load_pipeline_from_yaml(path))
         assert all(s.uses.startswith("trakt.") for s in plan.steps)
+
+
+@pytest.mark.slow
+def test_validating_builtins_imports_polars_only() -> None:
+    """`trakt validate` of a built-in pipeline parses its expressions with polars, and
+    imports neither pandas nor pyarrow (the bridge imports them only when data moves)."""
+    from tests.runtime.test_layers import HEAVY, REPO, validate_in_child
+
+    data, _ = validate_in_child(REPO / "examples" / "builtins_demo" / "pipeline.yaml", REPO)
+    assert data["rc"] == 0
+    modules = data["modules"]
+    assert isinstance(modules, list)
+    assert sorted({m.split(".")[0] for m in modules} & set(HEAVY)) == ["polars"]

@@ -14,17 +14,8 @@ import functools
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import pandas as pd
-import polars as pl
-import pyarrow as pa
-
-# Trakt's dtype rules for a step's pandas frame (io/frames.py; the steps layer may not
-# import io, and this module is short-lived): integers Int64, booleans boolean.
-_INTEGERS = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16(), pa.uint32())
-_MAPPING: dict[pa.DataType, Any] = {
-    **{t: pd.Int64Dtype() for t in _INTEGERS},
-    pa.bool_(): pd.BooleanDtype(),
-}
+# pandas and pyarrow are imported when data moves, not when `trakt validate` resolves a
+# built-in: the conversions below import them.
 
 
 def engine_knows_frames() -> bool:
@@ -34,8 +25,24 @@ def engine_knows_frames() -> bool:
     return "frame" in getattr(StepFunction, "__dataclass_fields__", {})
 
 
+def _mapping() -> dict[Any, Any]:
+    """Trakt's dtype rules for a step's pandas frame (io/frames.py; the steps layer may not
+    import io, and this module is short-lived): integers Int64, booleans boolean."""
+    import pandas as pd
+    import pyarrow as pa
+
+    integers = (pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint16())
+    return {
+        **{t: pd.Int64Dtype() for t in (*integers, pa.uint32())},
+        pa.bool_(): pd.BooleanDtype(),
+    }
+
+
 def to_polars(value: Any) -> Any:
     """A pandas frame (or an iterator of them) as polars; anything else unchanged."""
+    import pandas as pd
+    import polars as pl
+
     if isinstance(value, pd.DataFrame):
         return pl.from_pandas(value, include_index=False)
     if isinstance(value, Iterator):
@@ -45,19 +52,21 @@ def to_polars(value: Any) -> Any:
 
 def to_pandas(value: Any) -> Any:
     """A polars frame (or an iterable of them) as pandas by Trakt's dtype rules."""
+    import polars as pl
+
     if isinstance(value, pl.LazyFrame):
         value = value.collect()
     if isinstance(value, pl.DataFrame):
         # A column without a type (all nulls) is text, as Trakt reads one.
         value = value.with_columns(pl.col(pl.Null).cast(pl.String))
         table = value.to_arrow(compat_level=pl.CompatLevel.oldest())
-        return table.to_pandas(types_mapper=_MAPPING.get)
+        return table.to_pandas(types_mapper=_mapping().get)
     if isinstance(value, Iterable) and not isinstance(value, str | bytes):
         return _chunks(value)
     return value
 
 
-def _chunks(chunks: Iterable[Any]) -> Iterator[pd.DataFrame]:
+def _chunks(chunks: Iterable[Any]) -> Iterator[Any]:
     for chunk in chunks:
         yield to_pandas(chunk)
 
