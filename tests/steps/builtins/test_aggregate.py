@@ -76,8 +76,11 @@ def test_aggregate_without_groups_and_of_an_empty_input(tmp_path: Path) -> None:
     steps = STEP.replace("    by: country\n", "")
     result = run_both(tmp_path / "all", steps, {"orders": ORDERS})
     assert_same(result["artifacts"]["out"], reference(result["artifacts"]["orders"], []))
-    empty = run(tmp_path / "empty", STEP, {"orders": "id,country,amount,qty\n"})
+    empty = run_both(tmp_path / "empty", STEP, {"orders": "id,country,amount,qty\n"})
     assert empty["files"]["out"] == b"country,n,values,total,low,high,average\n"
+    # Without groups, one row: no rows counted, and nothing to sum in a column without values.
+    one = run_both(tmp_path / "one", steps, {"orders": "id,country,amount,qty\n"})
+    assert one["files"]["out"] == b"n,values,total,low,high,average\n0,0,,,,\n"
 
 
 @settings(
