@@ -70,6 +70,10 @@ def test_the_functions_take_and_return_polars() -> None:
     assert [c.to_dicts() for c in totals] == [
         [{"k": "a", "s": 4, "m": 2.0}, {"k": "b", "s": 0, "m": None}]
     ]
+    untyped = pl.DataFrame({"k": pl.Series([None, None], dtype=pl.Null), "v": [1, 2]})
+    labelled = derive(None, untyped, "out", {"k": "UPPER(k)", "w": "v + LENGTH(k)"})["output"]
+    assert isinstance(labelled, pl.DataFrame)
+    assert labelled.to_dicts() == [{"k": None, "v": 1, "w": None}, {"k": None, "v": 2, "w": None}]
     side = pl.LazyFrame({"k": ["a"], "name": ["Ann"]})
     joined = join(None, orders, side, "out", on="k", how="inner")["output"]
     assert isinstance(joined, pl.DataFrame) and joined["name"].to_list() == ["Ann", "Ann"]

@@ -72,18 +72,25 @@ def blank_columns(frame: pl.DataFrame) -> list[str]:
 def untyped_nulls(
     frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame]
 ) -> pl.DataFrame:
-    """``compute(frame)``, tolerant of columns that are text only for having no values.
+    """``compute(frame)``, tolerant of columns whose type says nothing for having no values.
 
     A column without any value is read as text (an empty file, a column left blank), and
-    ``amount * 2`` on text is a type error. Where ``compute`` fails so and such columns
-    exist, it runs again with them untyped (polars' Null), and those it left as they were
-    are text again. A genuine type error fails the second time too."""
+    ``amount * 2`` on text is a type error; one that comes untyped (polars' Null, Arrow's
+    null) makes ``UPPER(country)`` one. Where ``compute`` fails so and such columns exist,
+    it runs again with them the other way (text untyped, untyped text), and those it left as
+    they were get their type back. A genuine type error fails the second time too."""
     try:
         return compute(frame)
     except TYPE_ERRORS:
         blank = blank_columns(frame)
-        if not blank:
+        untyped = [n for n, kind in frame.schema.items() if kind == pl.Null()]
+        if not blank and not untyped:
             raise
-    result = compute(frame.with_columns(pl.col(blank).cast(pl.Null)))
-    kept = [n for n in blank if n in result.columns and result.schema[n] == pl.Null()]
-    return result.with_columns(pl.col(kept).cast(pl.String))
+    swapped = frame.with_columns(pl.col(blank).cast(pl.Null), pl.col(untyped).cast(pl.String))
+    result = compute(swapped)
+    back = [
+        pl.col(n).cast(kind)
+        for n, kind in frame.schema.items()
+        if n in blank + untyped and n in result.columns and result.schema[n] == swapped.schema[n]
+    ]
+    return result.with_columns(back)
