@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.steps.builtins.harness import assert_same, run, run_both
 
@@ -140,3 +142,32 @@ def test_a_streaming_builtin_as_a_mode_batch_step(tmp_path: Path) -> None:
     result = run(tmp_path, steps, {"orders": ORDERS}, mode="stream")
     assert result["status"] == "success"
     assert result["files"]["out"] == b"id,country,amount\n1,FR,10.5\n3,DE,7.0\n"
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["a", "b", ""]), st.sampled_from(["1", "2", ""])),
+        min_size=1,
+        max_size=20,
+    ),
+    chunk=st.integers(1, 6),
+)
+def test_streamed_dedupe_with_any_chunk_size_equals_pandas(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str]], chunk: int
+) -> None:
+    """The stream holds the keys it has seen: a repeat in a later chunk is still dropped."""
+    tmp = tmp_path_factory.mktemp("dedupe")
+    text = "k,v\n" + "".join(f"{k},{v}\n" for k, v in rows)
+    steps = """
+    - id: once
+      uses: trakt.dedupe
+      with: {input: data, output: out}
+    """
+    batch = run(tmp, steps, {"data": text}, mode="batch")
+    stream = run(tmp, steps, {"data": text}, mode="stream", chunk=chunk)
+    assert stream["files"] == batch["files"]
+    data = batch["artifacts"]["data"]
+    assert_same(batch["artifacts"]["out"], data.drop_duplicates(keep="first"))
