@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= /tmp/trakt-demo-output
 FORMATS_DEMO_OUT ?= /tmp/trakt-formats-demo
 SQL_DEMO_OUT ?= /tmp/trakt-sql-demo
+BUILTINS_DEMO_OUT ?= /tmp/trakt-builtins-demo
 
-.PHONY: demo demo-stream demo-formats demo-sql test test-fast lint typecheck bench clean
+.PHONY: demo demo-stream demo-formats demo-sql demo-builtins test test-fast lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,14 @@ demo-sql: $(STAMP)
 	  --pipeline-file examples/sql_demo/report.yaml \
 	  --output-dir $(SQL_DEMO_OUT)/report
 	@echo "SQL demo: database $(SQL_DEMO_OUT)/sales.db (table sales), report $(SQL_DEMO_OUT)/report/revenue_by_region.csv"
+
+# Built-in steps only (filter, derive, join, select, aggregate): no Python step code.
+demo-builtins: $(STAMP)
+	$(BIN)/python -m trakt.run_local \
+	  --pipeline-file examples/builtins_demo/pipeline.yaml \
+	  --input-dir examples/builtins_demo/input \
+	  --output-dir $(BUILTINS_DEMO_OUT) --stream-chunk-size 50
+	@echo "Built-ins demo output: $(BUILTINS_DEMO_OUT)/ (enriched_orders.csv, revenue_by_country.csv, manifest.json)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -1,5 +1,5 @@
-"""``trakt steps``: aliases from ``register_step`` and from ``trakt.steps`` entry points, with
-their bindings, parameters and docstrings."""
+"""``trakt steps``: the built-in steps, aliases from ``register_step`` and from ``trakt.steps``
+entry points, with their bindings, parameters and docstrings."""
 
 from __future__ import annotations
 
@@ -150,4 +150,46 @@ def test_nothing_registered(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("no step aliases registered")
+    assert proc.stdout.startswith("trakt.select  (built-in)\n")
+    assert proc.stdout.endswith(
+        "no step aliases registered (none from trakt.register_step in an imported module, "
+        "no 'trakt.steps' entry point installed). Module steps need none: "
+        "`uses: steps.clean_orders` runs steps/clean_orders.py's run(ctx, ...).\n"
+    )
+
+
+def test_builtins_are_listed_first_with_their_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["steps", "--json"]) == 0
+    steps = json.loads(capsys.readouterr().out)
+    names = [s["alias"] for s in steps if s["source"] == "built-in"]
+    assert names == [
+        "trakt.select",
+        "trakt.rename",
+        "trakt.cast",
+        "trakt.derive",
+        "trakt.filter",
+        "trakt.dedupe",
+        "trakt.sort",
+        "trakt.join",
+        "trakt.aggregate",
+        "trakt.sql",
+    ]
+    join = steps[names.index("trakt.join")]
+    assert join["inputs"] == ["input", "right"] and join["supports_stream"] is True
+    assert (
+        join["doc"]
+        == "Join the input with a side input (inner, left, semi or anti) on key columns."
+    )
+    assert {
+        "name": "how",
+        "required": False,
+        "expects": "one of inner, left, semi, anti",
+        "doc": "inner (default), left, semi or anti",
+    } in join["parameters"]
+    assert main(["steps"]) == 0
+    out = capsys.readouterr().out
+    assert "trakt.sort  (built-in)\n    Sort the rows (stable; nulls last)" in out
+    assert "    with.by (required): a column name or a non-empty list of them; " in out
+    assert "trakt.sql  (built-in)" in out and "inputs: input, input_<name>" in out

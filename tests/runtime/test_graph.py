@@ -64,7 +64,7 @@ def example(request: pytest.FixtureRequest) -> ExecutionPlan:
 
 
 def test_there_are_examples() -> None:
-    assert len(EXAMPLES) == 5
+    assert len(EXAMPLES) == 6  # builtins_demo included
 
 
 def test_graph_has_the_plans_nodes_and_edges(example: ExecutionPlan) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from trakt.errors import EXIT_OK, TraktError, UsageError
+from trakt.steps.builtins import builtin_names, lookup_builtin
+from trakt.steps.builtins.spec import spec_of
 from trakt.steps.registry import ENTRY_POINT_GROUP, lookup_alias, registered_aliases
 from trakt.steps.resolve import describe
 
@@ -139,28 +141,54 @@ def describe_alias(alias: str, sources: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def describe_builtin(name: str) -> dict[str, Any]:
+    """A built-in step (``trakt.select``...) as a JSON-ready dict, like an alias."""
+    fn = lookup_builtin(name)
+    spec = spec_of(fn) if fn else None
+    assert fn is not None and spec is not None, name
+    step = describe(fn, f"built-in '{name}'")
+    doc = inspect.getdoc(fn) or ""
+    return {
+        "alias": name,
+        "source": "built-in",
+        "inputs": list(step.declared_inputs or ["input", "input_<name>"]),
+        "outputs": list(step.declared_outputs or ["output"]),
+        "declared": step.is_declared,
+        "supports_stream": step.supports_stream,
+        "parameters": [
+            {"name": p.name, "required": p.required, "expects": p.kind.text, "doc": p.doc}
+            for p in spec.params
+        ],
+        "accepts_any_keyword": False,
+        "doc": doc.strip().splitlines()[0] if doc.strip() else "",
+    }
+
+
 def list_steps() -> list[dict[str, Any]]:
-    """Every registered alias and every ``trakt.steps`` entry point, sorted by alias."""
+    """The built-in steps, then every registered alias and ``trakt.steps`` entry point,
+    sorted by alias."""
     sources = {}
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep, "dist", None)
         sources[ep.name] = f"entry point of {getattr(dist, 'name', '?')} ({ep.value})"
     aliases = sorted({*registered_aliases(), *sources})
-    return [describe_alias(alias, sources) for alias in aliases]
+    builtins = [describe_builtin(name) for name in builtin_names()]
+    return builtins + [describe_alias(alias, sources) for alias in aliases]
 
 
 def _param_text(param: dict[str, Any]) -> str:
     return f"{param['name']}={param['default']!r}" if "default" in param else param["name"]
 
 
+_NONE_REGISTERED = (
+    "no step aliases registered (none from trakt.register_step in an imported module, "
+    f"no '{ENTRY_POINT_GROUP}' entry point installed). Module steps need none: "
+    "`uses: steps.clean_orders` runs steps/clean_orders.py's run(ctx, ...).\n"
+)
+
+
 def render_text(steps: list[dict[str, Any]]) -> str:
-    """The human listing: one block per alias."""
-    if not steps:
-        return (
-            "no step aliases registered (none from trakt.register_step in an imported module, "
-            f"no '{ENTRY_POINT_GROUP}' entry point installed). Module steps need none: "
-            "`uses: steps.clean_orders` runs steps/clean_orders.py's run(ctx, ...).\n"
-        )
+    """The human listing: one block per step (built-ins first)."""
     lines = []
     for step in steps:
         lines.append(f"{step['alias']}  ({step['source']})")
@@ -175,11 +203,19 @@ def render_text(steps: list[dict[str, Any]]) -> str:
             f"outputs: {', '.join(step['outputs']) or '-'}   ({kind})   "
             f"stream: {'yes' if step['supports_stream'] else 'no'}"
         )
+        if step["source"] == "built-in":
+            for p in step["parameters"]:
+                need = "required" if p["required"] else "optional"
+                lines.append(f"    with.{p['name']} ({need}): {p['expects']}; {p['doc']}")
+            continue
         params = [_param_text(p) for p in step["parameters"]]
         if step["accepts_any_keyword"]:
             params.append("**kwargs")
         lines.append(f"    parameters: {', '.join(params) or '-'}")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n" if lines else ""
+    if not any(step["source"] != "built-in" for step in steps):
+        text += _NONE_REGISTERED
+    return text
 
 
 def handle(args: argparse.Namespace) -> int:

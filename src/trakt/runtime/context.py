@@ -21,13 +21,15 @@ class Event:
 
 @dataclass
 class StepContext:
-    """Run id, pipeline name, step id, a logger, and ``emit_event`` for the manifest."""
+    """Run id, pipeline name, step id, a logger, ``emit_event`` for the manifest, and the
+    artifact each input binding reads (``inputs``)."""
 
     run_id: str
     pipeline_name: str
     step_id: str
     logger: logging.Logger
     events: list[Event] = field(default_factory=list)
+    inputs: dict[str, str] = field(default_factory=dict)  # binding -> artifact (trakt.sql)
 
     def emit_event(self, kind: str, message: str, **attributes: Any) -> None:
         """Record an event under this step (``warning``, ``coercion``, ``missing_column``,
@@ -37,6 +39,8 @@ class StepContext:
         self.logger.info("event %s: %s", kind, message)
 
 
-def make_context(run_id: str, pipeline_name: str, step_id: str) -> StepContext:
+def make_context(
+    run_id: str, pipeline_name: str, step_id: str, inputs: dict[str, str] | None = None
+) -> StepContext:
     logger = logging.getLogger(f"trakt.step.{step_id}")
-    return StepContext(run_id, pipeline_name, step_id, logger)
+    return StepContext(run_id, pipeline_name, step_id, logger, inputs=dict(inputs or {}))

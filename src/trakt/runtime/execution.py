@@ -310,7 +310,10 @@ class Execution:
         record = StepRecord(step.id, step.uses)
         self.manifest.steps.append(record)
         record.start()
-        return record, make_context(self.manifest.run_id, self.plan.pipeline.name, step.id)
+        context = make_context(
+            self.manifest.run_id, self.plan.pipeline.name, step.id, dict(step.inputs)
+        )
+        return record, context
 
     def call(self, step: StepPlan, ctx: StepContext, inputs: Mapping[str, Any]) -> Any:
         try:

@@ -27,6 +27,8 @@ from trakt.runtime.datasets import (
 )
 from trakt.runtime.storage import check_storage_options
 from trakt.steps.binding import bind
+from trakt.steps.builtins.checks import StepColumns, check_step, contract_columns, normalize_with
+from trakt.steps.builtins.spec import spec_of
 from trakt.steps.resolve import StepFunction, describe, resolve_step
 
 
@@ -108,7 +110,9 @@ def _producers(
         if function is None:  # already reported; its artifacts must not cause follow-ups
             unresolved.update(v for v in step.with_.values() if isinstance(v, str))
             continue
-        bindings, problems = bind(step.with_, function, set(spec.inputs) | _declared(steps))
+        builtin = spec_of(function.fn)
+        with_ = normalize_with(builtin, step.with_) if builtin else step.with_
+        bindings, problems = bind(with_, function, set(spec.inputs) | _declared(steps))
         for problem in problems:
             path: tuple[str | int, ...] = ("steps", index, "with")
             out.add(path + ((problem.key,) if problem.key else ()), problem.message)
@@ -130,7 +134,8 @@ def _producers(
                 bindings.inputs,
                 bindings.outputs,
                 bindings.params,
-                step.mode,
+                # A built-in that needs every row (sort, sql) runs as `mode: batch` does.
+                step.mode or ("batch" if builtin and builtin.batch_only else None),
                 step.timeout_s,
             )
         )
@@ -227,6 +232,23 @@ def _find_cycle(stuck: list[int], deps: Mapping[int, set[int]]) -> list[int]:
     return [*path[path.index(node) :], node]
 
 
+def _check_builtins(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collector) -> None:
+    """Built-ins' ``with:`` checked (steps/builtins/checks.py), in run order, so that the
+    columns known of each artifact (from an input's contract) flow through them."""
+    known = {name: contract_columns(i.schema_) for name, i in spec.inputs.items()}
+    for plan in plans:
+        builtin = spec_of(plan.function.fn)
+        outputs: Mapping[str, tuple[str, ...] | None] = {}
+        if builtin is not None:
+            columns = StepColumns({b: known.get(a) for b, a in plan.inputs.items()}, plan.inputs)
+            with_ = normalize_with(builtin, spec.steps[plan.index].with_)
+            issues, outputs = check_step(builtin, with_, columns)
+            for issue in issues:
+                out.add(("steps", plan.index, "with", *issue.key), issue.message)
+        for binding, artifact in plan.outputs.items():
+            known[artifact] = outputs.get(binding)
+
+
 def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collector) -> None:
     if spec.execution.mode != "stream":
         return
@@ -275,6 +297,7 @@ def check_pipeline(
     produced, plans = _producers(spec, resolved, out, ignore)
     _check_reads(plans, spec, produced, ignore, out)
     ordered = _order(plans, out)
+    _check_builtins(ordered, spec, out)
     _check_stream(plans, spec, out)
     if out.problems:
         return None, out.problems

@@ -1,6 +1,7 @@
 """Turning ``uses:`` into a step function.
 
-Order: (1) an alias from the registry; (2) a module whose ``run`` is the step
+Order: (0) a built-in step, ``trakt.<name>`` (:mod:`trakt.steps.builtins`); (1) an alias
+from the registry; (2) a module whose ``run`` is the step
 (``steps.normalize.double_amount`` -> ``steps/normalize/double_amount.py``); (3)
 ``package.module.function`` where the function's first parameter is ``ctx``. Nothing else is
 a step: ``uses: os.system`` is refused, and so is a library's ``run`` that does not take
@@ -21,7 +22,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from trakt.errors import StepResolutionError
+from trakt.errors import StepResolutionError, did_you_mean
+from trakt.steps.builtins import builtin_names, is_builtin_name, lookup_builtin
 from trakt.steps.freshness import fresh_modules, is_library
 from trakt.steps.registry import lookup_alias
 
@@ -152,6 +154,14 @@ def _standard_library(
 def resolve_step(uses: str, search_dirs: Sequence[str | Path] = ()) -> StepFunction:
     """Resolve ``uses`` or raise :class:`StepResolutionError` listing every attempt."""
     tried: list[str] = []
+    builtin = lookup_builtin(uses)  # built-ins first: `trakt.<name>` never reaches a module
+    if builtin is not None:
+        return describe(builtin, f"built-in '{uses}'")
+    if is_builtin_name(uses):
+        tried.append(
+            f"built-in '{uses}': no such built-in{did_you_mean(uses, builtin_names())} "
+            f"(built-ins: {', '.join(builtin_names())})"
+        )
     fn = lookup_alias(uses)
     if fn is not None:
         return describe(fn, f"alias '{uses}'")

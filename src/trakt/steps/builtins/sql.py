@@ -1,0 +1,51 @@
+"""``trakt.sql``: a polars SQL query over the step's inputs, each a table named after its
+artifact (``pl.SQLContext``; no database involved).
+
+Inputs are bound by name, like a step without declarations: ``input`` and ``input_*`` keys
+(``input_customers: customers`` makes the table ``customers``). The result's columns are the
+query's, in its order; rows in the order the query gives (say ``ORDER BY`` for a fixed one).
+A query needs every row (a ``GROUP BY``, a join), so it runs as a batch step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from trakt.steps.builtins.chunks import TYPE_ERRORS, Frames, blank_columns, whole
+from trakt.steps.builtins.spec import TEXT, Param, builtin
+
+
+def tables(ctx: Any, inputs: Mapping[str, Frames]) -> dict[str, pl.DataFrame]:
+    """Each input under its artifact's name (the binding's, where the context has no map)."""
+    artifacts: Mapping[str, str] = getattr(ctx, "inputs", None) or {}
+    return {
+        artifacts.get(binding, binding): whole(data)
+        for binding, data in inputs.items()
+        if binding == "input" or binding.startswith("input_")
+    }
+
+
+@builtin(
+    "sql",
+    [Param("query", TEXT, True, "a SELECT over the inputs, named by their artifacts")],
+    inputs=None,
+    outputs=None,
+    stream=False,
+)
+def sql(ctx: Any, output: str, query: str, **inputs: Frames) -> dict[str, Frames]:
+    """Run a polars SQL query over the inputs, each a table named after its artifact."""
+    frames = tables(ctx, inputs)
+    try:
+        return {"output": pl.SQLContext(frames=frames, eager=True).execute(query, eager=True)}
+    except TYPE_ERRORS:
+        # A column that is text only for having no values (see chunks.untyped_nulls).
+        if not any(blank_columns(frame) for frame in frames.values()):
+            raise
+        untyped = {
+            name: frame.with_columns(pl.col(blank_columns(frame)).cast(pl.Null))
+            for name, frame in frames.items()
+        }
+    return {"output": pl.SQLContext(frames=untyped, eager=True).execute(query, eager=True)}
