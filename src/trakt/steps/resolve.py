@@ -22,6 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from trakt.errors import StepResolutionError
+from trakt.model.model import FRAME_LIBRARIES
 from trakt.steps.freshness import fresh_modules, is_library
 from trakt.steps.registry import lookup_alias
 
@@ -38,6 +39,8 @@ class StepFunction:
     stream_inputs: tuple[str, ...] | None
     parameters: frozenset[str]
     accepts_any_keyword: bool
+    # The frame library its inputs arrive in (``run.frame``): pandas, polars or arrow.
+    frame: str = "pandas"
 
     @property
     def is_declared(self) -> bool:
@@ -52,6 +55,18 @@ def _names(value: Any, attr: str, ref: str) -> tuple[str, ...] | None:
             f"{ref}: {attr} must be a list of binding names, found {value!r}", uses=ref
         )
     return tuple(value)
+
+
+def _frame(value: Any, ref: str) -> str:
+    """``run.frame``: one of the frame libraries (None: pandas)."""
+    if value is None:
+        return "pandas"
+    if value not in FRAME_LIBRARIES:
+        allowed = ", ".join(repr(f) for f in FRAME_LIBRARIES)
+        raise StepResolutionError(
+            f"{ref}: run.frame must be one of {allowed}, found {value!r}", uses=ref
+        )
+    return str(value)
 
 
 def describe(fn: Callable[..., Any], reference: str) -> StepFunction:
@@ -80,6 +95,7 @@ def describe(fn: Callable[..., Any], reference: str) -> StepFunction:
         stream_inputs=_names(getattr(fn, "stream_inputs", None), "stream_inputs", reference),
         parameters=named,
         accepts_any_keyword=any_kw,
+        frame=_frame(getattr(fn, "frame", None), reference),
     )
 
 
