@@ -81,7 +81,8 @@ def double(table):
 
 def enrich(table):
     start = datetime.date(2024, 1, 1)
-    days = [None if i % 3 == 0 else start + datetime.timedelta(days=i) for i in table["id"].to_pylist()]
+    ids = table["id"].to_pylist()
+    days = [None if i % 3 == 0 else start + datetime.timedelta(days=i) for i in ids]
     text = table["name"].type  # large_string: every text column a step gets
     label = pc.binary_join_element_wise(table["name"], pa.scalar("!", text), pa.scalar("", text))
     return table.append_column("label", label).append_column("day", pa.array(days, pa.date32()))
@@ -364,7 +365,7 @@ def test_a_lazyframe_with_two_readers_runs_its_query_once(tmp_path: Path) -> Non
 
 
 def test_yaml_frame_wins_over_run_frame(tmp_path: Path) -> None:
-    project, spy, manifest = _chain(tmp_path, "pandas", "arrow", "pandas", lazy=False)
+    _, spy, _ = _chain(tmp_path, "pandas", "arrow", "pandas", lazy=False)
     kinds = [kind for _, kind, _ in spy.SEEN]
     assert kinds == ["DataFrame", "Table", "DataFrame"]
 
@@ -382,7 +383,7 @@ def test_a_bad_frame_is_a_validation_error_at_its_yaml_line(tmp_path: Path) -> N
             load_pipeline_from_yaml(path)
         )
     message = str(info.value)
-    assert ":8:5: steps[0].frame: step 'first': frame must be one of 'pandas', 'polars', " in message
+    assert ":8:5: steps[0].frame: step 'first': frame must be one of 'pandas', " in message
     assert "found 'polar' (did you mean 'polars'?)" in message
 
 
@@ -401,5 +402,5 @@ def test_a_bad_run_frame_is_a_validation_error_naming_the_step(tmp_path: Path) -
         spy=bad, second="pandas", third="pandas", lazy="false"
     )
     expected = r":7:5: steps\[0\]\.uses: .*bad\.run: run\.frame must be one of 'pandas', "
-    with pytest.raises(PipelineValidationError, match=expected + "'polars', 'arrow', found 'spark'"):
+    with pytest.raises(PipelineValidationError, match=expected + "'polars', 'arrow', found"):
         load_pipeline_from_yaml(project.pipeline(text))
