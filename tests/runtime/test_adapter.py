@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Project
 from trakt import PipelineValidationError, load_pipeline_from_yaml
+from trakt.io.csv_writer import CsvTableWriter
 from trakt.runtime.local_runner import LocalRunner
 
 RECORDS = '''\
@@ -282,6 +283,7 @@ outputs:
 def _chain(
     tmp_path: Path, first: str, second: str, third: str, lazy: bool
 ) -> tuple[Project, Any, dict[str, Any]]:
+    tmp_path.mkdir(exist_ok=True)
     project = _project(tmp_path)
     spy = project.step("spy", SPY)
     text = CHAIN.format(spy=spy, first=first, second=second, third=third, lazy=str(lazy).lower())
@@ -309,9 +311,25 @@ def test_polars_then_polars_then_pandas_converts_only_at_the_boundary(tmp_path: 
 
 
 def test_a_lazyframe_goes_on_lazy_to_the_next_polars_step_and_is_sunk_once(
-    tmp_path: Path, reference: dict[str, bytes]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    project, spy, manifest = _chain(tmp_path, "polars", "polars", "polars", lazy=True)
+    sunk: list[bool] = []
+    real_sink = CsvTableWriter.sink
+
+    def sink(self: CsvTableWriter, query: Any) -> bool:
+        sunk.append(real_sink(self, query))
+        return sunk[-1]
+
+    monkeypatch.setattr(CsvTableWriter, "sink", sink)
+    project, spy, manifest = _chain(tmp_path / "lazy", "polars", "polars", "polars", lazy=True)
+    assert sunk == [True]  # the query went straight into the output's temporary file
+    eager, _, eager_manifest = _chain(tmp_path / "eager", "polars", "polars", "polars", False)
+    assert sunk == [True]  # no LazyFrame, no sink
+    out = "final.csv"
+    assert (project.output_dir / out).read_bytes() == (eager.output_dir / out).read_bytes()
+    summaries = manifest["outputs"][0]["column_summaries"]
+    assert summaries == eager_manifest["outputs"][0]["column_summaries"]
+    assert summaries["amount"]["max"] == 84.0
     import polars as pl
 
     # fusion: what the second step received is the very LazyFrame the first returned

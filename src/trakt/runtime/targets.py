@@ -104,10 +104,11 @@ class OutputTarget:
 
     def sink(self, query: Any, count: int | None, summaries: bool) -> bool:
         """Write a polars LazyFrame straight into the file where the format's writer can and
-        nothing has to see the rows (no contract, no column summary); False: nothing written."""
+        no contract has to see the rows (its summary from a query of its own); False:
+        nothing written."""
         assert self.writer is not None, "open() first"
         sink = getattr(self.writer, "sink", None)
-        if sink is None or self.contract is not None or summaries:
+        if sink is None or self.contract is not None:
             return False
         try:
             if not sink(query):
@@ -115,6 +116,10 @@ class OutputTarget:
         except OutputError as exc:
             exc.fields.setdefault("output", self.name)
             raise
+        if summaries:
+            if self.summary is None:
+                self.summary = ColumnSummaries()
+            self.summary.add_query(query)
         self.rows += count if count is not None else rows(query)
         return True
 
