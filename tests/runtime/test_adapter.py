@@ -324,7 +324,7 @@ def test_a_lazyframe_goes_on_lazy_to_the_next_polars_step_and_is_sunk_once(
     project, spy, manifest = _chain(tmp_path / "lazy", "polars", "polars", "polars", lazy=True)
     assert sunk == [True]  # the query went straight into the output's temporary file
     eager, _, eager_manifest = _chain(tmp_path / "eager", "polars", "polars", "polars", False)
-    assert sunk == [True]  # no LazyFrame, no sink
+    assert sunk == [True, True]  # a polars DataFrame as an output's only reader: sunk too
     out = "final.csv"
     assert (project.output_dir / out).read_bytes() == (eager.output_dir / out).read_bytes()
     summaries = manifest["outputs"][0]["column_summaries"]
@@ -422,3 +422,89 @@ def test_a_bad_run_frame_is_a_validation_error_naming_the_step(tmp_path: Path) -
     expected = r":7:5: steps\[0\]\.uses: .*bad\.run: run\.frame must be one of 'pandas', "
     with pytest.raises(PipelineValidationError, match=expected + "'polars', 'arrow', found"):
         load_pipeline_from_yaml(project.pipeline(text))
+
+
+def test_a_lazyframe_for_an_output_with_a_contract_is_collected_and_checked(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path)
+    spy = project.step("spy", SPY)
+    text = f"""
+    name: contract
+    inputs:
+      records: {{uri: records.csv}}
+    steps:
+      - id: first
+        uses: {spy}
+        frame: polars
+        with: {{input: records, output: a, lazy: true}}
+    outputs:
+      datasets:
+        - name: final
+          from: a
+          schema:
+            columns:
+              amount: {{type: float, max: 20}}
+    """
+    pipeline = load_pipeline_from_yaml(project.pipeline(text))
+    result = LocalRunner(input_dir=project.input_dir, output_dir=project.output_dir).run(pipeline)
+    assert result["status"] == "failed"
+    assert "amount" in result["error"]["message"] and "21.0" in result["error"]["message"]
+    assert not (project.output_dir / "final.csv").exists()
+
+
+def test_stream_chunks_may_be_lazyframes_and_tables(tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    step = project.step(
+        "lazy_chunks",
+        """
+        import polars as pl
+
+        def run(ctx, input, output):
+            return {"output": (c.lazy().with_columns(pl.col("amount") * 2) for c in input)}
+
+        run.declared_inputs = ["input"]
+        run.declared_outputs = ["output"]
+        run.supports_stream = True
+        run.frame = "polars"
+        """,
+    )
+    text = f"""
+    name: lazy_chunks
+    execution: {{mode: stream}}
+    inputs:
+      records: {{uri: records.csv}}
+    steps:
+      - {{id: double, uses: {step}, with: {{input: records, output: doubled}}}}
+    outputs:
+      datasets:
+        - {{name: final, from: doubled}}
+    """
+    _run(project, text, chunk=3)
+    lines = (project.output_dir / "final.csv").read_text().splitlines()
+    assert lines[:2] == ["id,amount,name,qty", "1,21.0,alice,3"]
+    manifest = json.loads((project.output_dir / "manifest.json").read_text())
+    assert manifest["steps"][0]["rows_out"] == {"output": 7}
+    assert manifest["steps"][0]["chunks_out"] == {"output": 3}
+
+
+def test_the_python_builder_sets_a_steps_frame(tmp_path: Path) -> None:
+    from trakt import workflow
+
+    def double(ctx: Any, input: Any, output: str) -> dict[str, Any]:
+        import polars as pl
+
+        assert isinstance(input, pl.DataFrame)
+        return {"output": input.with_columns(pl.col("amount") * 2)}
+
+    project = _project(tmp_path)
+    built = (
+        workflow("built")
+        .input("records", str(project.input_dir / "records.csv"))
+        .step("double", run=double, with_={"input": "records", "output": "out"}, frame="polars")
+        .output("final", from_="out")
+    )
+    result = built.run(LocalRunner(input_dir=project.input_dir, output_dir=project.output_dir))
+    assert result["status"] == "success", result.get("error")
+    manifest = json.loads((project.output_dir / "manifest.json").read_text())
+    assert manifest["steps"][0]["frame"] == "polars"

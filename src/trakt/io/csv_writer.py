@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 _DATETIME = "%Y-%m-%dT%H:%M:%S%.f"  # chrono: %.f is empty, or 3, 6 or 9 digits
 _TIME = "%H:%M:%S%.f"
 _REFUSED = (pa.ArrowException, OverflowError, TypeError, ValueError)
+_BLOCK_ROWS = 131_072  # rows formatted at a time
 
 Column: TypeAlias = pa.Array | pa.ChunkedArray
 Converter: TypeAlias = Callable[[Column], Column]
@@ -221,8 +222,10 @@ class CsvTableWriter:
             if self._names is None:
                 self._sink.write(_header(names, self._sep))
             self._names = names
-            if table.num_rows:
-                self._write_rows(table)
+            # In blocks: polars copies text into its own layout, so a whole table would be
+            # held twice while it is written (the bytes never depend on the blocks).
+            for offset in range(0, table.num_rows, _BLOCK_ROWS):
+                self._write_rows(table.slice(offset, _BLOCK_ROWS))
         except OSError as exc:
             raise _cannot(self.path, exc) from None
 

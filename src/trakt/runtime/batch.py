@@ -1,6 +1,6 @@
-"""Batch mode: every artifact is whole, held once: an Arrow table (as read, or a step's
-result no pandas step reads), a pandas frame for pandas readers, or a polars DataFrame or
-LazyFrame (consecutive polars steps extend one lazy query, run once where it is needed)."""
+"""Batch mode: every artifact is whole, held once, in the form its producer gave: an Arrow
+table (as read, or an Arrow step's), a pandas frame, or a polars DataFrame or LazyFrame
+(consecutive polars steps extend one lazy query, run once where it is needed)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import TraktError
-from trakt.runtime.adapter import Data, is_lazy, result_table, rows, step_input
+from trakt.runtime.adapter import Data, is_lazy, is_polars, result_table, rows, step_input
 from trakt.runtime.execution import Execution
 from trakt.runtime.planning import StepPlan
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
@@ -34,10 +34,6 @@ class BatchExecution(Execution):
         self.written: set[str] = set()
         # Bindings still to be handed each artifact: every one but the last gets a deep copy.
         self.readers_left = Counter(a for s in self.plan.steps for a in s.inputs.values())
-        # A pandas result no pandas step reads is held as Arrow only (made once, right away).
-        self.pandas_read = {
-            a for s in self.plan.steps if s.frame == "pandas" for a in s.inputs.values()
-        }
         self.counts: dict[str, int] = {}  # rows of LazyFrame artifacts, counted once
         try:
             self._write_ready_outputs()
@@ -93,7 +89,7 @@ class BatchExecution(Execution):
                 del result
             frames.clear()  # the inputs' frames are the step's no longer: freed before storing
             for binding, value in produced.items():
-                produced[binding] = self._held(step.outputs[binding], value)
+                produced[binding] = self._held(value)
             record.rows_out = {b: rows(f) for b, f in produced.items()}
         except BaseException as exc:
             finish_failed(record, ctx, exc, step.id)
@@ -107,15 +103,10 @@ class BatchExecution(Execution):
         record.events = [e.to_dict() for e in ctx.events]
         record.finish("success")
 
-    def _held(self, artifact: str, value: Data) -> Data:
-        """How a step's result is kept: once, in the form its readers need least converted
-        (a table's text as pandas' would be; a pandas frame that no pandas step reads as
-        Arrow, made now so the frame can go)."""
-        if isinstance(value, pa.Table):
-            return result_table(value)
-        if isinstance(value, pd.DataFrame) and artifact not in self.pandas_read:
-            return result_table(value)
-        return value
+    @staticmethod
+    def _held(value: Data) -> Data:
+        """How a step's result is kept: as returned (a table's text as pandas' would be)."""
+        return result_table(value) if isinstance(value, pa.Table) else value
 
     def _call_stream_step(
         self, step: StepPlan, ctx: Any, frames: dict[str, Any]
@@ -152,25 +143,28 @@ class BatchExecution(Execution):
                 target = self.targets[dataset.name]
                 target.open()
                 data = self._artifact(dataset.from_)
-                if is_lazy(data):
-                    data = self._lazy_for_output(dataset.name, dataset.from_, data)
+                if is_polars(data):
+                    data = self._polars_for_output(dataset.name, dataset.from_, data)
                 if data is not None:
                     target.write(data, self.settings.column_summaries)
                 self.written.add(dataset.name)
                 self.output_done(dataset.name)
 
-    def _lazy_for_output(self, name: str, artifact: str, query: Any) -> Data | None:
-        """A LazyFrame an output needs: sunk straight into the output when nothing else reads
-        it and the output can take a query (None: written); else its query run once, the
-        result kept for the other readers."""
+    def _polars_for_output(self, name: str, artifact: str, frame: Any) -> Data | None:
+        """A polars frame an output needs: sunk straight into the output (polars' streaming
+        engine, no Arrow copy) when nothing else reads it and the output can take a query
+        (None: written); else, a LazyFrame's query run once, the result kept for the others."""
         others = self.readers_left[artifact] > 0 or any(
             d.from_ == artifact and d.name != name and d.name not in self.written
             for d in self.plan.outputs
         )
-        if not others and self.targets[name].sink(
-            query, self.counts.get(artifact), self.settings.column_summaries
-        ):
-            return None
-        collected: Data = query.collect()
+        if not others:
+            count = self.counts.get(artifact) if is_lazy(frame) else frame.height
+            query = frame if is_lazy(frame) else frame.lazy()
+            if self.targets[name].sink(query, count, self.settings.column_summaries):
+                return None
+        if not is_lazy(frame):
+            return frame
+        collected: Data = frame.collect()
         self.artifacts[artifact] = collected
         return collected
