@@ -508,3 +508,28 @@ def test_the_python_builder_sets_a_steps_frame(tmp_path: Path) -> None:
     assert result["status"] == "success", result.get("error")
     manifest = json.loads((project.output_dir / "manifest.json").read_text())
     assert manifest["steps"][0]["frame"] == "polars"
+
+
+def test_a_lazyframe_loads_a_database_table(tmp_path: Path) -> None:
+    import sqlite3
+
+    project = _project(tmp_path)
+    spy = project.step("spy", SPY)
+    database = tmp_path / "app.db"
+    text = f"""
+    name: to_database
+    inputs:
+      records: {{uri: records.csv}}
+    steps:
+      - id: first
+        uses: {spy}
+        frame: polars
+        with: {{input: records, output: a, lazy: true}}
+    outputs:
+      datasets:
+        - {{name: loaded, from: a, uri: "sqlite:///{database}", table: doubled}}
+    """
+    _run(project, text)
+    with sqlite3.connect(database) as connection:
+        got = connection.execute("SELECT id, amount FROM doubled ORDER BY id").fetchall()
+    assert got[:2] == [(1, 21.0), (2, None)] and len(got) == 7

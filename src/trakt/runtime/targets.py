@@ -106,8 +106,7 @@ class OutputTarget:
         """Write a polars LazyFrame straight into the file where the format's writer can and
         no contract has to see the rows (its summary from a query of its own); False:
         nothing written."""
-        assert self.writer is not None, "open() first"
-        sink = getattr(self.writer, "sink", None)
+        sink = getattr(self.writer, "sink", None)  # a database table has no file writer
         if sink is None or self.contract is not None:
             return False
         try:
