@@ -131,6 +131,12 @@ def result_table(value: Data) -> pa.Table:
     return _large_text(table)
 
 
+def passed_on(value: Data) -> Data:
+    """A step's stream chunk as it flows on: a LazyFrame run (chunks are not fused), a
+    table's text as pandas' would be; pandas and polars frames as they are."""
+    return result_table(value) if is_lazy(value) or isinstance(value, pa.Table) else value
+
+
 def settle(data: Data) -> pa.Table | pd.DataFrame:
     """``data`` for a writer, a contract or a summary: a polars frame becomes Arrow."""
     return data if isinstance(data, pa.Table | pd.DataFrame) else result_table(data)

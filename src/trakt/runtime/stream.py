@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from trakt.errors import TraktError
-from trakt.runtime.adapter import Data, is_lazy, result_table, rows, step_input
+from trakt.runtime.adapter import Data, passed_on, result_table, rows, step_input
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import Execution
 from trakt.runtime.manifest import StepRecord, Timing
@@ -227,7 +226,7 @@ class StreamExecution(Execution):
         state.record.extra = {"mode": "batch", "materialized_rows": materialized}
         result = check_outputs(step, self.call(step, state.ctx, frames))
         for binding, value in result.items():
-            frame = _settled(check_frame(step, binding, value))
+            frame = passed_on(check_frame(step, binding, value))
             state.record.rows_out[binding] = rows(frame)
             chunks = self._track(_frame_chunks(frame, self.settings.chunk_rows))
             self._provide(step.outputs[binding], chunks)
@@ -259,7 +258,7 @@ class StreamExecution(Execution):
                 try:
                     with deadline(step, at):
                         chunk = next(chunks)
-                    frame = _settled(
+                    frame = passed_on(
                         check_frame(step, binding, chunk, f" (chunk {counts[binding]})")
                     )
                 except StopIteration:
@@ -381,12 +380,6 @@ class _Fanout:
         while self.offset < lowest and self.buffer:
             self.buffer.popleft()
             self.offset += 1
-
-
-def _settled(value: Data) -> Data:
-    """A step's chunk as it flows on: a LazyFrame run (chunks are not fused), a table's text
-    as pandas' would be; pandas and polars frames as they are."""
-    return result_table(value) if is_lazy(value) or isinstance(value, pa.Table) else value
 
 
 def _frame_chunks(frame: Data, chunk_rows: int) -> Chunks:
