@@ -63,6 +63,7 @@ class Workflow:
         with_: Mapping[str, Any] | None = None,
         mode: str | None = None,
         timeout_s: float | None = None,
+        frame: str | None = None,
     ) -> Workflow:
         if (run is None) == (uses is None):
             raise UsageError(f"step '{id}': pass exactly one of run=<function> or uses='<name>'")
@@ -76,6 +77,8 @@ class Workflow:
             entry["mode"] = mode
         if timeout_s is not None:
             entry["timeout_s"] = timeout_s
+        if frame is not None:  # as YAML ``frame:`` (pandas, polars, arrow)
+            entry["frame"] = frame
         self._doc["steps"].append(entry)
         return self
 

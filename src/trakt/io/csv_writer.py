@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 _DATETIME = "%Y-%m-%dT%H:%M:%S%.f"  # chrono: %.f is empty, or 3, 6 or 9 digits
 _TIME = "%H:%M:%S%.f"
 _REFUSED = (pa.ArrowException, OverflowError, TypeError, ValueError)
+_BLOCK_ROWS = 131_072  # rows formatted at a time
 
 Column: TypeAlias = pa.Array | pa.ChunkedArray
 Converter: TypeAlias = Callable[[Column], Column]
@@ -221,8 +222,10 @@ class CsvTableWriter:
             if self._names is None:
                 self._sink.write(_header(names, self._sep))
             self._names = names
-            if table.num_rows:
-                self._write_rows(table)
+            # In blocks: polars copies text into its own layout, so a whole table would be
+            # held twice while it is written (the bytes never depend on the blocks).
+            for offset in range(0, table.num_rows, _BLOCK_ROWS):
+                self._write_rows(table.slice(offset, _BLOCK_ROWS))
         except OSError as exc:
             raise _cannot(self.path, exc) from None
 
@@ -270,12 +273,62 @@ class CsvTableWriter:
         except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
             raise OSError(str(exc)) from exc
 
+    def sink(self, query: pl.LazyFrame) -> bool:
+        """Write a polars query's rows by polars' streaming engine, straight into the file,
+        where the bytes are certainly those :meth:`write` gives: the same ``write_csv``
+        settings, no compression, at least two columns with plain names, and only column types
+        polars writes as the table says (floats with NaN as missing, as :meth:`write` makes
+        them). False: nothing was written; collect the query and :meth:`write` it."""
+        import polars as pl
+
+        if self._codec is not None or self._names is not None:
+            return False
+        schema = query.collect_schema()
+        names = schema.names()
+        if len(names) < 2 or not all(_plain(n, self._sep) for n in names):
+            return False
+        if not all(_sinkable(t) for t in schema.dtypes()):
+            return False
+        floats = [pl.col(n).fill_nan(None) for n, t in schema.items() if t.is_float()]
+        try:
+            self._sink.write(_header(names, self._sep))
+            self._sink.flush()
+            (query.with_columns(floats) if floats else query).sink_csv(
+                self._file,
+                include_header=False,
+                separator=self._sep,
+                null_value="",
+                datetime_format=_DATETIME,
+                time_format=_TIME,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise _cannot(self.path, OSError(str(exc))) from exc
+        except OSError as exc:
+            raise _cannot(self.path, exc) from None
+        self._names = names
+        return True
+
     def close(self) -> None:
         """Finish the file (the compressed stream's end, then the file itself)."""
         try:
             self._sink.close()
         except OSError as exc:
             raise _cannot(self.path, exc) from None
+
+
+def _plain(name: str, sep: str) -> bool:
+    """A header name both polars and the csv module write unquoted."""
+    return bool(name) and not any(c in name for c in (sep, '"', "\r", "\n"))
+
+
+def _sinkable(kind: Any) -> bool:
+    """A polars type that ``sink_csv`` writes as ``write_csv`` writes its Arrow column."""
+    import polars as pl
+
+    if isinstance(kind, pl.Datetime):
+        return kind.time_zone is None
+    plain = (pl.Boolean, pl.String, pl.Date, pl.Time, pl.Null, pl.Float32, pl.Float64)
+    return bool(kind.is_integer() or isinstance(kind, plain))
 
 
 def _convert(column: Column, step: Converter | None) -> Column:

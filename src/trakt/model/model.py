@@ -18,6 +18,8 @@ from trakt.model.interpolate import Expanded, conceal, conceal_text
 CombineStrategy = Literal["concat", "union", "latest"]
 ExecutionMode = Literal["batch", "stream"]
 EXECUTION_MODES: tuple[str, ...] = ("batch", "stream")
+# The frame library a step's inputs arrive in and its outputs may be (``run.frame``, ``frame:``).
+FRAME_LIBRARIES: tuple[str, ...] = ("pandas", "polars", "arrow")
 
 
 class _Frozen(BaseModel):
@@ -107,6 +109,9 @@ class StepSpec(_Frozen):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     mode: ExecutionMode | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    # Overrides the function's ``run.frame`` (default pandas); checked by the planner, which
+    # names the step (the schema still lists the choices for editors).
+    frame: str | None = Field(default=None, json_schema_extra={"enum": [*FRAME_LIBRARIES, None]})
 
 
 class OutputDataset(_Frozen):

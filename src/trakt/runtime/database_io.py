@@ -18,7 +18,7 @@ from trakt.errors import OutputError
 from trakt.io.sql_read import DatabaseReader
 from trakt.io.sql_urls import described, dialect, redacted_url
 from trakt.io.sql_write import DatabaseSession, TableLoad
-from trakt.runtime.adapter import Data, as_arrow, as_pandas, rows
+from trakt.runtime.adapter import Data, as_arrow, as_pandas, rows, settle
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.datasets import InputPlan, OutputPlan
 from trakt.runtime.inputs import InputSource
@@ -139,6 +139,7 @@ class TableTarget(OutputTarget):
 
     def write(self, data: Data, summaries: bool) -> None:
         """One table (batch) or chunk (stream): the contract applied, summarized, loaded."""
+        data = settle(data)
         if self.contract is not None:
             data = self.contract.apply(as_pandas(data))
             self.contract.check_errors()

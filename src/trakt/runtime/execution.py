@@ -307,7 +307,7 @@ class Execution:
 
     def start_step(self, step: StepPlan) -> tuple[StepRecord, StepContext]:
         self.current_step = step.id
-        record = StepRecord(step.id, step.uses)
+        record = StepRecord(step.id, step.uses, frame=step.frame)
         self.manifest.steps.append(record)
         record.start()
         context = make_context(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -34,6 +34,9 @@ from trakt.runtime.contracts import ContractState
 from trakt.runtime.datasets import InputPlan, override_format
 from trakt.runtime.manifest import FileRecord, InputRecord, Timing, utc_now
 from trakt.runtime.summary import ColumnSummaries
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class InputSource:
@@ -170,7 +173,7 @@ class InputSource:
     def take(self, table: pa.Table, timing: Timing, summaries: bool, first: bool = True) -> Data:
         """A table (or chunk) just read, on its way out: the contract applied (which makes it
         a pandas frame), summarized, recorded; ``first`` for the first chunk."""
-        data: Data = table
+        data: pa.Table | pd.DataFrame = table
         if self.contract is not None:
             data = self.contract.apply(as_pandas(table))
             try:

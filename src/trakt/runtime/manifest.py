@@ -58,6 +58,7 @@ class StepRecord:
     id: str
     uses: str
     status: str = "pending"
+    frame: str = "pandas"  # the library the step's frames were in (pandas, polars, arrow)
     started_at: str | None = None
     duration_s: float | None = None
     rows_in: dict[str, int] = field(default_factory=dict)

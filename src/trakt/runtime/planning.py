@@ -16,7 +16,7 @@ from typing import Any
 
 from trakt.errors import PipelineValidationError, Problem, TraktError, did_you_mean
 from trakt.model.loader import ParsedSpec
-from trakt.model.model import Pipeline, PipelineSpec, SourceInfo
+from trakt.model.model import FRAME_LIBRARIES, Pipeline, PipelineSpec, SourceInfo
 from trakt.runtime.collector import Collector
 from trakt.runtime.datasets import (
     InputPlan,
@@ -43,6 +43,7 @@ class StepPlan:
     params: Mapping[str, Any]
     mode: str | None = None
     timeout_s: float | None = None
+    frame: str = "pandas"  # the library its inputs arrive in: YAML ``frame:``, else run.frame
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def _producers(
     produced: dict[str, str] = {name: f"inputs.{name}" for name in spec.inputs}
     plans = []
     for index, step, function in steps:
+        _check_frame(index, step, out)
         if function is None:  # already reported; its artifacts must not cause follow-ups
             unresolved.update(v for v in step.with_.values() if isinstance(v, str))
             continue
@@ -137,9 +139,22 @@ def _producers(
                 # A built-in that needs every row (sort, sql) runs as `mode: batch` does.
                 step.mode or ("batch" if builtin and builtin.batch_only else None),
                 step.timeout_s,
+                step.frame or function.frame,
             )
         )
     return produced, plans
+
+
+def _check_frame(index: int, step: Any, out: Collector) -> None:
+    """``frame:`` names a frame library."""
+    if step.frame is not None and step.frame not in FRAME_LIBRARIES:
+        allowed = ", ".join(f"'{f}'" for f in FRAME_LIBRARIES)
+        out.add(
+            ("steps", index, "frame"),
+            f"step '{step.id}': frame must be one of {allowed}, found {step.frame!r}"
+            f"{did_you_mean(str(step.frame), FRAME_LIBRARIES)}; it names the library the step's "
+            "frames arrive in",
+        )
 
 
 def _declared(steps: Iterable[tuple[int, Any, StepFunction | None]]) -> set[str]:

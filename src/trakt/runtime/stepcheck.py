@@ -6,8 +6,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from trakt.errors import StepError, TraktError
+from trakt.runtime.adapter import Data, is_frame, result_table
 from trakt.runtime.context import StepContext
 from trakt.runtime.manifest import StepRecord
 from trakt.runtime.planning import StepPlan
@@ -33,18 +35,22 @@ def check_outputs(step: StepPlan, result: Any, kind: str = "a pandas DataFrame")
     return dict(result)
 
 
-def check_frame(step: StepPlan, binding: str, value: Any, what: str = "") -> pd.DataFrame:
-    if not isinstance(value, pd.DataFrame):
+FRAMES_EXPECTED = "a pandas DataFrame, a polars DataFrame or LazyFrame, or a pyarrow Table"
+
+
+def check_frame(step: StepPlan, binding: str, value: Any, what: str = "") -> Data:
+    """A step's output must be a frame of one of the libraries (whatever its own ``frame``)."""
+    if not is_frame(value):
         raise StepError(
             f"step '{step.id}' returned {type(value).__name__} for output '{binding}'{what}; "
-            "expected a pandas DataFrame",
+            f"expected {FRAMES_EXPECTED}",
             step_id=step.id,
         )
     return value
 
 
 def check_chunks(step: StepPlan, binding: str, value: Any) -> Iterator[Any]:
-    if isinstance(value, pd.DataFrame) or not isinstance(value, Iterable):
+    if is_frame(value) or not isinstance(value, Iterable):
         raise StepError(
             f"step '{step.id}' is stream-capable but returned {type(value).__name__} for output "
             f"'{binding}'; return an iterator (or generator) of DataFrames",
@@ -65,6 +71,16 @@ def finish_failed(record: StepRecord, ctx: StepContext, exc: BaseException, step
         claim(exc, step_id)
     record.events = [e.to_dict() for e in ctx.events]
     record.finish("failed")
+
+
+def concat_results(chunks: list[Data]) -> Data:
+    """A stream-capable step's chunks in a batch run as one: pandas chunks as one frame,
+    any other mix as one Arrow table."""
+    frames = [c for c in chunks if isinstance(c, pd.DataFrame)]
+    if len(frames) == len(chunks):
+        return concat_chunks(frames)
+    tables = [result_table(c) for c in chunks]
+    return pa.concat_tables(tables, promote_options="permissive")
 
 
 def concat_chunks(chunks: list[pd.DataFrame]) -> pd.DataFrame:

@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 from trakt.errors import TraktError
-from trakt.runtime.adapter import Data, as_pandas, step_frame
+from trakt.runtime.adapter import Data, passed_on, result_table, rows, step_input
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import Execution
 from trakt.runtime.manifest import StepRecord, Timing
@@ -35,7 +34,7 @@ from trakt.runtime.stepcheck import (
     check_frame,
     check_outputs,
     claim,
-    concat_chunks,
+    concat_results,
     finish_failed,
 )
 from trakt.runtime.targets import OutputTarget
@@ -168,19 +167,19 @@ class StreamExecution(Execution):
                 data = self.read_whole(artifact)
                 self.keeper.take(artifact, data)
             else:
-                data = concat_chunks([as_pandas(c) for c in self._branch(artifact)])
+                data = concat_results(list(self._branch(artifact)))
             self.whole[artifact] = data
         return self.whole[artifact]
 
-    def _hand_out_whole(self, artifact: str) -> pd.DataFrame:
-        """A whole frame for one binding: a deep copy unless it is the last to get it, so
-        in-place writes (``.array``, writable numpy views) stay the step's own."""
+    def _hand_out_whole(self, artifact: str, frame: str) -> Any:
+        """A whole frame for one binding, in the step's library: a deep copy unless it is the
+        last to get it, so in-place writes (``.array``, writable numpy views) stay its own."""
         data = self._whole_frame(artifact)
         self.whole_left[artifact] -= 1
         more = self.whole_left[artifact] > 0
-        if isinstance(data, pa.Table):
-            return step_frame(data)  # a new frame each time
-        return data.copy(deep=more)
+        if isinstance(data, pd.DataFrame) and frame == "pandas":
+            return data.copy(deep=more)
+        return step_input(data, frame)  # a new frame each time
 
     def _wire(self, step: StepPlan) -> None:
         record, ctx = self.start_step(step)
@@ -201,11 +200,11 @@ class StreamExecution(Execution):
         guard = SharedInputGuard(step.id) if len(step.outputs) > 1 else None
         for binding, artifact in step.inputs.items():
             if _streamed(step, binding):
-                counted = self._count_in(record, binding, self._branch(artifact))
+                counted = self._count_in(record, binding, self._branch(artifact), step.frame)
                 inputs[binding] = self._track(guard.wrap(binding, counted) if guard else counted)
             else:
-                frame = self._hand_out_whole(artifact)
-                record.rows_in[binding] = len(frame)
+                frame = self._hand_out_whole(artifact, step.frame)
+                record.rows_in[binding] = rows(frame)
                 inputs[binding] = frame
         result = check_outputs(
             step, self.call(step, state.ctx, inputs), "an iterator of DataFrames"
@@ -225,13 +224,14 @@ class StreamExecution(Execution):
 
     def _wire_batch_step(self, step: StepPlan, state: _StepState) -> None:
         """``mode: batch``: materialize this step's inputs on purpose; its outputs stream on."""
-        frames = {b: self._hand_out_whole(a) for b, a in step.inputs.items()}
-        state.record.rows_in = {b: len(f) for b, f in frames.items()}
-        state.record.extra = {"mode": "batch", "materialized_rows": sum(map(len, frames.values()))}
+        frames = {b: self._hand_out_whole(a, step.frame) for b, a in step.inputs.items()}
+        state.record.rows_in = {b: rows(f) for b, f in frames.items()}
+        materialized = sum(state.record.rows_in.values())
+        state.record.extra = {"mode": "batch", "materialized_rows": materialized}
         result = check_outputs(step, self.call(step, state.ctx, frames))
         for binding, value in result.items():
-            frame = check_frame(step, binding, value)
-            state.record.rows_out[binding] = len(frame)
+            frame = passed_on(check_frame(step, binding, value))
+            state.record.rows_out[binding] = rows(frame)
             chunks = self._track(_frame_chunks(frame, self.settings.chunk_rows))
             self._provide(step.outputs[binding], chunks)
         self._finish(state)
@@ -239,13 +239,13 @@ class StreamExecution(Execution):
     # --- counting and failure attribution -------------------------------------------------
 
     @staticmethod
-    def _count_in(record: StepRecord, binding: str, chunks: Chunks) -> Chunks:
+    def _count_in(record: StepRecord, binding: str, chunks: Chunks, library: str) -> Chunks:
         assert record.chunks_in is not None
         for chunk in chunks:
             record.current_chunk = record.chunks_in.get(binding, 0)
             record.chunks_in[binding] = record.current_chunk + 1
-            frame = step_frame(chunk)
-            record.rows_in[binding] = record.rows_in.get(binding, 0) + len(frame)
+            frame = step_input(chunk, library)
+            record.rows_in[binding] = record.rows_in.get(binding, 0) + rows(frame)
             yield frame
 
     def _count_out(self, step: StepPlan, state: _StepState, binding: str, chunks: Any) -> Chunks:
@@ -262,7 +262,9 @@ class StreamExecution(Execution):
                 try:
                     with deadline(step, at):
                         chunk = next(chunks)
-                    frame = check_frame(step, binding, chunk, f" (chunk {counts[binding]})")
+                    frame = passed_on(
+                        check_frame(step, binding, chunk, f" (chunk {counts[binding]})")
+                    )
                 except StopIteration:
                     break
                 except TraktError as exc:
@@ -278,7 +280,7 @@ class StreamExecution(Execution):
                     self._abort(state, error)
                     raise error from exc
                 counts[binding] += 1
-                record.rows_out[binding] += len(frame)
+                record.rows_out[binding] += rows(frame)
                 yield frame
         except GeneratorExit:  # closed at the end of the run: the step's cleanup runs now
             self._close_step(step, state, chunks, at(), quiet=False)
@@ -368,8 +370,10 @@ class _Fanout:
                 self.positions[i] = position + 1
                 last = all(p is None or p > position for p in self.positions)
                 self._trim()
-                shared = isinstance(chunk, pd.DataFrame) and not last  # tables never change
-                yield chunk.copy(deep=True) if shared else chunk
+                if isinstance(chunk, pd.DataFrame) and not last:  # tables never change
+                    yield chunk.copy(deep=True)
+                else:
+                    yield chunk
         finally:
             self.positions[i] = None
             self._trim()
@@ -382,7 +386,15 @@ class _Fanout:
             self.offset += 1
 
 
-def _frame_chunks(frame: pd.DataFrame, chunk_rows: int) -> Chunks:
+def _frame_chunks(frame: Data, chunk_rows: int) -> Chunks:
+    if not isinstance(frame, pd.DataFrame):  # polars or Arrow: zero-copy slices of the table
+        table = result_table(frame)
+        if table.num_rows <= chunk_rows:
+            yield table
+            return
+        for offset in range(0, table.num_rows, chunk_rows):
+            yield table.slice(offset, chunk_rows)
+        return
     if len(frame) <= chunk_rows:
         yield frame
         return

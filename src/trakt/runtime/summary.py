@@ -65,6 +65,38 @@ class ColumnSummaries:
             self._typed = (data.schema, to_pandas(data.schema.empty_table()))
         self.add_arrow(data, self._typed[1])
 
+    def add_query(self, query: Any) -> None:
+        """The same for a polars LazyFrame sunk into an output (never collected here): one
+        query for every column's null count, min and max (NaN no value, as above)."""
+        import polars as pl
+
+        from trakt.io.frames import to_pandas
+        from trakt.runtime.adapter import result_table
+
+        schema = query.collect_schema()
+        exprs = []
+        ranged = []
+        for i, (name, kind) in enumerate(schema.items()):
+            column = pl.col(name)
+            exprs.append(column.null_count().alias(f"n{i}"))
+            if kind.is_integer() or kind.is_float():
+                present = column.filter(column.is_not_nan()) if kind.is_float() else column
+                exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
+                ranged.append(name)
+        found = query.select(exprs).collect().row(0, named=True)
+        table = result_table(pl.DataFrame(schema=schema))
+        frame = to_pandas(table)
+        for i, name in enumerate(table.column_names):
+            entry = self._columns.setdefault(
+                name, {"dtype": str(frame[name].dtype), "nulls": 0, "min": None, "max": None}
+            )
+            entry["nulls"] += int(found[f"n{i}"])
+            low = found.get(f"lo{i}")
+            if name in ranged and low is not None:
+                high = found[f"hi{i}"]
+                entry["min"] = low if entry["min"] is None else min(entry["min"], low)
+                entry["max"] = high if entry["max"] is None else max(entry["max"], high)
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {
             name: {k: v for k, v in entry.items() if v is not None or k == "nulls"}

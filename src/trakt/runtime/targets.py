@@ -19,7 +19,7 @@ from typing import Any
 from trakt.errors import OutputError
 from trakt.io import Format, TableWriter, get_format
 from trakt.io.badlines import BadLine
-from trakt.runtime.adapter import Data, as_arrow, as_pandas, rows
+from trakt.runtime.adapter import Data, as_arrow, as_pandas, rows, settle
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.datasets import OutputPlan
 from trakt.runtime.manifest import OutputRecord, Timing, utc_now
@@ -87,6 +87,7 @@ class OutputTarget:
     def write(self, data: Data, summaries: bool) -> None:
         """One table (batch) or chunk (stream): the contract applied, summarized, written."""
         assert self.writer is not None, "open() first"
+        data = settle(data)  # a polars frame: Arrow, zero-copy (a LazyFrame collected)
         if self.contract is not None:
             data = self.contract.apply(as_pandas(data))
             self.contract.check_errors()
@@ -100,6 +101,26 @@ class OutputTarget:
             exc.fields.setdefault("output", self.name)
             raise
         self.rows += rows(data)
+
+    def sink(self, query: Any, count: int | None, summaries: bool) -> bool:
+        """Write a polars LazyFrame straight into the file where the format's writer can and
+        no contract has to see the rows (its summary from a query of its own); False:
+        nothing written."""
+        sink = getattr(self.writer, "sink", None)  # a database table has no file writer
+        if sink is None or self.contract is not None:
+            return False
+        try:
+            if not sink(query):
+                return False
+        except OutputError as exc:
+            exc.fields.setdefault("output", self.name)
+            raise
+        if summaries:
+            if self.summary is None:
+                self.summary = ColumnSummaries()
+            self.summary.add_query(query)
+        self.rows += count if count is not None else rows(query)
+        return True
 
     def close(self) -> None:
         """Finish the file (footers, compression trailers); the events of its contract."""

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from trakt.errors import StepResolutionError, did_you_mean
+from trakt.model.model import FRAME_LIBRARIES
 from trakt.steps.builtins import builtin_names, is_builtin_name, lookup_builtin
 from trakt.steps.freshness import fresh_modules, is_library
 from trakt.steps.registry import lookup_alias
@@ -40,6 +41,8 @@ class StepFunction:
     stream_inputs: tuple[str, ...] | None
     parameters: frozenset[str]
     accepts_any_keyword: bool
+    # The frame library its inputs arrive in (``run.frame``): pandas, polars or arrow.
+    frame: str = "pandas"
 
     @property
     def is_declared(self) -> bool:
@@ -54,6 +57,18 @@ def _names(value: Any, attr: str, ref: str) -> tuple[str, ...] | None:
             f"{ref}: {attr} must be a list of binding names, found {value!r}", uses=ref
         )
     return tuple(value)
+
+
+def _frame(value: Any, ref: str) -> str:
+    """``run.frame``: one of the frame libraries (None: pandas)."""
+    if value is None:
+        return "pandas"
+    if value not in FRAME_LIBRARIES:
+        allowed = ", ".join(repr(f) for f in FRAME_LIBRARIES)
+        raise StepResolutionError(
+            f"{ref}: run.frame must be one of {allowed}, found {value!r}", uses=ref
+        )
+    return str(value)
 
 
 def describe(fn: Callable[..., Any], reference: str) -> StepFunction:
@@ -82,6 +97,7 @@ def describe(fn: Callable[..., Any], reference: str) -> StepFunction:
         stream_inputs=_names(getattr(fn, "stream_inputs", None), "stream_inputs", reference),
         parameters=named,
         accepts_any_keyword=any_kw,
+        frame=_frame(getattr(fn, "frame", None), reference),
     )
 
 

@@ -1,5 +1,5 @@
-"""Built-ins resolved by name (before modules), marked for the frames engine, pure polars
-underneath the temporary bridge, and shown by the graph and the manifest like any step."""
+"""Built-ins resolved by name (before modules), marked for the frames engine (polars), called
+directly, and shown by the graph and the manifest like any step."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_a_name_outside_the_builtins_is_refused() -> None:
 
 
 def test_the_functions_take_and_return_polars() -> None:
-    """The logic under the bridge: polars frames (or chunks) in, polars out."""
+    """The logic itself: polars frames (or chunks) in, polars out."""
     orders = pl.DataFrame({"k": ["a", "b", "a"], "v": [1, None, 3]})
     derived = derive(None, iter([orders]), "out", {"w": "v * 10"})["output"]
     assert [c.to_dicts() for c in derived] == [
@@ -140,7 +140,7 @@ def test_the_readme_examples_validate(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_validating_builtins_imports_polars_only() -> None:
     """`trakt validate` of a built-in pipeline parses its expressions with polars, and
-    imports neither pandas nor pyarrow (the bridge imports them only when data moves)."""
+    imports neither pandas nor pyarrow (the engine imports them only when data moves)."""
     from tests.runtime.test_layers import HEAVY, REPO, validate_in_child
 
     data, _ = validate_in_child(REPO / "examples" / "builtins_demo" / "pipeline.yaml", REPO)

@@ -43,7 +43,5 @@ def lookup_builtin(uses: str) -> Callable[..., Any] | None:
         return None
     module_name, attr = REGISTRY[uses[len(PREFIX) :]]
     module = importlib.import_module(f"{__name__}.{module_name}")
-    from trakt.steps.builtins._bridge import bridged  # removed when the frames engine lands
-
-    fn: Callable[..., Any] = bridged(getattr(module, attr))
+    fn: Callable[..., Any] = getattr(module, attr)
     return fn
