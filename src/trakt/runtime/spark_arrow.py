@@ -1,0 +1,103 @@
+"""Arrow tables into and out of Spark DataFrames, in order, by public 3.5 API only.
+
+Out: each partition's batches are serialized (Arrow IPC) on the executors and pulled
+partition by partition with ``toLocalIterator``: the driver holds about two partitions, and
+the tables come in partition order (the order the rows were read in). In: IPC blobs
+parallelized in order and decoded by ``mapInArrow``. Types survive both ways exactly (the
+schema is Spark's Arrow form of the tables' own); Spark 4 has ``toArrow`` /
+``createDataFrame(pyarrow.Table)`` for the same.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+BLOB = "trakt_arrow_ipc"
+
+
+def encode(table: pa.Table) -> bytes:
+    """One table as Arrow IPC stream bytes."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def decode(blob: bytes) -> pa.Table:
+    """The table :func:`encode` wrote."""
+    return pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
+
+
+def plain_type(kind: pa.DataType) -> pa.DataType:
+    """The type Spark maps: large strings and binaries as plain ones, null as string."""
+    if pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        return pa.string()
+    if pa.types.is_large_binary(kind):
+        return pa.binary()
+    if pa.types.is_dictionary(kind):
+        return plain_type(kind.value_type)
+    return kind
+
+
+def spark_schema(schema: pa.Schema) -> Any:
+    """Spark's StructType for an Arrow schema (all-null columns typed as string)."""
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    plain = pa.schema([pa.field(f.name, plain_type(f.type)) for f in schema])
+    return from_arrow_schema(plain)
+
+
+def arrow_schema(struct: Any) -> pa.Schema:
+    """The Arrow schema Spark exchanges batches of ``struct`` in."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(struct)
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` in exactly ``schema`` (same columns in order); casts are checked, so a
+    value that does not fit raises instead of being truncated."""
+    if table.schema.names != schema.names:
+        raise ValueError(f"columns {table.schema.names} do not match the declared {schema.names}")
+    if table.schema.equals(schema):
+        return table
+    return table.cast(schema, safe=True)
+
+
+def _encode_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        blob = encode(pa.Table.from_batches([batch]))
+        yield pa.RecordBatch.from_arrays([pa.array([blob], pa.binary())], names=[BLOB])
+
+
+def from_spark(df: Any) -> Iterator[pa.Table]:
+    """``df``'s rows as Arrow tables, in partition order (one table per Spark batch)."""
+    schema = arrow_schema(df.schema)
+    encoded = df.mapInArrow(_encode_batches, f"{BLOB} binary")
+    empty = True
+    for row in encoded.toLocalIterator(prefetchPartitions=True):
+        empty = False
+        yield conform(decode(row[0]), schema)
+    if empty:
+        yield schema.empty_table()
+
+
+def _decode_blobs(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        for blob in batch.column(0).to_pylist():
+            yield from conform(decode(blob), schema).to_batches()
+
+
+def to_spark(spark: Any, tables: Iterable[pa.Table], schema: pa.Schema) -> Any:
+    """A DataFrame of ``tables`` (in order), typed by ``schema``."""
+    struct = spark_schema(schema)
+    exchanged = arrow_schema(struct)
+    blobs = [(encode(t.cast(exchanged, safe=True)),) for t in tables if t.num_rows]
+    slices = max(1, min(len(blobs), spark.sparkContext.defaultParallelism))
+    rdd = spark.sparkContext.parallelize(blobs, slices)
+    frame = spark.createDataFrame(rdd, f"{BLOB} binary")
+    return frame.mapInArrow(functools.partial(_decode_blobs, exchanged), struct)
