@@ -117,8 +117,13 @@ class SparkExecution(Execution):
                 produced = {next(iter(step.outputs)): self._distribute(step, streamed)}
                 self.distributed.append(step)
         except BaseException as exc:
-            finish_failed(record, ctx, exc, step.id)
-            raise
+            error = self._translated(exc)
+            finish_failed(record, ctx, error, step.id)
+            if getattr(error, "fields", {}).get("step_id", step.id) != step.id:
+                record.status = "aborted"  # an upstream step failed while this one collected
+            if error is exc:
+                raise
+            raise error from None
         for binding, df in produced.items():
             artifact = step.outputs[binding]
             self.frames[artifact] = self._keep(artifact, df)
@@ -137,7 +142,7 @@ class SparkExecution(Execution):
         job = PartitionJob(
             ref, step.index, step.id, step.uses, dict(step.inputs), dict(step.outputs),
             dict(step.params), streamed, side, None, self.manifest.run_id,
-            self.plan.pipeline.name, self.counts,
+            self.plan.pipeline.name, self.counts, self.plan.mode == "batch",
         )  # fmt: skip
         schema = declared_schema(fn)
         if schema is None:
@@ -163,14 +168,17 @@ class SparkExecution(Execution):
         try:
             for table in from_spark(self._frame(artifact)):
                 target.write(table, self.settings.column_summaries)
-        except TraktError:
-            raise
         except Exception as exc:
-            raise self._translated(exc) from None
+            error = self._translated(exc)
+            if error is exc:
+                raise
+            raise error from None
         self.output_done(name)
 
-    def _translated(self, exc: Exception) -> BaseException:
+    def _translated(self, exc: BaseException) -> BaseException:
         """A Spark job's failure as the error a local run raises (the executor's marker)."""
+        if isinstance(exc, TraktError) or not isinstance(exc, Exception):
+            return exc
         found = spark_counts.read_failure(exc)
         if found is None:
             return exc

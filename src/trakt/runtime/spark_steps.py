@@ -48,6 +48,9 @@ class PartitionJob:
     run_id: str
     pipeline: str
     counts: Any  # the run's accumulator (None on the driver)
+    # Batch mode: the partition is one chunk (a stateful step's: the whole input, as a local
+    # batch run hands a stream-capable step one chunk).
+    whole: bool = False
 
 
 def _plan(job: PartitionJob, fn: Any) -> StepPlan:
@@ -69,6 +72,9 @@ def run_partition(
     step = _plan(job, fn)
     ctx = make_context(job.run_id, job.pipeline, job.step_id)
     rows = {"in": 0, "out": 0, "chunk": -1}
+
+    if job.whole:
+        batches = _one_batch(batches)
 
     def frames() -> Iterator[Any]:
         for batch in batches:
@@ -107,6 +113,12 @@ def run_partition(
                     ("events", job.step_id, "", pid): [e.to_dict() for e in ctx.events],
                 }
             )
+
+
+def _one_batch(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    listed = list(batches)
+    if listed:
+        yield pa.Table.from_batches(listed).combine_chunks().to_batches()[0]
 
 
 def _conformed(step: StepPlan, table: pa.Table, schema: pa.Schema) -> pa.Table:
