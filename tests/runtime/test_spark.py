@@ -304,5 +304,6 @@ def test_an_input_trakt_reads_on_the_driver(spark: Any, tmp_path: Path) -> None:
     text = (tmp_path / "pipeline.yaml").read_text().replace("records/*.csv", "records.jsonl")
     (tmp_path / "pipeline.yaml").write_text(text)
     local, result = run_both(tmp_path / "pipeline.yaml", tmp_path / "input", tmp_path, spark)
+    assert local["status"] == "success", local.get("error")
     assert result["status"] == "success", result.get("error")
     assert_same_outputs(tmp_path, ["final.csv", "totals.csv"])

@@ -92,10 +92,11 @@ class SparkExecution(Execution):
 
     def _read(self, artifact: str) -> Any:
         source = self.sources[artifact]
-        if spark_readable(source):
+        csv = spark_readable(source)
+        if csv is not None:
             self.spark_read[artifact] = Timing.start()
             self.manifest.inputs.setdefault(artifact, source.record)
-            return read_csv(self.spark, source, self.counts)
+            return read_csv(self.spark, source, csv, self.counts)
         timing = Timing.start()
         tables: list[pa.Table] = []
         for table in source.chunks(self.settings.chunk_rows):

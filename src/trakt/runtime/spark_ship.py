@@ -80,6 +80,8 @@ def ship(fn: Callable[..., Any], scratch: Path, add_file: Callable[[str], None])
     if found is None:
         return StepRef(module, qualname, by_value=fn)
     root, top = found
+    if not root.is_dir():  # inside a zip already (Glue's --extra-py-files): on every executor
+        return StepRef(module, qualname)
     trakt_root = Path(__file__).resolve().parents[2]
     if root == trakt_root and top == "trakt":
         return StepRef(module, qualname)  # Trakt's own steps: Trakt is on every executor
