@@ -171,6 +171,7 @@ steps:
     with: {{orders: orders, customers: customers, output: enriched}}
   - id: running
     uses: {pkg}.running
+    stateful: true  # a running total: every chunk, in order (no run.stateful on it)
     with: {{input: enriched, output: running}}
   - id: by_country
     uses: {pkg}.by_country

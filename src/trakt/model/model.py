@@ -107,6 +107,9 @@ class StepSpec(_Frozen):
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     mode: ExecutionMode | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    # A stream step that keeps state across chunks (overrides the function's run.stateful):
+    # a distributed runner then feeds it every chunk in input order, on one partition.
+    stateful: bool | None = None
 
 
 class OutputDataset(_Frozen):
