@@ -29,6 +29,7 @@ from trakt.runtime.spark_steps import (
     collect,
     declared_schema,
     map_partitions,
+    pull_mapped,
     sample_schema,
     side_value,
 )
@@ -61,6 +62,8 @@ class SparkExecution(Execution):
         self.readers = Counter(a for s in self.plan.steps for a in s.inputs.values())
         self.readers.update(d.from_ for d in self.plan.outputs)
         self.cached: list[Any] = []
+        # artifact -> (input DataFrame, job) of the executor step producing it
+        self.mapped: dict[str, tuple[Any, PartitionJob]] = {}
         self.distributed: list[StepPlan] = []
         try:
             for step in self.plan.steps:
@@ -152,7 +155,9 @@ class SparkExecution(Execution):
         if self._stateful(step):
             # One partition in input order: the step sees every chunk, in order, as locally.
             df = df.coalesce(1)
-        return map_partitions(df, _with_schema(job, schema))
+        job = _with_schema(job, schema)
+        self.mapped[step.outputs[next(iter(step.outputs))]] = (df, job)
+        return map_partitions(df, job)
 
     def _stateful(self, step: StepPlan) -> bool:
         spec = next((s for s in self.plan.pipeline.spec.steps if s.id == step.id), None)
@@ -167,7 +172,12 @@ class SparkExecution(Execution):
         target = self.targets[name]
         target.open()
         try:
-            for table in from_spark(self._frame(artifact)):
+            mapped = self.mapped.get(artifact)
+            if mapped is not None and self.readers[artifact] == 1:
+                tables = pull_mapped(*mapped)  # step and pull in one pass
+            else:
+                tables = from_spark(self._frame(artifact))
+            for table in tables:
                 target.write(table, self.settings.column_summaries)
         except Exception as exc:
             error = self._translated(exc)

@@ -19,7 +19,15 @@ from trakt.errors import StepError, TraktError
 from trakt.runtime.adapter import as_arrow, step_frame
 from trakt.runtime.context import make_context
 from trakt.runtime.planning import StepPlan
-from trakt.runtime.spark_arrow import conform, decode, encode, from_spark, plain_type, spark_schema
+from trakt.runtime.spark_arrow import (
+    conform,
+    decode,
+    encode,
+    encoded,
+    from_spark,
+    plain_type,
+    spark_schema,
+)
 from trakt.runtime.spark_counts import failure, partition_id
 from trakt.runtime.spark_ship import StepRef, load
 from trakt.runtime.stepcalls import passes_through, step_failure
@@ -167,6 +175,14 @@ def map_partitions(df: Any, job: PartitionJob) -> Any:
     """The step applied to every partition of ``df`` (lazily)."""
     assert job.schema is not None
     return df.mapInArrow(functools.partial(run_partition, job), spark_schema(job.schema))
+
+
+def pull_mapped(df: Any, job: PartitionJob) -> Iterator[pa.Table]:
+    """The step applied to every partition of ``df``, its output pulled in partition order,
+    in one Python pass per partition (step and serialization together)."""
+    assert job.schema is not None
+    blobs = encoded(df, functools.partial(run_partition, job))
+    return from_spark(df, blobs, spark_schema(job.schema))
 
 
 def collect(df: Any, limit: int, what: str, step_id: str) -> pa.Table:
