@@ -1,7 +1,7 @@
 """Arrow tables into and out of Spark DataFrames, in order, by public 3.5 API only.
 
-Out: each partition's batches are serialized (Arrow IPC) on the executors and pulled
-partition by partition with ``toLocalIterator``: the driver holds about two partitions, and
+Out: each partition's batches are serialized (Arrow IPC) on the executors and pulled a group
+of partitions at a time (``runJob``, as many as run at once): the driver holds one group, and
 the tables come in partition order (the order the rows were read in). In: IPC blobs
 parallelized in order and decoded by ``mapInArrow``. Types survive both ways exactly (the
 schema is Spark's Arrow form of the tables' own); Spark 4 has ``toArrow`` /
@@ -95,12 +95,25 @@ def from_spark(df: Any, blobs: Any = None, struct: Any = None) -> Iterator[pa.Ta
     ``blobs`` (from :func:`encoded`) of rows typed by ``struct``."""
     schema = arrow_schema(df.schema if struct is None else struct)
     encoded = df.mapInArrow(_encode_batches, f"{BLOB} binary") if blobs is None else blobs
+    rdd = encoded.rdd
+    context = rdd.context
+    partitions = rdd.getNumPartitions()
+    # A group of partitions at a time, computed in parallel, taken in order: the driver holds
+    # one group (as many partitions as the cluster runs at once), never the whole output.
+    group = max(1, context.defaultParallelism)
     empty = True
-    for row in encoded.toLocalIterator(prefetchPartitions=True):
-        empty = False
-        yield conform(decode(row[0]), schema)
+    for start in range(0, partitions, group):
+        wanted = list(range(start, min(partitions, start + group)))
+        for blob in context.runJob(rdd, _blobs, wanted):
+            empty = False
+            yield conform(decode(blob), schema)
     if empty:
         yield schema.empty_table()
+
+
+def _blobs(rows: Iterable[Any]) -> Iterator[bytes]:
+    for row in rows:
+        yield bytes(row[0])
 
 
 def _decode_blobs(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
