@@ -21,7 +21,7 @@ from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.spark_arrow import from_spark, to_spark
 from trakt.runtime.spark_driver import run_on_driver
-from trakt.runtime.spark_read import read_csv, spark_readable
+from trakt.runtime.spark_read import local_head, read_csv, spark_readable
 from trakt.runtime.spark_ship import ship
 from trakt.runtime.spark_steps import (
     SAMPLE_ROWS,
@@ -30,7 +30,7 @@ from trakt.runtime.spark_steps import (
     declared_schema,
     map_partitions,
     pull_mapped,
-    sample_schema,
+    sample_output,
     side_value,
 )
 from trakt.runtime.stepcheck import finish_failed
@@ -62,6 +62,7 @@ class SparkExecution(Execution):
         self.readers = Counter(a for s in self.plan.steps for a in s.inputs.values())
         self.readers.update(d.from_ for d in self.plan.outputs)
         self.cached: list[Any] = []
+        self.samples: dict[str, pa.Table] = {}  # artifact -> its first rows, on the driver
         # artifact -> (input DataFrame, job) of the executor step producing it
         self.mapped: dict[str, tuple[Any, PartitionJob]] = {}
         self.distributed: list[StepPlan] = []
@@ -99,13 +100,16 @@ class SparkExecution(Execution):
         if csv is not None:
             self.spark_read[artifact] = Timing.start()
             self.manifest.inputs.setdefault(artifact, source.record)
-            return read_csv(self.spark, source, csv, self.counts)
+            head = local_head(source, SAMPLE_ROWS)
+            self.samples[artifact] = head
+            return read_csv(self.spark, source, csv, self.counts, head)
         timing = Timing.start()
         tables: list[pa.Table] = []
         for table in source.chunks(self.settings.chunk_rows):
             data = self.take_input(source, table, timing, not tables)
             tables.append(as_arrow(data))
         source.finish()
+        self.samples[artifact] = tables[0].slice(0, SAMPLE_ROWS)
         return to_spark(self.spark, tables, tables[0].schema)
 
     # --- steps --------------------------------------------------------------------------
@@ -150,8 +154,14 @@ class SparkExecution(Execution):
         )  # fmt: skip
         schema = declared_schema(fn)
         if schema is None:
-            sample = collect(df.limit(SAMPLE_ROWS), SAMPLE_ROWS, "a sample", step.id)
-            schema = sample_schema(job, fn, sample)
+            # Rows known on the driver (an input's head, an upstream step's sample output)
+            # spare a Spark job; else the first rows are pulled.
+            sample = self.samples.get(step.inputs[streamed])
+            if sample is None:
+                sample = collect(df.limit(SAMPLE_ROWS), SAMPLE_ROWS, "a sample", step.id)
+            produced = sample_output(job, fn, sample)
+            self.samples[step.outputs[next(iter(step.outputs))]] = produced
+            schema = produced.schema
         if self._stateful(step):
             # One partition in input order: the step sees every chunk, in order, as locally.
             df = df.coalesce(1)

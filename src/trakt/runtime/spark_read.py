@@ -32,10 +32,11 @@ def spark_readable(source: InputSource) -> SparkCsv | None:
     return spark_csv(source.format.name, source.options)
 
 
-def local_schema(source: InputSource) -> pa.Schema:
-    """The schema Trakt's stream reader fixes for the input (every file's header and first
-    block looked at, types unified), as Spark can hold it."""
-    chunks = source.chunks(1)
+def local_head(source: InputSource, rows: int) -> pa.Table:
+    """The input's first ``rows`` rows as Trakt's stream reader gives them (its schema fixed
+    from every file's header and first block, types unified), in the types Spark holds: the
+    schema Spark is given, and a sample for steps' output schemas."""
+    chunks = source.chunks(rows)
     try:
         first = next(iter(chunks))
     finally:
@@ -43,7 +44,8 @@ def local_schema(source: InputSource) -> pa.Schema:
         if close is not None:
             close()
     source.file_rows = {}
-    return pa.schema([pa.field(f.name, plain_type(f.type)) for f in first.schema])
+    schema = pa.schema([pa.field(f.name, plain_type(f.type)) for f in first.schema])
+    return first.cast(schema)
 
 
 @dataclass(frozen=True)
@@ -80,9 +82,9 @@ def typed_batches(job: TypingJob, batches: Iterable[pa.RecordBatch]) -> Iterator
             job.counts.add({("input", job.artifact, job.file, pid): rows})
 
 
-def read_csv(spark: Any, source: InputSource, csv: SparkCsv, counts: Any) -> Any:
-    """The input as a DataFrame read by Spark (see the module docstring)."""
-    schema = local_schema(source)
+def read_csv(spark: Any, source: InputSource, csv: SparkCsv, counts: Any, head: pa.Table) -> Any:
+    """The input as a DataFrame read by Spark (see the module docstring), typed as ``head``."""
+    schema = head.schema
     text = spark_schema(pa.schema([pa.field(f.name, pa.string()) for f in schema]))
     files = source.files[-1:] if source.combine_strategy == "latest" else source.files
     frames = []

@@ -153,9 +153,9 @@ def declared_schema(fn: Any) -> pa.Schema | None:
     return pa.schema([(str(k), v) for k, v in dict(declared).items()])
 
 
-def sample_schema(job: PartitionJob, fn: Any, sample: pa.Table) -> pa.Schema:
-    """The step's output schema from running it on the driver over a sample of real rows
-    (all-null columns typed as string)."""
+def sample_output(job: PartitionJob, fn: Any, sample: pa.Table) -> pa.Table:
+    """The step's output for a sample of real rows, run on the driver: its schema is the
+    step's output schema (all-null columns typed as string), its rows the next sample."""
     tables = [
         pa.Table.from_batches([b])
         for b in run_partition(job, sample.to_batches(max_chunksize=SAMPLE_ROWS), fn)
@@ -168,7 +168,8 @@ def sample_schema(job: PartitionJob, fn: Any, sample: pa.Table) -> pa.Schema:
             step_id=job.step_id,
         )
     merged = pa.concat_tables(tables, promote_options="permissive")
-    return pa.schema([pa.field(f.name, plain_type(f.type)) for f in merged.schema])
+    schema = pa.schema([pa.field(f.name, plain_type(f.type)) for f in merged.schema])
+    return merged.cast(schema).slice(0, SAMPLE_ROWS)
 
 
 def map_partitions(df: Any, job: PartitionJob) -> Any:
