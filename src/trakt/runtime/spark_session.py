@@ -104,6 +104,9 @@ def session_conf(master: str, chunk_rows: int, conf: Mapping[str, str]) -> dict[
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
         "spark.ui.showConsoleProgress": "false",
+        # Outputs come to the driver a group of partitions at a time: smaller splits than
+        # Spark's 128 MB keep that group small (and give two cores work on a 100 MB file).
+        "spark.sql.files.maxPartitionBytes": str(32 << 20),
     }
     if master.startswith("local"):
         settings.update(
@@ -112,6 +115,8 @@ def session_conf(master: str, chunk_rows: int, conf: Mapping[str, str]) -> dict[
                 "spark.driver.host": "127.0.0.1",
                 "spark.driver.bindAddress": "127.0.0.1",
                 "spark.sql.shuffle.partitions": "2",
+                # local: the executors live in the driver's JVM (Spark's default heap is 1g)
+                "spark.driver.memory": "2g",
             }
         )
     settings.update(conf)

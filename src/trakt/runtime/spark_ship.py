@@ -58,7 +58,9 @@ def _zip(root: Path, top: str, scratch: Path) -> Path:
         if package.is_dir()
         else [root / f"{top}.py"]
     )
-    digest = hashlib.sha256()
+    # Named by place and content: Spark refuses one file name added from two places, and
+    # a session reused by several runs adds each package once.
+    digest = hashlib.sha256(str(root).encode() + b"\0")
     for f in files:
         digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
     target = scratch / f"trakt-steps-{top}-{digest.hexdigest()[:16]}.zip"
