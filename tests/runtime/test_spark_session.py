@@ -74,3 +74,23 @@ def test_session_settings_are_safe_and_overridable() -> None:
     assert conf["spark.sql.shuffle.partitions"] == "8"
     cluster = session_conf("spark://10.0.0.5:7077", 1000, {})
     assert "spark.driver.host" not in cluster
+
+
+@pytest.mark.slow
+def test_the_cli_says_java_is_too_old_and_exits_2(tmp_path: Path) -> None:
+    pytest.importorskip("pyspark")
+    import subprocess
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "multi_file_demo"
+    home = fake_java(tmp_path / "jdk", 'openjdk version "11.0.22" 2024-01-16')
+    done = subprocess.run(
+        [sys.executable, "-m", "trakt.run_local", "--runner", "spark",
+         "--pipeline-file", str(example / "pipeline.yaml"),
+         "--input-dir", str(example / "input"), "--output-dir", str(tmp_path / "out"), "-q"],
+        capture_output=True, text=True, timeout=120, cwd=example,
+        env={**os.environ, "JAVA_HOME": str(home)},
+    )  # fmt: skip
+    assert done.returncode == EXIT_INVALID
+    assert "needs Java 17 or newer" in done.stderr
+    assert "is Java 11" in done.stderr
+    assert not (tmp_path / "out" / "final.csv").exists()
