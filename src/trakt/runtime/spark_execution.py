@@ -21,10 +21,11 @@ from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.spark_arrow import from_spark, to_spark
 from trakt.runtime.spark_driver import run_on_driver
-from trakt.runtime.spark_read import local_head, read_csv, spark_readable
+from trakt.runtime.spark_read import TypingJob, local_head, read_csv, spark_readable, typed
 from trakt.runtime.spark_ship import ship
 from trakt.runtime.spark_steps import (
     SAMPLE_ROWS,
+    Branches,
     PartitionJob,
     collect,
     declared_schema,
@@ -62,9 +63,13 @@ class SparkExecution(Execution):
         self.readers = Counter(a for s in self.plan.steps for a in s.inputs.values())
         self.readers.update(d.from_ for d in self.plan.outputs)
         self.cached: list[Any] = []
-        self.samples: dict[str, pa.Table] = {}  # artifact -> its first rows, on the driver
+        self.samples: dict[str, pa.Table] = {}
+        # a Spark-read input -> its files' text DataFrames with their typing jobs
+        self.text_reads: dict[
+            str, list[tuple[Any, TypingJob]]
+        ] = {}  # artifact -> its first rows, on the driver
         # artifact -> (input DataFrame, job) of the executor step producing it
-        self.mapped: dict[str, tuple[Any, PartitionJob]] = {}
+        self.mapped: dict[str, tuple[Branches, PartitionJob]] = {}
         self.distributed: list[StepPlan] = []
         try:
             for step in self.plan.steps:
@@ -102,7 +107,9 @@ class SparkExecution(Execution):
             self.manifest.inputs.setdefault(artifact, source.record)
             head = local_head(source, SAMPLE_ROWS)
             self.samples[artifact] = head
-            return read_csv(self.spark, source, csv, self.counts, head)
+            branches = read_csv(self.spark, source, csv, self.counts, head)
+            self.text_reads[artifact] = branches
+            return typed(branches)
         timing = Timing.start()
         tables: list[pa.Table] = []
         for table in source.chunks(self.settings.chunk_rows):
@@ -162,12 +169,16 @@ class SparkExecution(Execution):
             produced = sample_output(job, fn, sample)
             self.samples[step.outputs[next(iter(step.outputs))]] = produced
             schema = produced.schema
+        branches: Branches = [(df, None)]
+        source = step.inputs[streamed]
         if self._stateful(step):
             # One partition in input order: the step sees every chunk, in order, as locally.
-            df = df.coalesce(1)
+            branches = [(df.coalesce(1), None)]
+        elif source in self.text_reads and self.readers[source] == 1:
+            branches = list(self.text_reads[source])  # typed and stepped in one pass
         job = _with_schema(job, schema)
-        self.mapped[step.outputs[next(iter(step.outputs))]] = (df, job)
-        return map_partitions(df, job)
+        self.mapped[step.outputs[next(iter(step.outputs))]] = (branches, job)
+        return map_partitions(branches, job)
 
     def _stateful(self, step: StepPlan) -> bool:
         spec = next((s for s in self.plan.pipeline.spec.steps if s.id == step.id), None)

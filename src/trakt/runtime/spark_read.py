@@ -82,14 +82,25 @@ def typed_batches(job: TypingJob, batches: Iterable[pa.RecordBatch]) -> Iterator
             job.counts.add({("input", job.artifact, job.file, pid): rows})
 
 
-def read_csv(spark: Any, source: InputSource, csv: SparkCsv, counts: Any, head: pa.Table) -> Any:
-    """The input as a DataFrame read by Spark (see the module docstring), typed as ``head``."""
+def read_csv(
+    spark: Any, source: InputSource, csv: SparkCsv, counts: Any, head: pa.Table
+) -> list[tuple[Any, TypingJob]]:
+    """The input's files as Spark reads them (text columns), each with the job that types
+    its batches as ``head`` is typed (see the module docstring); :func:`typed` unions them."""
     schema = head.schema
     text = spark_schema(pa.schema([pa.field(f.name, pa.string()) for f in schema]))
     files = source.files[-1:] if source.combine_strategy == "latest" else source.files
-    frames = []
-    for f in files:
-        df = read_text(spark, f.path, text, csv)
-        job = TypingJob(source.artifact, f.shown, schema, csv.markers, counts)
-        frames.append(df.mapInArrow(functools.partial(typed_batches, job), spark_schema(schema)))
+    return [
+        (read_text(spark, f.path, text, csv),
+         TypingJob(source.artifact, f.shown, schema, csv.markers, counts))
+        for f in files
+    ]  # fmt: skip
+
+
+def typed(branches: list[tuple[Any, TypingJob]]) -> Any:
+    """The files typed and unioned in order: the input as one DataFrame."""
+    frames = [
+        df.mapInArrow(functools.partial(typed_batches, job), spark_schema(job.schema))
+        for df, job in branches
+    ]
     return functools.reduce(lambda a, b: a.union(b), frames)

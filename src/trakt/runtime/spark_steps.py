@@ -29,6 +29,7 @@ from trakt.runtime.spark_arrow import (
     spark_schema,
 )
 from trakt.runtime.spark_counts import failure, partition_id
+from trakt.runtime.spark_read import TypingJob, typed_batches
 from trakt.runtime.spark_ship import StepRef, load
 from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.stepcheck import check_chunks, check_frame, check_outputs
@@ -172,18 +173,37 @@ def sample_output(job: PartitionJob, fn: Any, sample: pa.Table) -> pa.Table:
     return merged.cast(schema).slice(0, SAMPLE_ROWS)
 
 
-def map_partitions(df: Any, job: PartitionJob) -> Any:
-    """The step applied to every partition of ``df`` (lazily)."""
-    assert job.schema is not None
-    return df.mapInArrow(functools.partial(run_partition, job), spark_schema(job.schema))
+# Where a step's rows come from: DataFrames, each with the job typing its text batches first
+# (a CSV input's files, typed and stepped in one Python pass) or None (already typed).
+Branches = list[tuple[Any, TypingJob | None]]
 
 
-def pull_mapped(df: Any, job: PartitionJob) -> Iterator[pa.Table]:
-    """The step applied to every partition of ``df``, its output pulled in partition order,
-    in one Python pass per partition (step and serialization together)."""
+def run_branch(
+    typing: TypingJob | None, job: PartitionJob, batches: Iterable[pa.RecordBatch]
+) -> Iterator[pa.RecordBatch]:
+    """Type the batches if need be, then run the step over them."""
+    return run_partition(job, typed_batches(typing, batches) if typing else batches)
+
+
+def _union(frames: list[Any]) -> Any:
+    return functools.reduce(lambda a, b: a.union(b), frames)
+
+
+def map_partitions(branches: Branches, job: PartitionJob) -> Any:
+    """The step applied to every partition (lazily), branches unioned in order."""
     assert job.schema is not None
-    blobs = encoded(df, functools.partial(run_partition, job))
-    return from_spark(df, blobs, spark_schema(job.schema))
+    struct = spark_schema(job.schema)
+    return _union(
+        [df.mapInArrow(functools.partial(run_branch, t, job), struct) for df, t in branches]
+    )
+
+
+def pull_mapped(branches: Branches, job: PartitionJob) -> Iterator[pa.Table]:
+    """The step applied to every partition, its output pulled in partition order, in one
+    Python pass per partition (typing, step and serialization together)."""
+    assert job.schema is not None
+    blobs = _union([encoded(df, functools.partial(run_branch, t, job)) for df, t in branches])
+    return from_spark(blobs, blobs, spark_schema(job.schema))
 
 
 def collect(df: Any, limit: int, what: str, step_id: str) -> pa.Table:
