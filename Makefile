@@ -15,7 +15,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel,sql,s3]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,excel,otel,sql,s3,spark]"
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -66,13 +66,14 @@ test: $(STAMP)
 
 # Everything but the tests marked `slow` (those that start CLI child processes), `postgres`
 # (those that start a PostgreSQL server: `apt-get install -y postgresql`) and `browser` (those
-# that open headless Chromium: `apt-get install -y chromium`).
+# that open headless Chromium: `apt-get install -y chromium`) and `spark` (those that start
+# Spark: Java 17, `apt-get install -y openjdk-17-jre-headless`).
 test-fast: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser"
+	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser and not spark"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/batch_vs_pandas.py

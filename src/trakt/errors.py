@@ -115,6 +115,12 @@ class StepError(TraktError):
     """A step raised, or returned something other than its declared outputs."""
 
 
+class EngineUnavailable(TraktError):
+    """A distributed engine (Spark) cannot start: its package or Java missing or too old."""
+
+    exit_code = EXIT_INVALID
+
+
 class OutputConflict(TraktError):
     """An output would overwrite one of the run's own inputs."""
 

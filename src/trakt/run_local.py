@@ -17,6 +17,7 @@ from typing import Any
 
 from trakt.commands import runflags
 from trakt.commands.runflags import add_shaping_arguments
+from trakt.commands.sparkflags import add_runner_arguments, check_runner_flags, parse_spark_conf
 from trakt.errors import (
     EXIT_OK,
     EXIT_RUN_FAILED,
@@ -107,6 +108,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="after the run (whatever its ending) write report.html beside the manifest",
     )
     add_shaping_arguments(parser)
+    add_runner_arguments(parser)
 
 
 def pipeline_path(args: argparse.Namespace) -> Path:
@@ -214,17 +216,27 @@ def execute(args: argparse.Namespace) -> int:
 
         def runner_for(pipeline: Any) -> LocalRunner:
             dirs = runflags.run_dirs(args, pipeline)
-            return LocalRunner(
-                input_dir=dirs.input_dir,
-                output_dir=dirs.output_dir,
-                manifest_path=args.manifest_path,
-                input_overrides=parse_overrides(args.input),
-                stream_chunk_size=args.stream_chunk_size,
-                on_start=on_start,
-                column_summaries=not args.no_column_summaries,
-                on_failure=failure.append if args.pdb else None,
-                input_hashes=not args.no_input_hashes,
-            )
+            check_runner_flags(args)
+            common: dict[str, Any] = {
+                "manifest_path": args.manifest_path,
+                "input_overrides": parse_overrides(args.input),
+                "stream_chunk_size": args.stream_chunk_size,
+                "on_start": on_start,
+                "column_summaries": not args.no_column_summaries,
+                "on_failure": failure.append if args.pdb else None,
+                "input_hashes": not args.no_input_hashes,
+            }
+            if args.runner == "spark":
+                from trakt.runtime.spark_runner import SparkRunner
+
+                return SparkRunner(
+                    dirs.input_dir,
+                    dirs.output_dir,
+                    master=args.spark_master or "local[*]",
+                    spark_conf=parse_spark_conf(args.spark_conf),
+                    **common,
+                )
+            return LocalRunner(input_dir=dirs.input_dir, output_dir=dirs.output_dir, **common)
 
         path = pipeline_path(args)
         try:

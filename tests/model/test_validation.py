@@ -185,7 +185,9 @@ def test_unknown_key_with_did_you_mean(project: Project) -> None:
     # the typo is one mistake: no separate "missing required key 'uses'"
     problem = _one(problems)
     assert (problem.path, problem.line, problem.column) == ("steps[0].usees", 6, 5)
-    assert problem.message.endswith("allowed keys: id, uses, with, mode, timeout_s, frame")
+    assert problem.message.endswith(
+        "allowed keys: id, uses, with, mode, timeout_s, frame, stateful"
+    )
 
 
 def test_unknown_key_that_is_no_typo_and_missing_key_are_both_reported(project: Project) -> None:

@@ -27,3 +27,4 @@ def run(ctx, input, output, by="country"):
 run.declared_inputs = ["input"]
 run.declared_outputs = ["output"]
 run.supports_stream = True
+run.stateful = True  # keeps totals across chunks: one partition, in input order, on Spark

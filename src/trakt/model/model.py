@@ -112,6 +112,9 @@ class StepSpec(_Frozen):
     # Overrides the function's ``run.frame`` (default pandas); checked by the planner, which
     # names the step (the schema still lists the choices for editors).
     frame: str | None = Field(default=None, json_schema_extra={"enum": [*FRAME_LIBRARIES, None]})
+    # A stream step that keeps state across chunks (overrides the function's run.stateful):
+    # a distributed runner then feeds it every chunk in input order, on one partition.
+    stateful: bool | None = None
 
 
 class OutputDataset(_Frozen):

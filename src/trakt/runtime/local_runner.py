@@ -27,7 +27,7 @@ from trakt.model.model import Pipeline
 from trakt.runtime.batch import BatchExecution
 from trakt.runtime.datasets import override_format
 from trakt.runtime.environment import run_environment
-from trakt.runtime.execution import RunSettings
+from trakt.runtime.execution import Execution, RunSettings
 from trakt.runtime.keep import check_keep
 from trakt.runtime.manifest import Manifest, write_json_atomic
 from trakt.runtime.outdir import (
@@ -270,9 +270,7 @@ class LocalRunner:
             ):
                 _write_manifest(settings, manifest)
             raise
-        execution = (StreamExecution if plan.mode == "stream" else BatchExecution)(
-            settings, plan, manifest
-        )
+        execution = self._execution(settings, plan, manifest)
         try:
             execution.refuse_overwrites_early()
         except OutputConflict as exc:
@@ -291,6 +289,14 @@ class LocalRunner:
         if recovered:
             result["publish_recovery"] = recovered
         return result
+
+    def _execution(
+        self, settings: RunSettings, plan: ExecutionPlan, manifest: Manifest
+    ) -> Execution:
+        """The scheduler for this run (another runner, e.g. Spark's, gives its own)."""
+        return (StreamExecution if plan.mode == "stream" else BatchExecution)(
+            settings, plan, manifest
+        )
 
     def record_invalid(
         self, error: PipelineValidationError, pipeline_file: str | None, run_id: str | None

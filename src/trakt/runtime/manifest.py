@@ -209,6 +209,8 @@ class Manifest:
     # Which step reads and writes which artifact, for every step (those that never ran too):
     # what `trakt report` draws the DAG from.
     graph: dict[str, Any] | None = None
+    # The engine of a run on another runner than the local one (Spark: master, application id).
+    runner: dict[str, Any] | None = None
     _t0: float = field(default_factory=time.perf_counter)
 
     def finish(self, status: str, error: dict[str, Any] | None = None) -> None:
@@ -245,6 +247,7 @@ _OPTIONAL = (
     "trace",
     "environment",
     "graph",
+    "runner",
 )
 
 

@@ -265,6 +265,14 @@ def _check_builtins(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collecto
 
 
 def _check_stream(plans: Sequence[StepPlan], spec: PipelineSpec, out: Collector) -> None:
+    for plan in plans:
+        if spec.steps[plan.index].stateful and not plan.function.supports_stream:
+            out.add(
+                ("steps", plan.index, "stateful"),
+                f"step '{plan.id}' ({plan.function.reference}) is not stream-capable, so "
+                "`stateful: true` means nothing for it (it always sees its inputs whole); "
+                "remove it, or make the step stream-capable (run.supports_stream = True)",
+            )
     if spec.execution.mode != "stream":
         return
     for plan in plans:

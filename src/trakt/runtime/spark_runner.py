@@ -1,0 +1,120 @@
+"""Run a pipeline on Apache Spark (local, a standalone cluster, AWS Glue): the same validated
+plan, manifest and all-or-nothing publish as :class:`LocalRunner`, steps on Spark."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from trakt.errors import UsageError
+from trakt.runtime.execution import Execution, RunSettings
+from trakt.runtime.local_runner import LocalRunner
+from trakt.runtime.manifest import Manifest
+from trakt.runtime.planning import ExecutionPlan
+
+# Rows a step may collect on the driver per input (spark.max_driver_rows overrides it).
+DEFAULT_MAX_DRIVER_ROWS = 5_000_000
+MAX_DRIVER_ROWS_KEY = "spark.max_driver_rows"
+
+
+class SparkRunner(LocalRunner):
+    """Executes validated pipelines on Spark.
+
+    ``master`` is Spark's master URL (``local[*]``, ``spark://host:7077``, ``yarn``);
+    ``spark_conf`` more Spark settings (``spark.max_driver_rows`` is Trakt's: the most rows a
+    step may collect on the driver). ``session`` runs on an existing SparkSession (Glue's,
+    a notebook's), which is then never stopped; otherwise each run starts and stops its own.
+    Everything else is as for :class:`LocalRunner`.
+    """
+
+    def __init__(
+        self,
+        input_dir: str | os.PathLike[str] = ".",
+        output_dir: str | os.PathLike[str] = "output",
+        master: str = "local[*]",
+        spark_conf: Mapping[str, str] | None = None,
+        *,
+        session: Any = None,
+        max_driver_rows: int | None = None,
+        manifest_path: str | os.PathLike[str] | None = None,
+        input_overrides: Mapping[str, str] | None = None,
+        stream_chunk_size: int | None = None,
+        on_start: Callable[[Manifest], None] | None = None,
+        column_summaries: bool = True,
+        scratch_dir: str | os.PathLike[str] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+        input_hashes: bool = True,
+    ) -> None:
+        super().__init__(
+            input_dir,
+            output_dir,
+            manifest_path=manifest_path,
+            input_overrides=input_overrides,
+            stream_chunk_size=stream_chunk_size,
+            on_start=on_start,
+            column_summaries=column_summaries,
+            scratch_dir=scratch_dir,
+            on_failure=on_failure,
+            input_hashes=input_hashes,
+        )
+        conf = {str(k): str(v) for k, v in (spark_conf or {}).items()}
+        limit = conf.pop(MAX_DRIVER_ROWS_KEY, None)
+        if max_driver_rows is None:
+            max_driver_rows = _rows(limit) if limit is not None else DEFAULT_MAX_DRIVER_ROWS
+        if max_driver_rows < 0:
+            raise UsageError(f"max_driver_rows must be at least 0, got {max_driver_rows}")
+        self.master = master
+        self.spark_conf = conf
+        self.session = session
+        self.max_driver_rows = max_driver_rows
+        self._own_session: Any = None
+
+    def run(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """As :meth:`LocalRunner.run` (``keep`` is not supported on Spark)."""
+        if kwargs.get("keep"):
+            raise UsageError("keep=... is not supported by the Spark runner; write an output")
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            if self._own_session is not None:
+                session, self._own_session = self._own_session, None
+                session.stop()
+
+    def _execution(
+        self, settings: RunSettings, plan: ExecutionPlan, manifest: Manifest
+    ) -> Execution:
+        from trakt.runtime.spark_execution import SparkExecution
+        from trakt.runtime.spark_session import start_session
+
+        spark = self.session
+        if spark is None:
+            spark = self._own_session = start_session(
+                self.master, self.stream_chunk_size, self.spark_conf
+            )
+        else:
+            for key, value in self.spark_conf.items():
+                if not spark.conf.isModifiable(key):
+                    raise UsageError(
+                        f"--spark-conf {key}: the session is already running and this setting "
+                        "is fixed when it starts; set it where the session is created"
+                    )
+                spark.conf.set(key, value)
+        context = spark.sparkContext
+        manifest.runner = {
+            "name": "spark",
+            "master": context.master,
+            "application_id": context.applicationId,
+            "spark_version": spark.version,
+            "max_driver_rows": self.max_driver_rows,
+        }
+        return SparkExecution(settings, plan, manifest, spark, self.max_driver_rows)
+
+
+def _rows(text: str) -> int:
+    try:
+        return int(text.replace("_", ""))
+    except ValueError:
+        raise UsageError(
+            f"{MAX_DRIVER_ROWS_KEY}={text!r}: expected a whole number of rows"
+        ) from None
