@@ -308,3 +308,67 @@ def test_an_input_trakt_reads_on_the_driver(spark: Any, tmp_path: Path) -> None:
     assert local["status"] == "success", local.get("error")
     assert result["status"] == "success", result.get("error")
     assert_same_outputs(tmp_path, ["final.csv", "totals.csv"])
+
+
+POLARS_STEP = """
+import polars as pl
+
+def run(ctx, input, output):
+    def chunks():
+        for chunk in input:
+            yield chunk.with_columns((pl.col("amount") * 2).alias("amount"))
+    return {"output": chunks()}
+
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+run.supports_stream = True
+run.frame = "polars"
+"""
+
+
+@pytest.mark.parametrize("mode", ["stream", "batch"])
+def test_polars_and_built_in_steps_give_the_local_runners_bytes(
+    spark: Any, tmp_path: Path, mode: str
+) -> None:
+    """A polars step (chunks arrive as polars frames on the executors too) and the built-in
+    demo (filter, derive, join, select, and aggregate, which keeps state across chunks)."""
+    (tmp_path / "input").mkdir()
+    package = tmp_path / "polars_steps"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "doubled.py").write_text(POLARS_STEP)
+    shutil.copy(EXAMPLES / "stream_demo" / "input" / "records" / "2026-01.csv", tmp_path / "input")
+    (tmp_path / "polars.yaml").write_text(
+        "name: polars_on_spark\n"
+        "inputs:\n  records: {uri: 2026-01.csv}\n"
+        "steps:\n  - id: doubled\n    uses: polars_steps.doubled\n"
+        "    with: {input: records, output: doubled}\n"
+        "outputs:\n  datasets: [{name: final, from: doubled}]\n"
+        f"execution: {{mode: {mode}}}\n"
+    )
+    local, result = run_both(
+        tmp_path / "polars.yaml", tmp_path / "input", tmp_path / "p", spark, stream_chunk_size=2
+    )
+    assert local["status"] == "success", local.get("error")
+    assert result["status"] == "success", result.get("error")
+    assert_same_outputs(tmp_path / "p", ["final.csv"])
+    manifest = json.loads((tmp_path / "p" / "spark" / "manifest.json").read_text())
+    assert manifest["steps"][0]["frame"] == "polars"
+
+    demo = EXAMPLES / "builtins_demo"
+    text = (demo / "pipeline.yaml").read_text()
+    assert "  mode: stream\n" in text
+    (tmp_path / "builtins.yaml").write_text(text.replace("  mode: stream\n", f"  mode: {mode}\n"))
+    # Tiny splits: several partitions, so the aggregate must run on one to see every chunk.
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "64")
+    try:
+        local, result = run_both(
+            tmp_path / "builtins.yaml", demo / "input", tmp_path / "b", spark, stream_chunk_size=3
+        )
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert local["status"] == "success", local.get("error")
+    assert result["status"] == "success", result.get("error")
+    outputs = sorted(p.name for p in (tmp_path / "b" / "local").glob("*.csv"))
+    assert outputs
+    assert_same_outputs(tmp_path / "b", outputs)

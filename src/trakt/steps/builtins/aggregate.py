@@ -59,6 +59,7 @@ def parse_aggregation(name: str, text: str) -> Aggregation:
         Param("by", OPTIONAL_NAMES, False, "the grouping columns (default: none, one row)"),
         Param("aggregations", TEXT_MAP, True, "output column: function(column)"),
     ],
+    stateful=True,  # partial aggregates combined at the end
 )
 def aggregate(
     ctx: Any,

@@ -28,7 +28,11 @@ def filter_rows(ctx: Any, input: Frames, output: str, where: str) -> dict[str, F
     }
 
 
-@builtin("dedupe", [Param("subset", OPTIONAL_NAMES, False, "columns compared (default: all)")])
+@builtin(
+    "dedupe",
+    [Param("subset", OPTIONAL_NAMES, False, "columns compared (default: all)")],
+    stateful=True,  # the keys seen so far
+)
 def dedupe(
     ctx: Any, input: Frames, output: str, subset: str | list[str] | None = None
 ) -> dict[str, Frames]:

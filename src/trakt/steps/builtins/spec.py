@@ -97,15 +97,18 @@ def builtin(
     outputs: Sequence[str] | None = ("output",),
     stream: bool = True,
     stream_inputs: Sequence[str] | None = None,
+    stateful: bool = False,
 ) -> Callable[[F], F]:
     """Mark a function as the built-in ``trakt.<name>``: it takes polars frames
-    (``frame = "polars"``), binds ``inputs`` / ``outputs`` (None: by the naming convention)
-    and streams when ``stream``."""
+    (``frame = "polars"``), binds ``inputs`` / ``outputs`` (None: by the naming convention),
+    streams when ``stream``, and keeps state across chunks when ``stateful`` (a distributed
+    runner then feeds it every chunk in order, on one partition)."""
 
     def mark(fn: F) -> F:
         target: Any = _guarded(fn, PREFIX + name)
         target.frame = "polars"
         target.supports_stream = stream
+        target.stateful = stateful
         if inputs is not None:
             target.declared_inputs = list(inputs)
         if outputs is not None:
