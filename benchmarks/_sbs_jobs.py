@@ -189,14 +189,14 @@ inputs:
 steps:
   - id: join
     uses: trakt.join
-    with: {{input: records, right: segments, on: [customer], how: inner, output: joined}}
+    with: {{input: records, right: segments, "on": customer, how: inner, output: joined}}
   - id: aggregate
     uses: trakt.aggregate
     with:
       input: joined
       output: totals
       by: [segment, country]
-      aggregations: {{total_amount: "sum(amount)", orders: "count(*)"}}
+      aggregations: {{total_amount: "sum(amount)", orders: "count()"}}
 outputs:
   datasets:
     - {{name: result, from: totals}}

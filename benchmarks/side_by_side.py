@@ -36,6 +36,7 @@ from _sbs_report import cold_start, print_table, print_targets
 HERE = Path(__file__).resolve().parent
 PEERS_PYTHON = HERE.parent / ".venv-peers" / "bin" / "python"
 PEERS_HINT = "not installed, run `make bench-peers`"
+REFERENCE = "polars lazy (sink_csv)"
 JOB_TITLES = {
     "double": "Job 1: read CSV, double a column, write CSV",
     "join": "Job 2: join a dimension CSV, group by segment+country (sum, count), write CSV",
@@ -131,7 +132,7 @@ def _variants(job: str, work: Path, csv: Path) -> list[Variant]:
         else "x"
     )
     return [
-        Variant("polars lazy (sink_csv)", polars_cmd, polars_out, env),
+        Variant(REFERENCE, polars_cmd, polars_out, env),
         *_trakt_variants(job, work, env),
         Variant("plain pandas", pandas_cmd, pandas_out, env),
         Variant("DuckDB COPY", duck_cmd, duck_out, peers_env, duck_missing and PEERS_HINT),
@@ -160,9 +161,16 @@ def _check(job: str, ref: Path, out: Path) -> str:
     return done.stdout.strip()
 
 
-def run_job(job: str, work: Path, csv: Path, repeat: int) -> dict[str, Sample | str]:
+def _chosen(name: str, only: Sequence[str]) -> bool:
+    """polars lazy (the reference) always; the rest as ``--only`` says (default: all)."""
+    return name == REFERENCE or not only or any(part in name for part in only)
+
+
+def run_job(
+    job: str, work: Path, csv: Path, repeat: int, only: Sequence[str] = ()
+) -> dict[str, Sample | str]:
     """Warm-up round (outputs checked), then ``repeat`` round-robin rounds; the table."""
-    variants = _variants(job, work, csv)
+    variants = [v for v in _variants(job, work, csv) if _chosen(v.name, only)]
     ready = [v for v in variants if not v.missing]
     ref = ready[0]
     checks: dict[str, str] = {}
@@ -193,6 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="measured rounds (median)")
     parser.add_argument("--job", choices=["double", "join", "all"], default="all")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="generated CSVs")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated parts of variant names to run, e.g. 'polars step,derive' "
+        "(polars lazy always runs: the reference)",
+    )
     args = parser.parse_args(argv)
 
     csv = generate_csv(args.data_dir / f"mixed_{args.rows}.csv", args.rows)
@@ -207,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         _write_work(work, csv)
         for job in ("double", "join") if args.job == "all" else (args.job,):
-            results = run_job(job, work, csv, args.repeat)
+            only = [part for part in args.only.split(",") if part]
+            results = run_job(job, work, csv, args.repeat, only)
             if job == "double":
                 print_targets(results, size)
     cold_start(HERE.parent, args.repeat)
