@@ -8,7 +8,7 @@ FORMATS_DEMO_OUT ?= /tmp/trakt-formats-demo
 SQL_DEMO_OUT ?= /tmp/trakt-sql-demo
 BUILTINS_DEMO_OUT ?= /tmp/trakt-builtins-demo
 
-.PHONY: demo demo-stream demo-formats demo-sql demo-builtins test test-fast lint typecheck bench clean
+.PHONY: demo demo-stream demo-formats demo-sql demo-builtins test test-fast lint typecheck bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,7 +75,7 @@ test-fast: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser and not spark"
 
-bench: $(STAMP)
+bench: $(STAMP) bench-peers
 	$(BIN)/python benchmarks/batch_vs_pandas.py
 	$(BIN)/python benchmarks/stream_memory.py
 	$(BIN)/python benchmarks/wide_columns.py
@@ -83,6 +83,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/lambda_memory.py
 	$(BIN)/python benchmarks/sql_load.py
 	$(BIN)/python benchmarks/input_hashes.py
+	$(BIN)/python benchmarks/side_by_side.py 1000000
+
+# benchmarks/side_by_side.py's peers (DuckDB, Kedro): their own venv, never Trakt dependencies,
+# with the pandas of Trakt's venv so that Kedro and the pandas step run the same pandas.
+PEERS := .venv-peers
+bench-peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: $(STAMP) benchmarks/peers-requirements.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/bin/python -m pip install --quiet -r benchmarks/peers-requirements.txt \
+	  "pandas==$$($(BIN)/python -c 'import pandas; print(pandas.__version__)')"
+	touch $@
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
