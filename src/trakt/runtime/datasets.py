@@ -4,7 +4,7 @@ extension in the registry; nothing here knows any particular one."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,3 +242,20 @@ def _path_problem(path: str) -> str | None:
         return f"names starting with '{RESERVED_PREFIX}' and '{REJECTED_DIR}' are Trakt's own"
     problem = name_problem(path)
     return f"{problem}; choose another path" if problem else None
+
+
+def quarantine_owners(
+    inputs: Mapping[str, InputPlan], outputs: Sequence[OutputPlan]
+) -> list[tuple[str, str]]:
+    """(name, 'input' or 'output') for every quarantine file a run may write."""
+    found = []
+    for artifact, planned in inputs.items():
+        schema = planned.spec.schema_
+        if planned.spec.on_bad_lines == "quarantine" or (
+            schema is not None and schema.on_violation == "quarantine"
+        ):
+            found.append((artifact, "input"))
+    for d in outputs:
+        if d.schema_ is not None and d.schema_.on_violation == "quarantine":
+            found.append((d.name, "output"))
+    return found

@@ -28,7 +28,7 @@ from trakt.runtime import cancel
 from trakt.runtime.adapter import Data
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.database_io import DatabaseSessions, DatabaseSource, TableTarget
-from trakt.runtime.datasets import REJECTED_DIR, InputPlan
+from trakt.runtime.datasets import REJECTED_DIR, InputPlan, quarantine_owners
 from trakt.runtime.endings import cancellation, describe_failure, error_dict, failure_map
 from trakt.runtime.environment import add_imported_libraries
 from trakt.runtime.input_hashes import InputHasher
@@ -244,7 +244,7 @@ class Execution:
         targets = [(t.final, f"output '{t.name}'") for t in self._file_targets()]
         targets.append((self.settings.manifest_path, "the manifest"))
         targets.append((out / LOCK_NAME, "the lock file"))  # replacing it would void the lock
-        for name, kind in self._quarantine_owners():
+        for name, kind in quarantine_owners(self.plan.inputs, self.plan.outputs):
             path = out / REJECTED_DIR / rejected_file_name(name)
             targets.append((path, f"quarantine of {kind} '{name}'"))
         return distinct_places(targets)
@@ -252,20 +252,6 @@ class Execution:
     def _file_targets(self) -> list[OutputTarget]:
         """The targets that write files (not database tables)."""
         return [t for t in self.targets.values() if t.plan.table is None]
-
-    def _quarantine_owners(self) -> list[tuple[str, str]]:
-        """(name, 'input' or 'output') for every quarantine file."""
-        found = []
-        for artifact, planned in self.plan.inputs.items():
-            schema = planned.spec.schema_
-            if planned.spec.on_bad_lines == "quarantine" or (
-                schema is not None and schema.on_violation == "quarantine"
-            ):
-                found.append((artifact, "input"))
-        for d in self.plan.outputs:
-            if d.schema_ is not None and d.schema_.on_violation == "quarantine":
-                found.append((d.name, "output"))
-        return found
 
     def _refuse_overwriting_inputs(self) -> None:
         targets = self._targets()
@@ -351,7 +337,8 @@ class Execution:
                 name = f"{REJECTED_DIR}/{rejected_file_name(artifact)}"
                 entry["path"] = self._published_name(name)
             self.manifest.inputs.setdefault(artifact, source.record).bad_lines = entry
-        for name in sorted({name for name, _ in self._quarantine_owners()}):
+        owners = quarantine_owners(self.plan.inputs, self.plan.outputs)
+        for name in sorted({name for name, _ in owners}):
             target = self.targets.get(name)
             rows = target.quarantined() if target is not None else []
             found = self.sources.get(name)
