@@ -14,6 +14,21 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 
+# The description's stream step (double `amount` chunk by chunk), as a module's text.
+STREAM_DOUBLE = """\
+def double(ctx, input, output):
+    def chunks():
+        for chunk in input:
+            frame = chunk.copy()
+            frame["amount"] = frame["amount"] * 2
+            yield frame
+    return {"output": chunks()}
+
+double.declared_inputs = ["input"]
+double.declared_outputs = ["output"]
+double.supports_stream = True
+"""
+
 
 class CommandFailed(SystemExit):
     """A measured child exited non-zero; the message holds the command and its stderr."""

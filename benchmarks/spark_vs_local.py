@@ -19,21 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA_DIR, child_pythonpath, generate_csv, measure, mib, python
+from _common import DATA_DIR, STREAM_DOUBLE, child_pythonpath, generate_csv, measure, mib, python
 
-STEPS = """\
-def double(ctx, input, output):
-    def chunks():
-        for chunk in input:
-            frame = chunk.copy()
-            frame["amount"] = frame["amount"] * 2
-            yield frame
-    return {"output": chunks()}
-
-double.declared_inputs = ["input"]
-double.declared_outputs = ["output"]
-double.supports_stream = True
-"""
+STEPS = STREAM_DOUBLE  # the description's stream step
 
 PIPELINE = """\
 name: spark_vs_local
