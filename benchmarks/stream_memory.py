@@ -22,21 +22,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DATA_DIR, Sample, child_pythonpath, generate_csv, measure, mib, python
+from _common import (
+    DATA_DIR,
+    STREAM_DOUBLE,
+    Sample,
+    child_pythonpath,
+    generate_csv,
+    measure,
+    mib,
+    python,
+)
 
-STEPS = """\
-def double(ctx, input, output):
-    def chunks():
-        for chunk in input:
-            frame = chunk.copy()
-            frame["amount"] = frame["amount"] * 2
-            yield frame
-    return {"output": chunks()}
-
-double.declared_inputs = ["input"]
-double.declared_outputs = ["output"]
-double.supports_stream = True
-
+# The description's stream step, then the fan-out ones.
+STEPS = (
+    STREAM_DOUBLE
+    + """
 
 def only_de(ctx, input, output):
     return {"output": (c[c["country"] == "DE"] for c in input)}
@@ -45,6 +45,7 @@ only_de.declared_inputs = ["input"]
 only_de.declared_outputs = ["output"]
 only_de.supports_stream = True
 """
+)
 
 SIMPLE = """\
 name: bench_stream

@@ -268,7 +268,7 @@ def execute(args: argparse.Namespace) -> int:
         if progress is not None:  # its last lines before the last line
             progress.finish()
         if getattr(args, "report", False) and started and runner is not None:
-            write_run_report(started[0], runner, args.quiet, json_lines)
+            runflags.write_run_report(started[0], runner, args.quiet, json_lines)
         stack.close()
     if ending is not None:
         return _fail(*ending, json_lines)
@@ -277,42 +277,6 @@ def execute(args: argparse.Namespace) -> int:
 
         post_mortem(step_exception(failure[0]))
     return report(result, quiet=args.quiet, log_format=args.log_format, traceback=args.traceback)
-
-
-def _note(text: str, json_lines: bool, level: str = "WARNING") -> None:
-    """A line on stderr in the run's log format."""
-    from trakt.progress import json_line
-
-    if json_lines:
-        print(json_line(text, level), file=sys.stderr)
-    else:
-        prefix = "trakt: warning: " if level == "WARNING" else "trakt: "
-        print(prefix + text, file=sys.stderr)
-
-
-def write_run_report(
-    manifest: Any, runner: Any, quiet: bool = False, json_lines: bool = False
-) -> None:
-    """``--report``: the page of the run just ended, beside its manifest; a failure to write
-    it is a warning (the run's own outcome and exit code stand)."""
-    from trakt.report import REPORT_NAME, write_report
-    from trakt.runtime.manifest import json_safe
-
-    if runner.manifest_uri:
-        _note(
-            f"--report: the manifest is on a store ({runner.shown_manifest_path}); no report "
-            "written: copy it here and run `trakt report manifest.json`",
-            json_lines,
-        )
-        return
-    target = Path(runner.manifest_path).absolute().parent / REPORT_NAME
-    try:
-        write_report(json_safe(manifest.to_dict()), target)
-    except Exception as exc:  # a report must never turn a run's ending into another
-        _note(f"--report: cannot write {target}: {exc}", json_lines)
-        return
-    if not quiet:  # on stderr: a failed run's last stderr line stays its failure line
-        _note(f"report: {target}", json_lines, level="INFO")
 
 
 def report(

@@ -1,14 +1,14 @@
 """The wiring of ``trakt run`` / ``python -m trakt.run_local`` flags that shape a run before
 it starts: ``--set`` and ``--mode`` (overrides of the file), the input and output dirs'
-defaults, ``--select`` / ``--from`` / ``--until`` (partial runs) and ``--dry-run``. Not a
-command of its own (``cli.COMMANDS`` does not list it)."""
+defaults, ``--select`` / ``--from`` / ``--until`` (partial runs) and ``--dry-run``; and
+``--report``'s page once the run ended. Not a command of its own (``cli.COMMANDS`` does not list it)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from trakt.errors import EXIT_INVALID, EXIT_OK
 
@@ -105,3 +105,39 @@ def dry_run(
     for problem in problems:
         print(f"trakt: {problem}", file=sys.stderr)
     return EXIT_INVALID if problems else EXIT_OK
+
+
+def _note(text: str, json_lines: bool, level: str = "WARNING") -> None:
+    """A line on stderr in the run's log format."""
+    from trakt.progress import json_line
+
+    if json_lines:
+        print(json_line(text, level), file=sys.stderr)
+    else:
+        prefix = "trakt: warning: " if level == "WARNING" else "trakt: "
+        print(prefix + text, file=sys.stderr)
+
+
+def write_run_report(
+    manifest: Any, runner: Any, quiet: bool = False, json_lines: bool = False
+) -> None:
+    """``--report``: the page of the run just ended, beside its manifest; a failure to write
+    it is a warning (the run's own outcome and exit code stand)."""
+    from trakt.report import REPORT_NAME, write_report
+    from trakt.runtime.manifest import json_safe
+
+    if runner.manifest_uri:
+        _note(
+            f"--report: the manifest is on a store ({runner.shown_manifest_path}); no report "
+            "written: copy it here and run `trakt report manifest.json`",
+            json_lines,
+        )
+        return
+    target = Path(runner.manifest_path).absolute().parent / REPORT_NAME
+    try:
+        write_report(json_safe(manifest.to_dict()), target)
+    except Exception as exc:  # a report must never turn a run's ending into another
+        _note(f"--report: cannot write {target}: {exc}", json_lines)
+        return
+    if not quiet:  # on stderr: a failed run's last stderr line stays its failure line
+        _note(f"report: {target}", json_lines, level="INFO")

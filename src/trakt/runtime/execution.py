@@ -158,7 +158,10 @@ class Execution:
             self._attach_summaries()
             self._attach_hashes()
             if self.settings.otel:
-                self._trace(failures)
+                from trakt.runtime.tracing import run_trace
+
+                context = self.settings.otel_context
+                self.manifest.trace = run_trace(self.manifest, failures, context)
             self.recorder.write()
         result = self.recorder.result(self.exit_code)
         return kept_result(self.keeper, result) if self.settings.keep else result
@@ -185,17 +188,6 @@ class Execution:
         finally:
             sys.stderr.flush()
             os._exit(EXIT_RUN_FAILED)
-
-    def _trace(self, failures: Mapping[str, BaseException]) -> None:
-        from trakt.runtime.messages import describe
-        from trakt.runtime.tracing import emit_trace
-
-        try:
-            ids = emit_trace(self.manifest.to_dict(), failures, self.settings.otel_context)
-        except Exception as exc:  # tracing must never turn a run into a failure
-            self.manifest.trace = {"error": f"{type(exc).__name__}: {describe(exc)}"}
-        else:
-            self.manifest.trace = ids
 
     # --- inputs -------------------------------------------------------------------------
 

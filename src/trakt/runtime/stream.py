@@ -14,7 +14,7 @@ come from a file.)
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,7 @@ from trakt.errors import TraktError
 from trakt.runtime.adapter import Data, passed_on, result_table, rows, step_input
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import Execution
+from trakt.runtime.fanout import Fanout
 from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
 from trakt.runtime.shared_input import SharedInputGuard
@@ -143,7 +144,7 @@ class StreamExecution(Execution):
     def _provide(self, artifact: str, chunks: Chunks) -> None:
         n = max(self.fanout.get(artifact, 0), 1)
         chunks = self.keeper.wrap(artifact, chunks)
-        branches = _Fanout(chunks, n).branches() if n > 1 else [chunks]
+        branches = Fanout(chunks, n).branches() if n > 1 else [chunks]
         self.branches[artifact] = [self._track(b) for b in branches]
 
     def _branch(self, artifact: str) -> Chunks:
@@ -333,57 +334,6 @@ class StreamExecution(Execution):
                     continue
                 if sink.target is not None:
                     sink.target.write(chunk, self.settings.column_summaries)
-
-
-class _Fanout:
-    """Split one chunk iterator into ``n`` branches.
-
-    Unlike ``itertools.tee`` (which frees its buffer in blocks of 57 items), a chunk is
-    dropped from the buffer as soon as every open branch has passed it, so branches that
-    advance together hold one chunk in flight. A closed branch stops holding chunks back.
-    Each branch but the last to pass a chunk gets a deep copy of it: a consumer that changes
-    its chunk in place (``.array`` writes, writable numpy views) cannot change its siblings'.
-    """
-
-    def __init__(self, source: Chunks, n: int) -> None:
-        self.source = source
-        self.buffer: deque[Data] = deque()
-        self.offset = 0  # index (in the source) of buffer[0]
-        self.positions: list[int | None] = [0] * n
-
-    def branches(self) -> list[Chunks]:
-        return [self._branch(i) for i in range(len(self.positions))]
-
-    def _branch(self, i: int) -> Chunks:
-        try:
-            while True:
-                position = self.positions[i]
-                assert position is not None
-                if position - self.offset < len(self.buffer):
-                    chunk = self.buffer[position - self.offset]
-                else:
-                    try:
-                        chunk = next(self.source)
-                    except StopIteration:
-                        return
-                    self.buffer.append(chunk)
-                self.positions[i] = position + 1
-                last = all(p is None or p > position for p in self.positions)
-                self._trim()
-                if isinstance(chunk, pd.DataFrame) and not last:  # tables never change
-                    yield chunk.copy(deep=True)
-                else:
-                    yield chunk
-        finally:
-            self.positions[i] = None
-            self._trim()
-
-    def _trim(self) -> None:
-        open_positions = [p for p in self.positions if p is not None]
-        lowest = min(open_positions) if open_positions else self.offset + len(self.buffer)
-        while self.offset < lowest and self.buffer:
-            self.buffer.popleft()
-            self.offset += 1
 
 
 def _frame_chunks(frame: Data, chunk_rows: int) -> Chunks:

@@ -94,6 +94,17 @@ def _attributes(values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def run_trace(
+    manifest: Any, failures: Mapping[str, BaseException], parent_context: Any = None
+) -> dict[str, str]:
+    """The manifest's ``trace``: the ids of the spans emitted, or the error that stopped them
+    (tracing must never turn a run into a failure)."""
+    try:
+        return emit_trace(manifest.to_dict(), failures, parent_context)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {describe(exc)}"}
+
+
 def emit_trace(
     manifest: Mapping[str, Any],
     failures: Mapping[str, BaseException],
