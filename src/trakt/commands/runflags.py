@@ -1,7 +1,8 @@
 """The wiring of ``trakt run`` / ``python -m trakt.run_local`` flags that shape a run before
 it starts: ``--set`` and ``--mode`` (overrides of the file), the input and output dirs'
 defaults, ``--select`` / ``--from`` / ``--until`` (partial runs) and ``--dry-run``; and
-``--report``'s page once the run ended. Not a command of its own (``cli.COMMANDS`` does not list it)."""
+``--report``'s page once the run ended. Not a command of its own (``cli.COMMANDS`` does not
+list it)."""
 
 from __future__ import annotations
 
