@@ -13,13 +13,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from trakt.errors import InputError, StepError, TraktError
-from trakt.runtime import spark_counts
+from trakt.errors import InputError, OutputError, StepError, TraktError, UsageError
+from trakt.runtime import spark_counts, spark_parts
 from trakt.runtime.adapter import as_arrow
 from trakt.runtime.execution import Execution, RunSettings
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.planning import ExecutionPlan, StepPlan
-from trakt.runtime.spark_arrow import from_spark, to_spark
+from trakt.runtime.spark_arrow import arrow_schema, blobs_of, from_spark, spark_schema, to_spark
 from trakt.runtime.spark_driver import run_on_driver
 from trakt.runtime.spark_read import TypingJob, local_head, read_csv, spark_readable, typed
 from trakt.runtime.spark_ship import ship
@@ -30,6 +30,7 @@ from trakt.runtime.spark_steps import (
     collect,
     declared_schema,
     map_partitions,
+    mapped_blobs,
     pull_mapped,
     sample_output,
     side_value,
@@ -47,10 +48,12 @@ class SparkExecution(Execution):
         manifest: Manifest,
         spark: Any,
         max_driver_rows: int,
+        output: str = "file",
     ) -> None:
         super().__init__(settings, plan, manifest)
         self.spark = spark
         self.max_driver_rows = max_driver_rows
+        self.parts = output == "parts"
 
     def run_body(self) -> None:
         spark = self.spark
@@ -72,6 +75,10 @@ class SparkExecution(Execution):
         self.mapped: dict[str, tuple[Branches, PartitionJob]] = {}
         self.distributed: list[StepPlan] = []
         try:
+            for target in self.targets.values() if self.parts else ():
+                refused = spark_parts.refusal(target)
+                if refused is not None:
+                    raise UsageError(refused)
             for step in self.plan.steps:
                 self._wire(step)
             for dataset in self.plan.outputs:
@@ -191,21 +198,32 @@ class SparkExecution(Execution):
 
     def _write(self, name: str, artifact: str) -> None:
         target = self.targets[name]
-        target.open()
+        parts = None
         try:
             mapped = self.mapped.get(artifact)
-            if mapped is not None and self.readers[artifact] == 1:
-                tables = pull_mapped(*mapped)  # step and pull in one pass
+            single = mapped is not None and self.readers[artifact] == 1
+            if self.parts and spark_parts.takes_parts(target):
+                if mapped is not None and single:
+                    blobs, struct = mapped_blobs(*mapped), spark_schema(mapped[1].schema)
+                else:
+                    df = self._frame(artifact)
+                    blobs, struct = blobs_of(df), df.schema
+                parts = spark_parts.write_parts(target, blobs, arrow_schema(struct))
             else:
-                tables = from_spark(self._frame(artifact))
-            for table in tables:
-                target.write(table, self.settings.column_summaries)
+                target.open()
+                # a step whose output is read once: step and pull in one pass
+                tables = pull_mapped(*mapped) if mapped and single else None
+                for table in tables or from_spark(self._frame(artifact)):
+                    target.write(table, self.settings.column_summaries)
         except Exception as exc:
             error = self._translated(exc)
             if error is exc:
                 raise
             raise error from None
         self.output_done(name)
+        if parts is not None:
+            record = self.manifest.outputs[-1]
+            record.directory, record.parts = True, parts
 
     def _translated(self, exc: BaseException) -> BaseException:
         """A Spark job's failure as the error a local run raises (the executor's marker)."""
@@ -218,6 +236,8 @@ class SparkExecution(Execution):
         kind = found.pop("kind")
         if kind == "input":
             return InputError(message, **found)
+        if kind == "output":
+            return OutputError(message, **found)
         if kind == "import":
             message = (
                 f"step '{found['step_id']}': {message}; ship the step package with "

@@ -201,11 +201,16 @@ def map_partitions(branches: Branches, job: PartitionJob) -> Any:
     )
 
 
+def mapped_blobs(branches: Branches, job: PartitionJob) -> Any:
+    """The step applied to every partition and its output serialized, in one Python pass
+    per partition (typing, step and serialization together): a DataFrame of IPC blobs."""
+    return _union([encoded(df, functools.partial(run_branch, t, job)) for df, t in branches])
+
+
 def pull_mapped(branches: Branches, job: PartitionJob) -> Iterator[pa.Table]:
-    """The step applied to every partition, its output pulled in partition order, in one
-    Python pass per partition (typing, step and serialization together)."""
+    """The step applied to every partition, its output pulled in partition order."""
     assert job.schema is not None
-    blobs = _union([encoded(df, functools.partial(run_branch, t, job)) for df, t in branches])
+    blobs = mapped_blobs(branches, job)
     return from_spark(blobs, blobs, spark_schema(job.schema))
 
 
