@@ -19,8 +19,16 @@ from trakt.runtime.adapter import as_arrow
 from trakt.runtime.execution import Execution, RunSettings
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.planning import ExecutionPlan, StepPlan
-from trakt.runtime.spark_arrow import arrow_schema, blobs_of, from_spark, spark_schema, to_spark
+from trakt.runtime.spark_arrow import (
+    arrow_schema,
+    blobs_of,
+    from_spark,
+    plain_type,
+    spark_schema,
+    to_spark,
+)
 from trakt.runtime.spark_driver import run_on_driver
+from trakt.runtime.spark_native import native, native_counts
 from trakt.runtime.spark_read import TypingJob, local_head, read_csv, spark_readable, typed
 from trakt.runtime.spark_ship import ship
 from trakt.runtime.spark_steps import (
@@ -74,6 +82,7 @@ class SparkExecution(Execution):
         # artifact -> (input DataFrame, job) of the executor step producing it
         self.mapped: dict[str, tuple[Branches, PartitionJob]] = {}
         self.distributed: list[StepPlan] = []
+        self.native: list[StepPlan] = []  # built-in steps run as Spark operations
         try:
             for target in self.targets.values() if self.parts else ():
                 refused = spark_parts.refusal(target)
@@ -137,7 +146,8 @@ class SparkExecution(Execution):
                 record.finish("success")
             else:
                 produced = {next(iter(step.outputs)): self._distribute(step, streamed)}
-                self.distributed.append(step)
+                if step not in self.native:
+                    self.distributed.append(step)
         except BaseException as exc:
             error = self._translated(exc)
             finish_failed(record, ctx, error, step.id)
@@ -176,6 +186,10 @@ class SparkExecution(Execution):
             produced = sample_output(job, fn, sample)
             self.samples[step.outputs[next(iter(step.outputs))]] = produced
             schema = produced.schema
+        done = native(step, df) if not side else None
+        if done is not None and _types(arrow_schema(done.schema)) == _types(schema):
+            self.native.append(step)  # no Python on the executors
+            return done
         branches: Branches = [(df, None)]
         source = step.inputs[streamed]
         if self._stateful(step):
@@ -264,7 +278,7 @@ class SparkExecution(Execution):
             for what, into in (("in", record.rows_in), ("out", record.rows_out)):
                 for binding in spark_counts.bindings(values, what, step.id):
                     into[binding] = spark_counts.total(values, what, step.id, binding)
-            record.extra = {"runner": "spark", "where": "executors"}
+            record.extra = {"runner": "spark", "where": "executors", "plan": "mapInArrow"}
         for artifact, timing in self.spark_read.items():
             source = self.sources[artifact]
             entry = source.record
@@ -278,6 +292,13 @@ class SparkExecution(Execution):
             entry.files = [source._file_record(f) for f in source.files]
             if artifact in self.frames:
                 entry.columns = list(self.frames[artifact].columns)
+        if self.native:
+            native_counts(self, values)
+
+
+def _types(schema: pa.Schema) -> list[tuple[str, pa.DataType]]:
+    """Names and the types Spark maps (nullability aside: Spark knows a count is never null)."""
+    return [(f.name, plain_type(f.type)) for f in schema]
 
 
 def _with_schema(job: PartitionJob, schema: pa.Schema) -> PartitionJob:
