@@ -36,7 +36,9 @@ from trakt.runtime.stepcheck import check_chunks, check_frame, check_outputs
 from trakt.steps.resolve import describe
 
 SAMPLE_ROWS = 1000
-# Side inputs above this size are broadcast rather than captured in every task's closure.
+# Side inputs above this size are broadcast rather than captured in every task's closure:
+# measured by benchmarks/spark_side_input.py (local[2], a 32-task job), the closure costs
+# nothing measurable up to 1.1 MB of IPC bytes and 0.4 s per job at 37 MB (README: Spark).
 BROADCAST_BYTES = 1 << 20
 
 
