@@ -136,3 +136,30 @@ def test_a_native_plan_has_no_python_on_the_executors(spark: Any, tmp_path: Path
     assert plan("trakt.cast", columns={"s": "string"}) is None  # polars strips spaces
     assert plan("trakt.derive", columns={"S": "n + 1"}) is None  # Spark: same column as s
     assert plan("trakt.join", right="c", on="n") is None
+
+
+def test_kept_artifacts_are_the_local_runners_frames(spark: Any, tmp_path: Path) -> None:
+    from trakt.api import load_pipeline_from_yaml
+    from trakt.runtime.local_runner import LocalRunner
+    from trakt.runtime.spark_runner import SparkRunner
+
+    pipeline = load_pipeline_from_yaml(project(tmp_path, "stream"))
+    keep = ["orders", "kept", "totals"]
+    local = LocalRunner(tmp_path / "input", tmp_path / "local").run(pipeline, keep=keep)
+    result = SparkRunner(tmp_path / "input", tmp_path / "spark", session=spark).run(
+        pipeline, keep=keep
+    )
+    assert result["status"] == "success", result.get("error")
+    assert sorted(result["artifacts"]) == sorted(keep)
+    for name in keep:
+        expected, got = local["artifacts"][name], result["artifacts"][name]
+        assert got.dtypes.to_dict() == expected.dtypes.to_dict(), name
+        assert got.equals(expected), name
+
+    small = SparkRunner(tmp_path / "input", tmp_path / "small", session=spark, max_driver_rows=3)
+    failed = small.run(pipeline, keep=["kept"])
+    assert failed["status"] == "failed" and failed["artifacts"] == {}
+    assert (
+        "keep='kept': the artifact has more than spark.max_driver_rows = 3"
+        in (failed["error"]["message"])
+    )

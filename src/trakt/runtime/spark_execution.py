@@ -73,6 +73,7 @@ class SparkExecution(Execution):
         self.spark_read: dict[str, Timing] = {}
         self.readers = Counter(a for s in self.plan.steps for a in s.inputs.values())
         self.readers.update(d.from_ for d in self.plan.outputs)
+        self.readers.update(self.settings.keep)  # kept: read once more, so cached
         self.cached: list[Any] = []
         self.samples: dict[str, pa.Table] = {}
         # a Spark-read input -> its files' text DataFrames with their typing jobs
@@ -92,6 +93,8 @@ class SparkExecution(Execution):
                 self._wire(step)
             for dataset in self.plan.outputs:
                 self._write(dataset.name, dataset.from_)
+            for artifact in self.settings.keep:
+                self.keeper.take(artifact, self._kept(artifact))
         except BaseException as exc:
             self._settle("aborted", exc)
             raise
@@ -175,6 +178,7 @@ class SparkExecution(Execution):
             ref, step.index, step.id, step.uses, dict(step.inputs), dict(step.outputs),
             dict(step.params), streamed, side, None, self.manifest.run_id,
             self.plan.pipeline.name, self.counts, self.plan.mode == "batch", step.frame,
+            step.timeout_s,
         )  # fmt: skip
         schema = declared_schema(fn)
         if schema is None:
@@ -238,6 +242,20 @@ class SparkExecution(Execution):
         if parts is not None:
             record = self.manifest.outputs[-1]
             record.directory, record.parts = True, parts
+
+    def _kept(self, artifact: str) -> pa.Table:
+        """A kept artifact on the driver (``keep=``), at most ``max_driver_rows`` rows."""
+        tables: list[pa.Table] = []
+        for table in from_spark(self._frame(artifact)):
+            tables.append(table)
+            if sum(t.num_rows for t in tables) > self.max_driver_rows:
+                raise UsageError(
+                    f"keep={artifact!r}: the artifact has more than spark.max_driver_rows = "
+                    f"{self.max_driver_rows} rows to bring to the driver; keep a smaller "
+                    "artifact, write it as an output, or raise the limit (--spark-conf "
+                    "spark.max_driver_rows=N, SparkRunner(max_driver_rows=N))"
+                )
+        return pa.concat_tables(tables)
 
     def _translated(self, exc: BaseException) -> BaseException:
         """A Spark job's failure as the error a local run raises (the executor's marker)."""

@@ -83,9 +83,8 @@ class SparkRunner(LocalRunner):
         self._own_session: Any = None
 
     def run(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """As :meth:`LocalRunner.run` (``keep`` is not supported on Spark)."""
-        if kwargs.get("keep"):
-            raise UsageError("keep=... is not supported by the Spark runner; write an output")
+        """As :meth:`LocalRunner.run` (``keep``: the artifacts collected to the driver, at
+        most ``max_driver_rows`` rows each)."""
         try:
             return super().run(*args, **kwargs)
         finally:
