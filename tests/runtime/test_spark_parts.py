@@ -186,3 +186,37 @@ def test_an_unknown_output_kind_is_refused() -> None:
 
     with pytest.raises(UsageError, match=r"output='files': expected one of file, parts"):
         SparkRunner("in", "out", output="files")
+
+
+def test_the_cli_flag_writes_parts(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "stream_demo"
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "trakt.run_local", "--runner", "spark",
+         "--spark-master", "local[2]", "--spark-output", "parts",
+         "--spark-conf", "spark.ui.enabled=false",
+         "--pipeline-file", str(example / "pipeline.yaml"),
+         "--input-dir", str(example / "input"), "--output-dir", str(out), "-q"],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(example)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    local = LocalRunner(example / "input", tmp_path / "local").run(
+        load_pipeline_from_yaml(example / "pipeline.yaml")
+    )
+    assert local["status"] == "success"
+    for name in ("final.csv", "totals.csv"):
+        assert (out / name).is_dir(), name
+        header, expected = data_lines(tmp_path / "local" / name)
+        rows = []
+        for part in parts_of(out / name):
+            assert data_lines(part)[0] == header
+            rows += data_lines(part)[1]
+        assert rows == expected, name
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runner"]["output"] == "parts"
+    assert all(o["directory"] for o in manifest["outputs"])

@@ -109,6 +109,8 @@ def _aggregate(df: Any, kinds: dict[str, str], params: dict[str, Any]) -> Any:
     by = params.get("by") or []
     keys = [by] if isinstance(by, str) else list(by)
     _exact(kinds, *keys)
+    if _ORDER in kinds:
+        raise Unsupported(f"a column named {_ORDER}")
     if not keys or any(kinds[k] not in ("int", "text", "bool") for k in keys):
         raise Unsupported("no keys, or float keys (Spark folds -0.0 and NaN)")
     exprs = []
