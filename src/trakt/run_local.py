@@ -234,6 +234,7 @@ def execute(args: argparse.Namespace) -> int:
                     dirs.output_dir,
                     master=args.spark_master or "local[*]",
                     spark_conf=parse_spark_conf(args.spark_conf),
+                    output=args.spark_output or "file",
                     **common,
                 )
             return LocalRunner(input_dir=dirs.input_dir, output_dir=dirs.output_dir, **common)

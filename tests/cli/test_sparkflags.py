@@ -36,8 +36,20 @@ def test_spark_flags_are_collected() -> None:
 
 
 def test_spark_flags_without_the_spark_runner_are_refused() -> None:
-    with pytest.raises(UsageError, match=r"--spark-master and --spark-conf need --runner spark"):
+    with pytest.raises(UsageError, match=r"--spark-master, --spark-conf and --spark-output need"):
         check_runner_flags(parsed("--spark-master", "local[2]"))
+    with pytest.raises(UsageError, match=r"--spark-output need --runner spark"):
+        check_runner_flags(parsed("--spark-output", "parts"))
+
+
+def test_spark_output_takes_file_or_parts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parsed("--runner", "spark").spark_output is None
+    args = parsed("--runner", "spark", "--spark-output", "parts")
+    check_runner_flags(args)
+    assert args.spark_output == "parts"
+    with pytest.raises(SystemExit):
+        parsed("--runner", "spark", "--spark-output", "files")
+    assert "invalid choice: 'files'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["spark.executor.memory", "=4g"])

@@ -372,3 +372,12 @@ def test_polars_and_built_in_steps_give_the_local_runners_bytes(
     outputs = sorted(p.name for p in (tmp_path / "b" / "local").glob("*.csv"))
     assert outputs
     assert_same_outputs(tmp_path / "b", outputs)
+    manifests = [
+        json.loads((tmp_path / "b" / w / "manifest.json").read_text()) for w in ["local", "spark"]
+    ]
+    steps = {s["id"]: s for s in manifests[1]["steps"]}
+    plans = {i: s.get("plan") for i, s in steps.items()}
+    # filter and select as Spark operations; ROUND, CASE and float sums through Python
+    assert plans["paid_orders"] == plans["columns"] == "native"
+    assert plans["priced"] == plans["by_country"] == "mapInArrow"
+    assert steps["paid_orders"]["rows_out"] == manifests[0]["steps"][0]["rows_out"]

@@ -1,5 +1,6 @@
 """The runner flags of ``trakt run`` / ``python -m trakt.run_local``: ``--runner``,
-``--spark-master`` and ``--spark-conf KEY=VALUE`` (repeatable). No pyspark import here."""
+``--spark-master``, ``--spark-conf KEY=VALUE`` (repeatable) and ``--spark-output``. No pyspark
+import here."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ import argparse
 from collections.abc import Sequence
 
 from trakt.errors import UsageError
+
+# SparkRunner's output= values (trakt.runtime.spark_runner.SPARK_OUTPUTS; not imported: the
+# CLI starts without the runtime).
+SPARK_OUTPUTS = ("file", "parts")
 
 
 def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +37,13 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         help="a Spark setting for --runner spark (repeatable), e.g. spark.executor.memory=4g; "
         "spark.max_driver_rows=N bounds what a batch step collects on the driver",
     )
+    parser.add_argument(
+        "--spark-output",
+        choices=list(SPARK_OUTPUTS),
+        default=None,
+        help="with --runner spark: one file per output written on the driver (file, the "
+        "default) or a directory of part files written on the executors (parts)",
+    )
 
 
 def parse_spark_conf(values: Sequence[str]) -> dict[str, str]:
@@ -47,5 +59,5 @@ def parse_spark_conf(values: Sequence[str]) -> dict[str, str]:
 
 def check_runner_flags(args: argparse.Namespace) -> None:
     """Spark flags only with ``--runner spark``."""
-    if args.runner != "spark" and (args.spark_master or args.spark_conf):
-        raise UsageError("--spark-master and --spark-conf need --runner spark")
+    if args.runner != "spark" and (args.spark_master or args.spark_conf or args.spark_output):
+        raise UsageError("--spark-master, --spark-conf and --spark-output need --runner spark")

@@ -166,6 +166,9 @@ class OutputRecord:
     column_summaries: dict[str, Any] | None = None
     table: str | None = None  # a database output: its table and how it was written
     if_exists: str | None = None
+    # --spark-output parts: the output is a directory; its part files with their rows and bytes.
+    directory: bool | None = None
+    parts: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -179,7 +182,9 @@ class OutputRecord:
             "rows": self.rows,
             "bytes": self.bytes,
         }
-        return _with_present(data, self, ("table", "if_exists", "events", "column_summaries"))
+        return _with_present(
+            data, self, ("table", "if_exists", "directory", "parts", "events", "column_summaries")
+        )
 
 
 @dataclass

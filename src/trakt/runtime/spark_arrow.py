@@ -90,11 +90,16 @@ def _encode_produced(
     return _encode_batches(produce(batches))
 
 
+def blobs_of(df: Any) -> Any:
+    """``df``'s batches serialized on the executors: a DataFrame of Arrow IPC blobs."""
+    return df.mapInArrow(_encode_batches, f"{BLOB} binary")
+
+
 def from_spark(df: Any, blobs: Any = None, struct: Any = None) -> Iterator[pa.Table]:
     """``df``'s rows as Arrow tables, in partition order (one table per Spark batch); or
     ``blobs`` (from :func:`encoded`) of rows typed by ``struct``."""
     schema = arrow_schema(df.schema if struct is None else struct)
-    encoded = df.mapInArrow(_encode_batches, f"{BLOB} binary") if blobs is None else blobs
+    encoded = blobs_of(df) if blobs is None else blobs
     rdd = encoded.rdd
     context = rdd.context
     partitions = rdd.getNumPartitions()

@@ -13,14 +13,22 @@ from typing import Any
 
 import pyarrow as pa
 
-from trakt.errors import InputError, StepError, TraktError
-from trakt.runtime import spark_counts
+from trakt.errors import InputError, OutputError, StepError, TraktError, UsageError
+from trakt.runtime import spark_counts, spark_parts
 from trakt.runtime.adapter import as_arrow
 from trakt.runtime.execution import Execution, RunSettings
 from trakt.runtime.manifest import Manifest, StepRecord, Timing
 from trakt.runtime.planning import ExecutionPlan, StepPlan
-from trakt.runtime.spark_arrow import from_spark, to_spark
+from trakt.runtime.spark_arrow import (
+    arrow_schema,
+    blobs_of,
+    from_spark,
+    plain_type,
+    spark_schema,
+    to_spark,
+)
 from trakt.runtime.spark_driver import run_on_driver
+from trakt.runtime.spark_native import native, native_counts
 from trakt.runtime.spark_read import TypingJob, local_head, read_csv, spark_readable, typed
 from trakt.runtime.spark_ship import ship
 from trakt.runtime.spark_steps import (
@@ -30,6 +38,7 @@ from trakt.runtime.spark_steps import (
     collect,
     declared_schema,
     map_partitions,
+    mapped_blobs,
     pull_mapped,
     sample_output,
     side_value,
@@ -47,10 +56,12 @@ class SparkExecution(Execution):
         manifest: Manifest,
         spark: Any,
         max_driver_rows: int,
+        output: str = "file",
     ) -> None:
         super().__init__(settings, plan, manifest)
         self.spark = spark
         self.max_driver_rows = max_driver_rows
+        self.parts = output == "parts"
 
     def run_body(self) -> None:
         spark = self.spark
@@ -62,6 +73,7 @@ class SparkExecution(Execution):
         self.spark_read: dict[str, Timing] = {}
         self.readers = Counter(a for s in self.plan.steps for a in s.inputs.values())
         self.readers.update(d.from_ for d in self.plan.outputs)
+        self.readers.update(self.settings.keep)  # kept: read once more, so cached
         self.cached: list[Any] = []
         self.samples: dict[str, pa.Table] = {}
         # a Spark-read input -> its files' text DataFrames with their typing jobs
@@ -71,11 +83,18 @@ class SparkExecution(Execution):
         # artifact -> (input DataFrame, job) of the executor step producing it
         self.mapped: dict[str, tuple[Branches, PartitionJob]] = {}
         self.distributed: list[StepPlan] = []
+        self.native: list[StepPlan] = []  # built-in steps run as Spark operations
         try:
+            for target in self.targets.values() if self.parts else ():
+                refused = spark_parts.refusal(target)
+                if refused is not None:
+                    raise UsageError(refused)
             for step in self.plan.steps:
                 self._wire(step)
             for dataset in self.plan.outputs:
                 self._write(dataset.name, dataset.from_)
+            for artifact in self.settings.keep:
+                self.keeper.take(artifact, self._kept(artifact))
         except BaseException as exc:
             self._settle("aborted", exc)
             raise
@@ -130,7 +149,8 @@ class SparkExecution(Execution):
                 record.finish("success")
             else:
                 produced = {next(iter(step.outputs)): self._distribute(step, streamed)}
-                self.distributed.append(step)
+                if step not in self.native:
+                    self.distributed.append(step)
         except BaseException as exc:
             error = self._translated(exc)
             finish_failed(record, ctx, error, step.id)
@@ -158,6 +178,7 @@ class SparkExecution(Execution):
             ref, step.index, step.id, step.uses, dict(step.inputs), dict(step.outputs),
             dict(step.params), streamed, side, None, self.manifest.run_id,
             self.plan.pipeline.name, self.counts, self.plan.mode == "batch", step.frame,
+            step.timeout_s,
         )  # fmt: skip
         schema = declared_schema(fn)
         if schema is None:
@@ -169,6 +190,10 @@ class SparkExecution(Execution):
             produced = sample_output(job, fn, sample)
             self.samples[step.outputs[next(iter(step.outputs))]] = produced
             schema = produced.schema
+        done = native(step, df) if not side else None
+        if done is not None and _types(arrow_schema(done.schema)) == _types(schema):
+            self.native.append(step)  # no Python on the executors
+            return done
         branches: Branches = [(df, None)]
         source = step.inputs[streamed]
         if self._stateful(step):
@@ -191,21 +216,46 @@ class SparkExecution(Execution):
 
     def _write(self, name: str, artifact: str) -> None:
         target = self.targets[name]
-        target.open()
+        parts = None
         try:
             mapped = self.mapped.get(artifact)
-            if mapped is not None and self.readers[artifact] == 1:
-                tables = pull_mapped(*mapped)  # step and pull in one pass
+            single = mapped is not None and self.readers[artifact] == 1
+            if self.parts and spark_parts.takes_parts(target):
+                if mapped is not None and single:
+                    blobs, struct = mapped_blobs(*mapped), spark_schema(mapped[1].schema)
+                else:
+                    df = self._frame(artifact)
+                    blobs, struct = blobs_of(df), df.schema
+                parts = spark_parts.write_parts(target, blobs, arrow_schema(struct))
             else:
-                tables = from_spark(self._frame(artifact))
-            for table in tables:
-                target.write(table, self.settings.column_summaries)
+                target.open()
+                # a step whose output is read once: step and pull in one pass
+                tables = pull_mapped(*mapped) if mapped and single else None
+                for table in tables or from_spark(self._frame(artifact)):
+                    target.write(table, self.settings.column_summaries)
         except Exception as exc:
             error = self._translated(exc)
             if error is exc:
                 raise
             raise error from None
         self.output_done(name)
+        if parts is not None:
+            record = self.manifest.outputs[-1]
+            record.directory, record.parts = True, parts
+
+    def _kept(self, artifact: str) -> pa.Table:
+        """A kept artifact on the driver (``keep=``), at most ``max_driver_rows`` rows."""
+        tables: list[pa.Table] = []
+        for table in from_spark(self._frame(artifact)):
+            tables.append(table)
+            if sum(t.num_rows for t in tables) > self.max_driver_rows:
+                raise UsageError(
+                    f"keep={artifact!r}: the artifact has more than spark.max_driver_rows = "
+                    f"{self.max_driver_rows} rows to bring to the driver; keep a smaller "
+                    "artifact, write it as an output, or raise the limit (--spark-conf "
+                    "spark.max_driver_rows=N, SparkRunner(max_driver_rows=N))"
+                )
+        return pa.concat_tables(tables)
 
     def _translated(self, exc: BaseException) -> BaseException:
         """A Spark job's failure as the error a local run raises (the executor's marker)."""
@@ -218,6 +268,8 @@ class SparkExecution(Execution):
         kind = found.pop("kind")
         if kind == "input":
             return InputError(message, **found)
+        if kind == "output":
+            return OutputError(message, **found)
         if kind == "import":
             message = (
                 f"step '{found['step_id']}': {message}; ship the step package with "
@@ -244,7 +296,7 @@ class SparkExecution(Execution):
             for what, into in (("in", record.rows_in), ("out", record.rows_out)):
                 for binding in spark_counts.bindings(values, what, step.id):
                     into[binding] = spark_counts.total(values, what, step.id, binding)
-            record.extra = {"runner": "spark", "where": "executors"}
+            record.extra = {"runner": "spark", "where": "executors", "plan": "mapInArrow"}
         for artifact, timing in self.spark_read.items():
             source = self.sources[artifact]
             entry = source.record
@@ -258,6 +310,13 @@ class SparkExecution(Execution):
             entry.files = [source._file_record(f) for f in source.files]
             if artifact in self.frames:
                 entry.columns = list(self.frames[artifact].columns)
+        if self.native:
+            native_counts(self, values)
+
+
+def _types(schema: pa.Schema) -> list[tuple[str, pa.DataType]]:
+    """Names and the types Spark maps (nullability aside: Spark knows a count is never null)."""
+    return [(f.name, plain_type(f.type)) for f in schema]
 
 
 def _with_schema(job: PartitionJob, schema: pa.Schema) -> PartitionJob:

@@ -16,6 +16,8 @@ from trakt.runtime.planning import ExecutionPlan
 # Rows a step may collect on the driver per input (spark.max_driver_rows overrides it).
 DEFAULT_MAX_DRIVER_ROWS = 5_000_000
 MAX_DRIVER_ROWS_KEY = "spark.max_driver_rows"
+# How an output is written: one file (on the driver), or a directory of part files.
+SPARK_OUTPUTS = ("file", "parts")
 
 
 class SparkRunner(LocalRunner):
@@ -23,8 +25,11 @@ class SparkRunner(LocalRunner):
 
     ``master`` is Spark's master URL (``local[*]``, ``spark://host:7077``, ``yarn``);
     ``spark_conf`` more Spark settings (``spark.max_driver_rows`` is Trakt's: the most rows a
-    step may collect on the driver). ``session`` runs on an existing SparkSession (Glue's,
-    a notebook's), which is then never stopped; otherwise each run starts and stops its own.
+    step may collect on the driver). ``output`` is ``"file"`` (one file per output, written on
+    the driver: the local runner's bytes) or ``"parts"`` (a directory of part files per output,
+    written on the executors partition by partition). ``session`` runs on an existing
+    SparkSession (Glue's, a notebook's), which is then never stopped; otherwise each run
+    starts and stops its own.
     Everything else is as for :class:`LocalRunner`.
     """
 
@@ -37,6 +42,7 @@ class SparkRunner(LocalRunner):
         *,
         session: Any = None,
         max_driver_rows: int | None = None,
+        output: str = "file",
         manifest_path: str | os.PathLike[str] | None = None,
         input_overrides: Mapping[str, str] | None = None,
         stream_chunk_size: int | None = None,
@@ -62,18 +68,23 @@ class SparkRunner(LocalRunner):
         limit = conf.pop(MAX_DRIVER_ROWS_KEY, None)
         if max_driver_rows is None:
             max_driver_rows = _rows(limit) if limit is not None else DEFAULT_MAX_DRIVER_ROWS
+        if output not in SPARK_OUTPUTS:
+            raise UsageError(
+                f"output={output!r}: expected one of {', '.join(SPARK_OUTPUTS)} (file: one "
+                "file per output, written on the driver; parts: a directory of part files)"
+            )
         if max_driver_rows < 0:
             raise UsageError(f"max_driver_rows must be at least 0, got {max_driver_rows}")
         self.master = master
         self.spark_conf = conf
         self.session = session
         self.max_driver_rows = max_driver_rows
+        self.output = output
         self._own_session: Any = None
 
     def run(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """As :meth:`LocalRunner.run` (``keep`` is not supported on Spark)."""
-        if kwargs.get("keep"):
-            raise UsageError("keep=... is not supported by the Spark runner; write an output")
+        """As :meth:`LocalRunner.run` (``keep``: the artifacts collected to the driver, at
+        most ``max_driver_rows`` rows each)."""
         try:
             return super().run(*args, **kwargs)
         finally:
@@ -107,8 +118,9 @@ class SparkRunner(LocalRunner):
             "application_id": context.applicationId,
             "spark_version": spark.version,
             "max_driver_rows": self.max_driver_rows,
+            "output": self.output,
         }
-        return SparkExecution(settings, plan, manifest, spark, self.max_driver_rows)
+        return SparkExecution(settings, plan, manifest, spark, self.max_driver_rows, self.output)
 
 
 def _rows(text: str) -> int:

@@ -33,10 +33,14 @@ from trakt.runtime.spark_read import TypingJob, typed_batches
 from trakt.runtime.spark_ship import StepRef, load
 from trakt.runtime.stepcalls import passes_through, step_failure
 from trakt.runtime.stepcheck import check_chunks, check_frame, check_outputs
+from trakt.runtime.timeouts import deadline
 from trakt.steps.resolve import describe
 
 SAMPLE_ROWS = 1000
-# Side inputs above this size are broadcast rather than captured in every task's closure.
+_END = object()  # a step's chunks are over
+# Side inputs above this size are broadcast rather than captured in every task's closure:
+# measured by benchmarks/spark_side_input.py (local[2], a 32-task job), the closure costs
+# nothing measurable up to 1.1 MB of IPC bytes and 0.4 s per job at 37 MB (README: Spark).
 BROADCAST_BYTES = 1 << 20
 
 
@@ -61,12 +65,13 @@ class PartitionJob:
     # batch run hands a stream-capable step one chunk).
     whole: bool = False
     frame: str = "pandas"  # the library the step's chunks and side inputs arrive in
+    timeout_s: float | None = None  # the step's timeout_s, per call and chunk pull
 
 
 def _plan(job: PartitionJob, fn: Any) -> StepPlan:
     return StepPlan(
         job.index, job.step_id, job.uses, describe(fn, job.uses), job.inputs, job.outputs,
-        job.params, frame=job.frame,
+        job.params, frame=job.frame, timeout_s=job.timeout_s,
     )  # fmt: skip
 
 
@@ -96,19 +101,24 @@ def run_partition(
         side = {
             b: step_input(decode(getattr(v, "value", v)), job.frame) for b, v in job.side.items()
         }
-        result = check_outputs(
-            step, fn(ctx, **{job.streamed: frames()}, **side, **job.outputs, **job.params),
-            "an iterator of DataFrames",
-        )  # fmt: skip
+        with deadline(step):  # timeout_s, as locally: the call, then every chunk pulled
+            produced = fn(ctx, **{job.streamed: frames()}, **side, **job.outputs, **job.params)
+        result = check_outputs(step, produced, "an iterator of DataFrames")
         (binding,) = job.outputs
-        for chunk in check_chunks(step, binding, result[binding]):
+        chunks = iter(check_chunks(step, binding, result[binding]))
+        while True:
+            with deadline(step, None if job.whole else lambda: _chunk(rows)):
+                chunk = next(chunks, _END)
+            if chunk is _END:
+                break
             table = as_arrow(check_frame(step, binding, chunk))
             if job.schema is not None:
                 table = _conformed(step, table, job.schema)
             rows["out"] += table.num_rows
             yield from table.to_batches()
     except TraktError as exc:
-        raise failure(kind="trakt", step_id=job.step_id, message=exc.message) from None
+        kept = {k: exc.fields[k] for k in ("exception_type", "chunk_index") if k in exc.fields}
+        raise failure(kind="trakt", step_id=job.step_id, message=exc.message, **kept) from None
     except BaseException as exc:
         if passes_through(exc):
             raise
@@ -125,6 +135,11 @@ def run_partition(
                     ("events", job.step_id, "", pid): [e.to_dict() for e in ctx.events],
                 }
             )
+
+
+def _chunk(rows: dict[str, int]) -> int | None:
+    """The input chunk being worked on (a stream run's index within the partition)."""
+    return rows["chunk"] if rows["chunk"] >= 0 else None
 
 
 def _one_batch(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -201,11 +216,16 @@ def map_partitions(branches: Branches, job: PartitionJob) -> Any:
     )
 
 
+def mapped_blobs(branches: Branches, job: PartitionJob) -> Any:
+    """The step applied to every partition and its output serialized, in one Python pass
+    per partition (typing, step and serialization together): a DataFrame of IPC blobs."""
+    return _union([encoded(df, functools.partial(run_branch, t, job)) for df, t in branches])
+
+
 def pull_mapped(branches: Branches, job: PartitionJob) -> Iterator[pa.Table]:
-    """The step applied to every partition, its output pulled in partition order, in one
-    Python pass per partition (typing, step and serialization together)."""
+    """The step applied to every partition, its output pulled in partition order."""
     assert job.schema is not None
-    blobs = _union([encoded(df, functools.partial(run_branch, t, job)) for df, t in branches])
+    blobs = mapped_blobs(branches, job)
     return from_spark(blobs, blobs, spark_schema(job.schema))
 
 
