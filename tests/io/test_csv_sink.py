@@ -27,7 +27,7 @@ def _written(frame: pl.DataFrame, path: Path, sink: bool, sep: str = ",") -> byt
     writer = CsvTableWriter(path, {"sep": sep})
     try:
         if sink:
-            assert writer.sink(frame.lazy())
+            assert writer.sink(frame.lazy()) == []
         else:
             writer.write(frame.to_arrow())
     finally:
@@ -98,7 +98,19 @@ def test_the_sink_declines_what_it_cannot_write_alike(
 ) -> None:
     writer = CsvTableWriter(tmp_path / "out.csv.gz", options)
     try:
-        assert not writer.sink(frame.lazy()), why
+        assert writer.sink(frame.lazy()) is None, why
         writer.write(pa.table(frame.to_arrow()))
     finally:
         writer.close()
+
+
+def test_queries_run_along_with_the_sink_come_back_with_it(tmp_path: Path) -> None:
+    frame = pl.DataFrame({"a": [1, 2, None], "b": ["x", None, "z"]})
+    query = frame.lazy().with_columns(pl.col("a") * 2)
+    writer = CsvTableWriter(tmp_path / "out.csv", {})
+    try:
+        found = writer.sink(query, [query.select(pl.len(), pl.col("a").max())])
+    finally:
+        writer.close()
+    assert found is not None and [f.row(0) for f in found] == [(3, 4)]
+    assert (tmp_path / "out.csv").read_text() == "a,b\n2,x\n4,\n,z\n"

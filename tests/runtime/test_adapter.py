@@ -316,9 +316,10 @@ def test_a_lazyframe_goes_on_lazy_to_the_next_polars_step_and_is_sunk_once(
     sunk: list[bool] = []
     real_sink = CsvTableWriter.sink
 
-    def sink(self: CsvTableWriter, query: Any) -> bool:
-        sunk.append(real_sink(self, query))
-        return sunk[-1]
+    def sink(self: CsvTableWriter, query: Any, also: Any = ()) -> Any:
+        found = real_sink(self, query, also)
+        sunk.append(found is not None)
+        return found
 
     monkeypatch.setattr(CsvTableWriter, "sink", sink)
     project, spy, manifest = _chain(tmp_path / "lazy", "polars", "polars", "polars", lazy=True)

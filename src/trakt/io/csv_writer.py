@@ -47,7 +47,7 @@ import csv
 import importlib
 import io
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias, cast
 
@@ -273,40 +273,46 @@ class CsvTableWriter:
         except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
             raise OSError(str(exc)) from exc
 
-    def sink(self, query: pl.LazyFrame) -> bool:
+    def sink(
+        self, query: pl.LazyFrame, also: Sequence[pl.LazyFrame] = ()
+    ) -> list[pl.DataFrame] | None:
         """Write a polars query's rows by polars' streaming engine, straight into the file,
         where the bytes are certainly those :meth:`write` gives: the same ``write_csv``
         settings, no compression, at least two columns with plain names, and only column types
         polars writes as the table says (floats with NaN as missing, as :meth:`write` makes
-        them). False: nothing was written; collect the query and :meth:`write` it."""
+        them). ``also``: queries run along with it (``pl.collect_all``: a source they share
+        is read once), their results returned. None: nothing was written; collect the query
+        and :meth:`write` it."""
         import polars as pl
 
         if self._codec is not None or self._names is not None:
-            return False
+            return None
         schema = query.collect_schema()
         names = schema.names()
         if len(names) < 2 or not all(_plain(n, self._sep) for n in names):
-            return False
+            return None
         if not all(_sinkable(t) for t in schema.dtypes()):
-            return False
+            return None
         floats = [pl.col(n).fill_nan(None) for n, t in schema.items() if t.is_float()]
         try:
             self._sink.write(_header(names, self._sep))
             self._sink.flush()
-            (query.with_columns(floats) if floats else query).sink_csv(
+            sunk = (query.with_columns(floats) if floats else query).sink_csv(
                 self._file,
                 include_header=False,
                 separator=self._sep,
                 null_value="",
                 datetime_format=_DATETIME,
                 time_format=_TIME,
+                lazy=True,
             )
+            found = pl.collect_all([sunk, *also])[1:]
         except pl.exceptions.PolarsError as exc:
             raise _cannot(self.path, OSError(str(exc))) from exc
         except OSError as exc:
             raise _cannot(self.path, exc) from None
         self._names = names
-        return True
+        return found
 
     def close(self) -> None:
         """Finish the file (the compressed stream's end, then the file itself)."""

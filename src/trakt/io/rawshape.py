@@ -55,11 +55,14 @@ def _stamp(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _misplaced(data: bytes, first: int, before: int, q: int, sep: int, parity: bool) -> bool:
-    """Whether a quote in ``data[first:-1]`` is out of place, looking at the quotes'
-    neighbours only (numpy; a regex over every byte is several times slower).
+def _misplaced(
+    a: np.ndarray, at: np.ndarray, first: int, before: int, q: int, sep: int, parity: bool
+) -> bool:
+    """Whether a quote in ``a[first:-1]`` is out of place, looking at the quotes' neighbours
+    only (numpy; a regex over every byte is several times slower). ``at``: the positions of
+    every quote in ``a``.
 
-    Counting quotes (``before`` of them in the file ahead of ``data[first]``), one with an
+    Counting quotes (``before`` of them in the file ahead of ``a[first]``), one with an
     even number ahead of it opens a quoted field, or is the second of a doubled quote: the
     byte before it must be the delimiter, a line break or a quote. One with an odd number
     ahead closes the field, or is the first of a doubled quote: the byte after it must be a
@@ -67,18 +70,19 @@ def _misplaced(data: bytes, first: int, before: int, q: int, sep: int, parity: b
     that does not is a literal quote inside an unquoted field, or one that pyarrow would drop
     (text after a closing quote). Without ``parity`` (an escapechar makes the count
     unreliable) a quote is out of place only with an ordinary byte on both sides."""
-    a = np.frombuffer(data, dtype=np.uint8)
-    at = np.flatnonzero(a == q)
-    ahead = before + np.arange(len(at)) - int(np.count_nonzero(at < first))
-    keep = (at >= max(first, 1)) & (at < len(a) - 1)
-    at, ahead = at[keep], ahead[keep]
     ordinary = np.ones(256, dtype=bool)
     ordinary[[q, sep, 0x0D, 0x0A]] = False
-    glued_before, glued_after = ordinary[a[at - 1]], ordinary[a[at + 1]]
+    # The quotes looked at are a contiguous run of ``at`` (it is sorted); the parity of the
+    # count ahead alternates along it, so openers and closers are every other one.
+    ahead_first = int(np.searchsorted(at, first))
+    start = int(np.searchsorted(at, max(first, 1)))
+    stop = int(np.searchsorted(at, len(a) - 1))
+    at = at[start:stop]
     if not parity:
-        return bool(np.any(glued_before & glued_after))
-    odd = (ahead % 2).astype(bool)
-    return bool(np.any(np.where(odd, glued_after, glued_before)))
+        return bool(np.any(ordinary[a[at - 1]] & ordinary[a[at + 1]]))
+    odd = (before + start - ahead_first) % 2  # parity of the count ahead of at[0]
+    openers, closers = at[odd::2], at[1 - odd :: 2]
+    return bool(np.any(ordinary[a[openers - 1]]) or np.any(ordinary[a[closers + 1]]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -94,20 +98,24 @@ def _shape(
     glued = False
     tail = last = edge = b""
     with open(path, "rb") as handle:
-        while block := handle.read(16 << 20):
-            if not glued and len(sep) == 1 and (quote in block or quote in edge):
+        # 1 MiB blocks: numpy's temporaries stay in the cache (4x faster than 16 MiB ones).
+        while block := handle.read(1 << 20):
+            a = np.frombuffer(edge + block, dtype=np.uint8)
+            at = np.flatnonzero(a == quote[0])
+            in_block = len(at) - edge.count(quote)
+            if not glued and len(sep) == 1 and len(at):
                 # ``edge``: the last bytes of the block before, so a quote at its end is
                 # looked at with the byte after it.
                 first = max(0, len(edge) - 1)
                 ahead = count - edge[first:].count(quote)
-                glued = _misplaced(edge + block, first, ahead, quote[0], sep[0], not escaped)
-            count += block.count(quote)
+                glued = _misplaced(a, at, first, ahead, quote[0], sep[0], not escaped)
+            count += in_block
             if escaped:
                 data = tail + block
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
             edge = block[-2:]
-            newlines += block.count(b"\n")
+            newlines += int(np.count_nonzero(a[len(a) - len(block) :] == 0x0A))
             if b"\r" in block or last == b"\r":
                 data = last + block  # a CRLF split across blocks counts once
                 lone += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")

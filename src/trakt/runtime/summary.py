@@ -9,6 +9,7 @@ same summary for the same data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -68,22 +69,15 @@ class ColumnSummaries:
     def add_query(self, query: Any) -> None:
         """The same for a polars LazyFrame sunk into an output (never collected here): one
         query for every column's null count, min and max (NaN no value, as above)."""
+        self.add_found(query.collect_schema(), summary_query(query).collect().row(0, named=True))
+
+    def add_found(self, schema: Any, found: Mapping[str, Any]) -> None:
+        """What :func:`summary_query` found for a query of this polars ``schema``."""
         import polars as pl
 
         from trakt.io.frames import to_pandas
         from trakt.runtime.adapter import result_table
 
-        schema = query.collect_schema()
-        exprs = []
-        ranged = []
-        for i, (name, kind) in enumerate(schema.items()):
-            column = pl.col(name)
-            exprs.append(column.null_count().alias(f"n{i}"))
-            if kind.is_integer() or kind.is_float():
-                present = column.filter(column.is_not_nan()) if kind.is_float() else column
-                exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
-                ranged.append(name)
-        found = query.select(exprs).collect().row(0, named=True)
         table = result_table(pl.DataFrame(schema=schema))
         frame = to_pandas(table)
         for i, name in enumerate(table.column_names):
@@ -92,7 +86,7 @@ class ColumnSummaries:
             )
             entry["nulls"] += int(found[f"n{i}"])
             low = found.get(f"lo{i}")
-            if name in ranged and low is not None:
+            if low is not None:
                 high = found[f"hi{i}"]
                 entry["min"] = low if entry["min"] is None else min(entry["min"], low)
                 entry["max"] = high if entry["max"] is None else max(entry["max"], high)
@@ -124,3 +118,19 @@ def _extend(entry: dict[str, Any], series: pd.Series, missing: np.ndarray) -> No
 def _plain(value: Any) -> Any:
     """numpy scalars -> Python numbers, for JSON."""
     return value.item() if hasattr(value, "item") else value
+
+
+def summary_query(query: Any) -> Any:
+    """One row for a polars LazyFrame: its row count (``rows``) and each column's null count
+    (``n<i>``) and, for numbers, min and max (``lo<i>``/``hi<i>``; NaN no value). Run along
+    with the query's sink (``pl.collect_all``), polars reads the source once for both."""
+    import polars as pl
+
+    exprs = [pl.len().alias("rows")]
+    for i, (name, kind) in enumerate(query.collect_schema().items()):
+        column = pl.col(name)
+        exprs.append(column.null_count().alias(f"n{i}"))
+        if kind.is_integer() or kind.is_float():
+            present = column.filter(column.is_not_nan()) if kind.is_float() else column
+            exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
+    return query.select(exprs)

@@ -25,7 +25,7 @@ from trakt.runtime.datasets import OutputPlan
 from trakt.runtime.manifest import OutputRecord, Timing, utc_now
 from trakt.runtime.output_location import OutputLocation
 from trakt.runtime.safefs import create_new
-from trakt.runtime.summary import ColumnSummaries
+from trakt.runtime.summary import ColumnSummaries, summary_query
 
 
 class OutputTarget:
@@ -104,22 +104,26 @@ class OutputTarget:
 
     def sink(self, query: Any, count: int | None, summaries: bool) -> bool:
         """Write a polars LazyFrame straight into the file where the format's writer can and
-        no contract has to see the rows (its summary from a query of its own); False:
-        nothing written."""
+        no contract has to see the rows; its summary (and row count, where not known) from
+        a query run along with the sink, so the source is read once. False: nothing
+        written."""
         sink = getattr(self.writer, "sink", None)  # a database table has no file writer
         if sink is None or self.contract is not None:
             return False
+        also = [summary_query(query)] if summaries or count is None else []
         try:
-            if not sink(query):
-                return False
+            found = sink(query, also)
         except OutputError as exc:
             exc.fields.setdefault("output", self.name)
             raise
+        if found is None:
+            return False
+        row = found[0].row(0, named=True) if found else {}
         if summaries:
             if self.summary is None:
                 self.summary = ColumnSummaries()
-            self.summary.add_query(query)
-        self.rows += count if count is not None else rows(query)
+            self.summary.add_found(query.collect_schema(), row)
+        self.rows += count if count is not None else int(row["rows"])
         return True
 
     def close(self) -> None:
