@@ -110,3 +110,61 @@ def test_a_store_whose_package_is_missing_is_refused_at_validation(tmp_path: Pat
 
 
 OUT = "outputs:\n  datasets: [{name: o, from: src}]\n"
+
+
+FAILING_STEP = """
+def check(frame):
+    if (frame["c"] == "w5").any():
+        raise RuntimeError("boom at w5")
+    return frame
+
+def run(ctx, input, output):
+    if hasattr(input, "columns"):  # batch: the whole frame
+        return {"output": check(input)}
+    return {"output": (check(chunk) for chunk in input)}  # stream: rows 0-3 pass first
+
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+run.supports_stream = True
+"""
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_a_failed_run_leaves_a_partitioned_output_as_it_was(tmp_path: Path, mode: str) -> None:
+    """A Hive-style directory is published all or nothing, like a file: the earlier run's
+    tree stays whole and no partition of the failed run is left anywhere."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text(
+        "id,c\n" + "".join(f"{i},{'xyz'[i % 3]}\n" for i in range(9))
+    )
+    (tmp_path / "failing_step.py").write_text(FAILING_STEP)
+    outputs = (
+        "outputs:\n  datasets:\n"
+        "    - {name: parts, from: src, format: parquet, options: {partition_by: [c]}}\n"
+    )
+    good = "name: p\ninputs:\n  src: {uri: a.csv}\n" + outputs
+    assert _run(tmp_path, good, mode)["status"] == "success"
+    out = tmp_path / "out"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.parquet") if p.is_file()}
+    assert sorted(str(p.parent) for p in before) == [
+        "parts.parquet/c=x",
+        "parts.parquet/c=y",
+        "parts.parquet/c=z",
+    ]
+    (tmp_path / "in" / "a.csv").write_text("id,c\n" + "".join(f"{i},w{i}\n" for i in range(9)))
+    failing = (
+        "name: p\ninputs:\n  src: {uri: a.csv}\n"
+        "steps:\n  - id: fails\n    uses: failing_step\n"
+        "    with: {input: src, output: checked}\n"
+        + outputs
+        + "    - {name: checked, from: checked}\n"
+    )
+    runner = LocalRunner(tmp_path / "in", out, stream_chunk_size=2)
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(failing + f"execution:\n  mode: {mode}\n")
+    result = runner.run(load_pipeline_from_yaml(pipeline))
+    assert result["status"] == "failed"
+    assert "boom at w5" in result["error"]["message"]  # type: ignore[index]
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.parquet") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "parts.parquet"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import stat
@@ -228,15 +229,8 @@ def parse_spec(data: Any, source: SourceInfo) -> ParsedSpec:
     except ValidationError as exc:
         errors = _merge_typos(exc.errors())
     problems = [located(*_message(err)) for err in errors]
-    return _lenient(_deep_copy(data), errors, problems)
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
+    # A copy: the lenient pass drops invalid pieces, and the caller's data stays as given.
+    return _lenient(copy.deepcopy(data), errors, problems)
 
 
 def _read_fifo(file: FsPath, limit: int) -> bytes:
