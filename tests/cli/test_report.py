@@ -88,7 +88,7 @@ def test_run_report_flag_after_a_failure(
     manifest = json.loads((project.output_dir / "manifest.json").read_text())
     html = page.read_text(encoding="utf-8")
     assert manifest["run_id"] in html
-    assert 'data-status="failed" data-name="check&lt;amounts&gt;"' in html
+    assert 'data-name="check&lt;amounts&gt;" data-status="failed"' in html
 
 
 def test_run_report_flag_after_a_success_and_quiet(

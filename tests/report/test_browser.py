@@ -75,7 +75,7 @@ def test_failed_run_report_in_chromium(
             assert "status-failed" in (node.get_attribute("class") or "").split()
             assert node.locator("text.status").text_content() == "step · failed"
             fill = node.locator("rect").evaluate("r => getComputedStyle(r).fill")
-            assert fill == "rgb(255, 235, 238)"  # --bad-bg
+            assert fill == "rgb(255, 205, 210)"  # graph_svg's status-failed fill, #ffcdd2
             after = page.locator('g.node-step[data-name="publish"]')
             assert "status-not-run" in (after.get_attribute("class") or "").split()
 

@@ -9,14 +9,15 @@ from typing import Any
 from tests.conftest import Project
 from tests.report.runs import FAILING_STEP, HOSTILE, MESSAGE, run
 from trakt.report import CSP, render_report
-from trakt.report.dag import build
+from trakt.report.dag import ID_PREFIX, build
+from trakt.runtime.graph_svg import layout
 
 
 def _node(html: str, kind: str, name: str) -> str:
     """The class attribute of the DAG node ``kind`` named ``name``."""
     escaped = name.replace("<", "&lt;").replace(">", "&gt;")
     found = re.search(
-        rf'<g class="([^"]*node-{kind}[^"]*)"[^>]*data-name="{re.escape(escaped)}"', html
+        rf'<g [^>]*class="([^"]*node-{kind}[^"]*)"[^>]*data-name="{re.escape(escaped)}"', html
     )
     assert found, f"no {kind} node {name!r} in the page"
     return found.group(1)
@@ -28,7 +29,8 @@ def _no_external_reference(html: str) -> None:
     assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in html
     assert "default-src 'none'" in CSP
     assert not re.search(r"\b(src|href|srcset|action|poster)\s*=", html, re.IGNORECASE)
-    assert re.findall(r"url\(([^)]*)\)", html) == ["#arrow"] * html.count("url(")
+    assert re.findall(r"url\(([^)]*)\)", html) == [f"#{ID_PREFIX}-arrow"] * html.count("url(")
+    assert f'<marker id="{ID_PREFIX}-arrow"' in html
     assert "@import" not in html and "<script" not in html.lower()
     assert "<link" not in html.lower() and "<iframe" not in html.lower()
 
@@ -46,7 +48,7 @@ def test_success_page(project: Project) -> None:
         assert "status-success" in _node(html, "step", step)
     assert "status-written" in _node(html, "output", "final")
     assert "status-written" in _node(html, "output", "raw_copy")
-    assert html.count('<path class="edge"') == 5  # records→clean→check→publish→final, →raw_copy
+    assert html.count('<g class="edge"') == 5  # records→clean→check→publish→final, →raw_copy
     # Timeline (1 read, 3 steps, 2 writes), rows per step, column summaries as tables.
     assert html.count('<div class="bar status-') == 6
     assert "<td>input: 3</td><td>output: 3</td>" in html
@@ -119,8 +121,8 @@ def test_old_manifest_without_graph(project: Project) -> None:
     once the file changed, the nodes alone (an edited file's edges could lie)."""
     _, manifest = run(project, [10, -3])
     del manifest["graph"]
-    nodes, edges = build(manifest)
-    assert {(e.source, e.target) for e in edges} == {
+    graph, _ = build(manifest)
+    assert {(e.source, e.target) for e in graph.edges} == {
         ("input:records", "step:clean"),
         ("step:clean", f"step:{FAILING_STEP}"),
         (f"step:{FAILING_STEP}", "step:publish"),
@@ -128,16 +130,22 @@ def test_old_manifest_without_graph(project: Project) -> None:
         ("input:records", "output:raw_copy"),
     }
     Path(manifest["pipeline"]["file"]).write_text("# edited\n")
-    nodes, edges = build(manifest)
-    assert edges == []
+    graph, statuses = build(manifest)
+    assert graph.edges == ()
     # What the manifest itself records: the input, the two steps that ran, no output.
-    assert sorted(n.key for n in nodes) == ["input:records", "step:check<amounts>", "step:clean"]
+    assert sorted(n.key for n in graph.nodes) == [
+        "input:records",
+        "step:check<amounts>",
+        "step:clean",
+    ]
+    assert statuses["step:check<amounts>"] == "failed"
     assert 'class="badge status-failed"' in render_report(manifest)
 
 
 def test_layers_follow_the_data() -> None:
-    """Inputs first, each step one layer past its latest source, an output past its source;
-    within a layer, rows follow the predecessors (a diamond stays untangled)."""
+    """Inputs first, each step one column past its latest source, outputs last (the layout of
+    ``trakt graph``); within a column, rows follow the predecessors (a diamond stays
+    untangled)."""
     graph = {
         "inputs": ["a", "b"],
         "steps": [
@@ -147,12 +155,16 @@ def test_layers_follow_the_data() -> None:
         ],
         "outputs": [{"name": "out", "from": "j"}, {"name": "copy", "from": "a"}],
     }
-    nodes, edges = build({"run_id": "r", "status": "running", "graph": graph})
-    where = {n.key: (n.layer, n.row) for n in nodes}
-    assert where["input:a"][0] == where["input:b"][0] == 0
-    assert where["step:left"][0] == where["step:right"][0] == 1
-    assert where["output:copy"][0] == 1
-    assert where["step:join"] == (2, 0)
-    assert where["output:out"][0] == 3
-    assert len(edges) == 6
-    assert {n.status for n in nodes if n.kind == "step"} == {"not run"}
+    drawn, statuses = build({"run_id": "r", "status": "running", "graph": graph})
+    boxes = layout(drawn, statuses).boxes
+    column = {key: box.column for key, box in boxes.items()}
+    assert column["input:a"] == column["input:b"] == 0
+    assert column["step:left"] == column["step:right"] == 1
+    assert column["step:join"] == 2
+    assert column["output:out"] == column["output:copy"] == 3
+    # left above right, as a above b; the join between them
+    assert boxes["input:a"].y < boxes["input:b"].y
+    assert boxes["step:left"].y < boxes["step:right"].y
+    assert len(drawn.edges) == 6
+    assert {statuses[n.key] for n in drawn.nodes if n.kind == "step"} == {"not run"}
+    assert set(statuses.values()) == {"not read", "not run", "not written"}

@@ -290,11 +290,14 @@ def test_svg_statuses_become_classes_and_tooltips() -> None:
     root = assert_self_contained(to_svg(graph, statuses, id_prefix="run 1"))
 
     nodes = svg_nodes(root)
-    assert nodes["step:double_amount"].attrib["class"] == "node step stream status-success"
+    classes = "node step stream node-step status-success"
+    assert nodes["step:double_amount"].attrib["class"] == classes
+    lines = [t.text for t in nodes["step:double_amount"].iter(f"{SVG}text")]
+    assert lines[:2] == ["double_amount", "step · success"]
     assert nodes["step:totals_by_country"].attrib["data-status"] == "failed"
     assert nodes["step:totals_by_country"].findtext(f"{SVG}title", "").endswith(" - failed")
     assert "status" not in nodes["input:source__records"].attrib["class"]
-    assert nodes["output:final"].attrib["id"] == "run_1-output-final"
+    assert nodes["output:final"].attrib["id"] == "run-1-output-final"
     style = root.findtext(f"{SVG}style", "")
     assert ".trakt-graph .node.status-failed rect { fill: #ffcdd2; }" in style
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from trakt.report import dag, sections
 from trakt.report.style import STYLE
+from trakt.runtime.graph_svg import css_name
 
 __all__ = ["REPORT_NAME", "read_manifest", "render_report", "write_report"]
 
@@ -39,15 +40,14 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def render_report(manifest: Mapping[str, Any]) -> str:
     """The HTML page of one run (self-contained, every manifest string escaped)."""
-    graph = dag.graph_of(manifest)
-    nodes, edges = dag.build({**manifest, "graph": graph} if graph else manifest)
+    graph = dag.graph_of(manifest)  # derived once (an old manifest's from its pipeline file)
     pipeline = manifest.get("pipeline") or {}
     title = f"{pipeline.get('name') or 'pipeline'} — {manifest.get('status')} — trakt report"
     body = [
         sections.header(manifest),
         sections.error_box(manifest),
         '<h2 id="graph">Graph</h2><div class="dag-wrap">',
-        dag.svg(nodes, edges),
+        dag.svg({**manifest, "graph": graph} if graph else manifest),
         "</div>",
         '<h2 id="timeline">Timeline</h2>',
         sections.timeline(manifest),
@@ -69,7 +69,7 @@ def render_report(manifest: Mapping[str, Any]) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{STYLE}</style></head>"
-        f'<body class="run-{sections.css_name(manifest.get("status"))}">'
+        f'<body class="run-{css_name(manifest.get("status"))}">'
         + "".join(body)
         + "</body></html>\n"
     )

@@ -8,6 +8,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from trakt.runtime.graph_svg import css_name
+
 MAX_EVENTS = 200  # per place: a contract can warn once per row
 MAX_CELL = 400  # characters of one value in a table cell (the full text in its title)
 
@@ -49,11 +51,6 @@ class Raw(str):
 
 def _cell(value: Any) -> str:
     return str(value) if isinstance(value, Raw) else text(value)
-
-
-def css_name(status: Any) -> str:
-    """A status as a class name: letters, digits and '-' only (a status is data too)."""
-    return "".join(c if c.isalnum() else "-" for c in str(status).lower()) or "unknown"
 
 
 def badge(status: Any) -> Raw:

@@ -70,35 +70,7 @@ td {word-break:break-word}
 .error-message {white-space:pre-wrap}
 .location code {font-size:14px; font-weight:600}
 .dag-wrap {overflow-x:auto; border:1px solid var(--line); border-radius:8px; background:#fff}
-.dag {max-width:100%; height:auto; display:block}
-.dag .edge {fill:none; stroke:#8c959f; stroke-width:1.5}
-.dag .arrowhead {fill:#8c959f}
-.dag .node rect {
-  fill:var(--idle-bg);
-  stroke:var(--idle);
-  stroke-width:1.5;
-  stroke-dasharray:4 3;
-}
-.dag .node text {font-size:12px; fill:#1f2328}
-.dag .node .name {font-weight:600; font-size:13px}
-.dag .node .status,.dag .node .detail {fill:#59636e}
-.dag .status-success rect,.dag .status-read rect,.dag .status-written rect {
-  fill:var(--ok-bg);
-  stroke:var(--ok);
-  stroke-dasharray:none;
-}
-.dag .status-failed rect {
-  fill:var(--bad-bg);
-  stroke:var(--bad);
-  stroke-width:3;
-  stroke-dasharray:none;
-}
-.dag .status-failed .status {fill:var(--bad); font-weight:700}
-.dag .status-running rect,.dag .status-aborted rect,.dag .status-cancelled rect {
-  fill:var(--run-bg);
-  stroke:var(--run);
-  stroke-dasharray:none;
-}
+.dag-wrap svg {max-width:100%; height:auto; display:block}
 .timeline {width:100%}
 .timeline .lane {width:60%; padding:4px}
 .timeline .kind {color:#59636e}

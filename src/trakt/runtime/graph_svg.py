@@ -3,8 +3,9 @@
 Layered layout: inputs in the first column, each step in the column of its DAG depth, outputs
 in the last; within a column nodes follow the mean row of what feeds them (fewer crossings).
 Every text is escaped; nothing external is referenced (no fonts, images, scripts or links), so
-the SVG can be written to a file or inlined into an HTML report. Per-node statuses become CSS
-classes (``status-<status>``), coloured by the embedded style sheet; all rules are scoped to
+the SVG can be written to a file or inlined into an HTML report (``trakt report`` draws a run's
+DAG with it). Per-node statuses become CSS classes (``status-<status>``), coloured by the
+embedded style sheet, and a ``<kind> · <status>`` line in the node; all rules are scoped to
 the root's ``trakt-graph`` class so that an inlined SVG does not restyle its page.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from trakt.runtime.graph import INPUT, OUTPUT, STEP, GraphNode, PipelineGraph, mode_label
 
@@ -20,10 +22,14 @@ NAME_PX, DETAIL_PX = 13, 10  # font sizes
 CHAR_EM = 0.62  # the width of an average character, in font sizes (no font metrics here)
 MIN_W, MAX_W, PAD = 120, 280, 14
 ROW_GAP, COL_GAP, MARGIN, CAPTION_H, LEGEND_H, LANE = 22, 90, 20, 30, 34, 18
-HEIGHT = {INPUT: 46, STEP: 62, OUTPUT: 46}
+HEIGHT = {INPUT: 46, STEP: 62, OUTPUT: 46}  # with LINES[kind] lines of text
+LINES, LINE_H = {INPUT: 2, STEP: 3, OUTPUT: 2}, 13  # LINE_H: each further line (a status)
 
 # The statuses a run records (manifest steps: pending, running, success, failed, aborted; a
-# run: cancelled, invalid) and skipped; any other status gets its class but no colour.
+# run: cancelled, invalid), skipped, and the report's for inputs and outputs (read, written)
+# and for what a run never reached (not run, not read, not written: also dashed); any other
+# status gets its class but no colour.
+_IDLE = ("not-run", "not-read", "not-written")
 _STATUS_FILL = {
     "pending": "#eceff1",
     "running": "#bbdefb",
@@ -33,6 +39,9 @@ _STATUS_FILL = {
     "cancelled": "#ffe0b2",
     "invalid": "#ffcdd2",
     "skipped": "#f5f5f5",
+    "read": "#c8e6c9",
+    "written": "#c8e6c9",
+    **dict.fromkeys(_IDLE, "#f5f5f5"),
 }
 
 _STYLE = """
@@ -40,7 +49,9 @@ _STYLE = """
 .trakt-graph .caption { font-size: 14px; font-weight: bold; fill: #263238; }
 .trakt-graph .node rect { stroke-width: 1.5; }
 .trakt-graph .node .name { font-size: 13px; font-weight: bold; fill: #212121; }
-.trakt-graph .node .detail, .trakt-graph .node .mode { font-size: 10px; fill: #455a64; }
+.trakt-graph .node .detail, .trakt-graph .node .mode, .trakt-graph .node .status {
+  font-size: 10px; fill: #455a64; }
+.trakt-graph .node.status-failed .status { fill: #c62828; font-weight: bold; }
 .trakt-graph .input rect { fill: #e3f2fd; stroke: #1565c0; }
 .trakt-graph .step rect { fill: #fff3e0; stroke: #e65100; }
 .trakt-graph .step.stream rect { fill: #e8f5e9; stroke: #2e7d32; stroke-dasharray: 6 3; }
@@ -65,9 +76,10 @@ def xml_text(text: str) -> str:
     )
 
 
-def css_name(text: str) -> str:
-    """``text`` as a CSS class or id fragment: letters, digits, ``-`` and ``_`` only."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
+def css_name(text: Any) -> str:
+    """``text`` (a status, a name: data) as a CSS class or id fragment: ASCII letters, digits,
+    ``-`` and ``_`` only, any other character a ``-`` (``not run``: ``not-run``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", str(text)) or "_"
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,7 @@ class _Box:
     y: float
     w: float
     h: float
+    texts: list[tuple[str, int, str]]  # text, font size, class
 
 
 @dataclass(frozen=True)
@@ -90,8 +103,8 @@ class Layout:
     height: float
 
 
-def _width(texts: list[tuple[str, int]]) -> float:
-    widest = max(len(text) * px * CHAR_EM for text, px in texts)
+def _width(texts: list[tuple[str, int, str]]) -> float:
+    widest = max(len(text) * px * CHAR_EM for text, px, _ in texts)
     return min(MAX_W, max(MIN_W, widest + 2 * PAD))
 
 
@@ -120,30 +133,42 @@ def _columns(graph: PipelineGraph) -> list[list[GraphNode]]:
     return columns
 
 
-def layout(graph: PipelineGraph) -> Layout:
-    """Every node's box, each column's extent, and the drawing's size."""
+def layout(graph: PipelineGraph, statuses: Mapping[str, str] | None = None) -> Layout:
+    """Every node's box, each column's extent, and the drawing's size (a node with a status
+    has a line more)."""
+    statuses = statuses or {}
+    texts = {n.key: _texts(n, statuses.get(n.key)) for n in graph.nodes}
+    high = {
+        n.key: HEIGHT[n.kind] + LINE_H * (len(texts[n.key]) - LINES[n.kind]) for n in graph.nodes
+    }
     columns = _columns(graph)
-    heights = [sum(HEIGHT[n.kind] for n in c) + ROW_GAP * max(len(c) - 1, 0) for c in columns]
+    heights = [sum(high[n.key] for n in c) + ROW_GAP * max(len(c) - 1, 0) for c in columns]
     tallest = max(heights, default=0)
     top = MARGIN + CAPTION_H + LANE  # a lane above the tallest column for edges that skip it
     boxes: dict[str, _Box] = {}
     extents = []
     x = float(MARGIN)
     for index, (column, height) in enumerate(zip(columns, heights, strict=True)):
-        width = max(_width(_texts(n)) for n in column)
+        width = max(_width(texts[n.key]) for n in column)
         y = first = top + (tallest - height) / 2
         for node in column:
-            boxes[node.key] = _Box(node, index, x, y, width, HEIGHT[node.kind])
-            y += HEIGHT[node.kind] + ROW_GAP
+            boxes[node.key] = _Box(node, index, x, y, width, high[node.key], texts[node.key])
+            y += high[node.key] + ROW_GAP
         extents.append((x, x + width, first, first + height))
         x += width + COL_GAP
     width = max(x - COL_GAP + MARGIN, 2 * MARGIN + 420)  # room for the legend
     return Layout(boxes, extents, width, top + tallest + LANE + LEGEND_H + MARGIN)
 
 
-def _texts(node: GraphNode) -> list[tuple[str, int]]:
-    texts = [(node.name, NAME_PX), (node.detail, DETAIL_PX)]
-    return [*texts, (mode_label(node), DETAIL_PX)] if node.kind == STEP else texts
+def _texts(node: GraphNode, status: str | None) -> list[tuple[str, int, str]]:
+    """A node's lines: its name, its status (if any), its detail, a step's mode (if known)."""
+    texts = [(node.name, NAME_PX, "name")]
+    if status:
+        texts.append((f"{node.kind} · {status}", DETAIL_PX, "status"))
+    texts.append((node.detail, DETAIL_PX, "detail"))
+    if node.kind == STEP and mode_label(node):
+        texts.append((mode_label(node), DETAIL_PX, "mode"))
+    return texts
 
 
 def to_svg(
@@ -153,12 +178,13 @@ def to_svg(
 
     ``statuses`` maps node keys (``input:<artifact>``, ``step:<id>``, ``output:<name>``) to a
     status (``success``, ``failed``...): the node gets the class ``status-<status>`` (coloured
-    for the statuses a run records) and the status in its tooltip. ``id_prefix`` starts every
+    for the statuses a run records), a ``<kind> · <status>`` line and the status in its
+    tooltip. ``id_prefix`` starts every
     ``id`` in the SVG, so several SVGs can be inlined into one HTML page.
     """
     statuses = statuses or {}
     prefix = css_name(id_prefix)
-    drawn = layout(graph)
+    drawn = layout(graph, statuses)
     width, height = drawn.width, drawn.height
     title = f"pipeline {graph.name} ({graph.mode})"
     parts = [
@@ -183,9 +209,13 @@ def to_svg(
 
 
 def _status_style() -> str:
-    return "".join(
-        f".trakt-graph .node.status-{status} rect {{ fill: {fill}; }}\n"
-        for status, fill in _STATUS_FILL.items()
+    idle = ", ".join(f".trakt-graph .node.status-{status} rect" for status in _IDLE)
+    return (
+        "".join(
+            f".trakt-graph .node.status-{status} rect {{ fill: {fill}; }}\n"
+            for status, fill in _STATUS_FILL.items()
+        )
+        + f"{idle} {{ stroke-dasharray: 4 3; }}\n"
     )
 
 
@@ -204,8 +234,9 @@ def _node(box: _Box, status: str | None, element_id: str) -> str:
     classes = ["node", node.kind]
     if node.mode:
         classes.append(node.mode)
+    classes.append(f"node-{node.kind}")
     tooltip = f"{node.kind} {node.name}: {node.detail}"
-    if node.kind == STEP:
+    if node.kind == STEP and mode_label(node):
         tooltip += f" ({mode_label(node)})"
     if status:
         classes.append(f"status-{css_name(status)}")
@@ -220,9 +251,8 @@ def _node(box: _Box, status: str | None, element_id: str) -> str:
         f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.w:.1f}" height="{box.h:.1f}" '
         f'rx="{radius:.1f}"/>',
     ]
-    texts = _texts(node)
     y = box.y + 18
-    for (text, px), cls in zip(texts, ("name", "detail", "mode"), strict=False):
+    for text, px, cls in box.texts:
         lines.append(
             f'<text class="{cls}" x="{cx:.1f}" y="{y:.1f}" text-anchor="middle">'
             f"{xml_text(_fit(text, px, box.w))}</text>"
