@@ -57,7 +57,7 @@ def test_one_column_holding_another_separator_suggests_sep(project: Project, sep
     error = result["error"]
     assert isinstance(error, dict)
     shown = "\\t" if sep == "\t" else sep
-    assert f"is the separator '{shown}'? set options: {{sep: '{shown}'}}" in error["message"]
+    assert f"is the separator '{shown}'? set options: {{sep: \"{shown}\"}}" in error["message"]
     assert "on_bad_lines: skip" not in error["message"]
 
 
