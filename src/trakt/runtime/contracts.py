@@ -91,6 +91,7 @@ class ContractState:
     # the reader's fix when a required column is missing because the header was split wrong
     # (``id;amount`` read with ``,``: set ``sep``); said with the missing column
     header_hint: str | None = None
+    decimal: str = "."  # the input's decimal character (CSV options.decimal): "1,50" is 1.50
 
     def _finding(self, kind: str, column: str, rule: str) -> _Finding:
         return self.findings.setdefault((kind, column, rule), _Finding(kind, column, rule))
@@ -112,7 +113,8 @@ class ContractState:
                 frame[name] = coerce(nulls, rule.type)[0]
                 continue
             raw = frame[name]
-            typed, misfit = coerce(raw, rule.type, self.memo.setdefault(name, {}))
+            memo = self.memo.setdefault(name, {})
+            typed, misfit = coerce(raw, rule.type, memo, self.decimal)
             failed = typed.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
             failed = failed.fillna(False).astype(bool)
             invalid = failed & ~misfit

@@ -79,6 +79,7 @@ class InputSource:
                 spec.schema_,
                 ", ".join(f.shown for f in self.files),
                 source_column=self.source_column,
+                decimal=str(options.get("decimal") or "."),
             )
             if spec.schema_ is not None
             else None
