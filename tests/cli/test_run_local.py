@@ -140,6 +140,46 @@ def test_failing_step_exits_1_with_clear_last_line(tmp_path: Path) -> None:
     assert not (root / "out" / "final.csv").exists()
 
 
+RAISES_DEEP = (
+    "def run(ctx, input, output):\n"
+    "    return _total(input)\n"
+    "\n"
+    "\n"
+    "def _total(frame):\n"
+    "    return frame['amount'] + frame['missing']  # line 6 raises\n"
+    "run.declared_inputs = ['input']\n"
+    "run.declared_outputs = ['output']\n"
+)
+
+
+def test_failing_step_last_line_names_the_raising_file_and_line(tmp_path: Path) -> None:
+    root = _named_project(tmp_path)
+    step = root / "steps" / "boom.py"
+    step.write_text(RAISES_DEEP)
+    pipeline = root / "pipelines" / "demo" / "pipeline.yaml"
+    pipeline.write_text(pipeline.read_text().replace("steps.normalize.double_amount", "steps.boom"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    source = str(REPO / "src")  # this checkout's trakt, whichever one the venv installed
+    # from the project (the path relative to the cwd), and from elsewhere (the full path)
+    runs = [
+        (root, "--pipeline demo --input-dir in --output-dir out", "steps/boom.py"),
+        (
+            elsewhere,
+            f"--pipeline-file {pipeline} --input-dir {root / 'in'} --output-dir out",
+            str(step),
+        ),
+    ]
+    for cwd, flags, shown in runs:
+        path = source if cwd == root else f"{source}{os.pathsep}{root}"
+        proc = sh(f"python -m trakt.run_local {flags}", cwd, {"PYTHONPATH": path})
+        assert proc.returncode == 1, proc.stderr
+        last = proc.stderr.strip().splitlines()[-1]
+        # the innermost frame of the user's file: _total's line 6, not run's call on line 2
+        assert f"(at {shown}:6 in _total)" in last, proc.stderr
+        assert "failed at step 'double_amount': KeyError: 'missing'" in last
+
+
 FIVE_MISTAKES = """\
 name: broken
 inputs:

@@ -11,6 +11,15 @@ from trakt.errors import TraktError
 
 FORMATS = ("mermaid", "dot", "svg")
 
+EXAMPLES = """\
+examples:
+  trakt graph pipelines/demo/pipeline.yaml              # Mermaid, to paste into Markdown
+  trakt graph pipelines/demo/pipeline.yaml --format svg -o dag.svg
+  trakt graph pipeline.yaml --format dot | dot -Tpng -o dag.png   # with Graphviz installed
+
+Exit 0 when drawn, 2 if the pipeline is invalid (the problems printed as file:line:column).
+"""
+
 
 def register(sub: Any) -> None:
     """Add ``graph`` to the subcommands."""
@@ -19,6 +28,8 @@ def register(sub: Any) -> None:
         help="draw a pipeline's DAG (inputs, steps, outputs) as Mermaid, Graphviz DOT or SVG",
         description="Validate a pipeline file and print its DAG: inputs on the left, steps by "
         "depth, outputs on the right; each step marked stream or batch. Reads no data.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("pipeline_file")
     parser.add_argument(

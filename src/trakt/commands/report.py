@@ -9,6 +9,16 @@ from typing import Any
 
 from trakt.errors import EXIT_INVALID, EXIT_OK, EXIT_RUN_FAILED
 
+EXAMPLES = """\
+examples:
+  trakt report out/manifest.json                 # writes out/report.html
+  trakt report out/manifest.json -o /tmp/run.html
+  trakt run --pipeline demo --report             # the same page, written after the run
+
+The page is one HTML file with no external resource: open it offline or attach it to a ticket.
+Exit 0 when written, 2 if the manifest is missing or not a Trakt manifest.
+"""
+
 
 def register(sub: Any) -> None:
     """Add ``report`` to the subcommands."""
@@ -17,6 +27,8 @@ def register(sub: Any) -> None:
         help="write a self-contained HTML page of a run from its manifest.json",
         description="Render a run's manifest as one HTML page (DAG coloured by status, "
         "timeline, rows per step, column summaries, events, the error): no network needed.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("manifest", help="a run's manifest.json")
     parser.add_argument(

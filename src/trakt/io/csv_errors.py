@@ -25,18 +25,17 @@ from trakt.io.csv_options import (
     read_all,
     read_options,
 )
+from trakt.io.csv_separator import held_separator, separator, set_sep
 from trakt.io.rawshape import line_count, needs_careful_read
 from trakt.io.registry import ReadRequest
 
 FIX_ROWS = "fix the file, or set on_bad_lines: skip | quarantine on this input"
-OTHER_SEPARATORS = (";", "\t", "|")
 
 
 def fix_rows(request: ReadRequest) -> str:
     """The fix for malformed records: the separator, when the header is one column that holds
     another usual separator (``a;b;c`` read with ``,``), else fixing or setting them aside."""
     options = request.options
-    sep = options.get("sep") or options.get("delimiter") or ","
     encoding = str(options.get("encoding") or "utf-8")
     skip = int(options.get("skiprows") or 0)
     try:
@@ -45,15 +44,13 @@ def fix_rows(request: ReadRequest) -> str:
     except (OSError, LookupError):
         return FIX_ROWS
     header = lines[-1].rstrip("\r\n")
-    if sep in header:
-        return FIX_ROWS
-    found = next((c for c in OTHER_SEPARATORS if c in header), None)
+    found = held_separator(header, separator(options))
     if found is None:
         return FIX_ROWS
     shown = "\\t" if found == "\t" else found
     return (
-        f"the header line is one column holding '{shown}': is the separator '{shown}'? set "
-        f"options: {{sep: '{shown}'}} on this input (on_bad_lines would set aside good rows)"
+        f"the header line is one column holding '{shown}': {set_sep(found)} "
+        "(on_bad_lines would set aside good rows)"
     )
 
 

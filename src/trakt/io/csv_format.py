@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trakt.io.csv_option_rules import OPTION_NAMES, check_options
+from trakt.io.csv_separator import header_hint
 from trakt.io.csv_write_options import WRITER_OPTION_NAMES, check_writer_options
 from trakt.io.csv_write_options import writer_options_for as _writer_options_for
 
@@ -50,6 +51,11 @@ class CsvFormat:
         if isinstance(declared, str):
             return dict(options)
         return {**options, "dtype": {**(declared or {}), **dict.fromkeys(columns, "str")}}
+
+    def header_hint(self, names: list[str], options: Mapping[str, Any]) -> str | None:
+        """The fix when the columns read are one name holding another separator (``id;amount``
+        read with ``,``): set ``sep``; None when the header looks split right."""
+        return header_hint(names, options)
 
     def prepare(self, files: InputFiles, scratch: Callable[[str], Path]) -> Prepared:
         """The input's files made ready for the fast reader (decompressed, UTF-8, bad lines

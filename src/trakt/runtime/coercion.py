@@ -63,14 +63,17 @@ def misfit_rule(kind: str) -> str:
 
 
 def coerce(
-    raw: pd.Series, kind: str, memo: dict[str, Any] | None = None
+    raw: pd.Series, kind: str, memo: dict[str, Any] | None = None, decimal: str = "."
 ) -> tuple[pd.Series, pd.Series]:
     """Parse text into ``kind``: the typed values, and where a value parsed but would have
-    to change to fit (rounded, truncated, overflowed). Both kinds of failure become null."""
+    to change to fit (rounded, truncated, overflowed). Both kinds of failure become null.
+    ``decimal``: the input's decimal character (CSV ``options.decimal``), for numbers."""
     text = raw.astype("string")
     none = pd.Series(False, index=raw.index)
     if kind == "string":
         return raw, none
+    if kind in ("int", "float") or DECIMAL.fullmatch(kind):
+        text = _with_point(text, decimal)
     if kind == "int":
         return _to_int(text)
     if kind == "float":
@@ -84,6 +87,16 @@ def coerce(
     match = DECIMAL.fullmatch(kind)
     assert match, kind  # the spec validated the type
     return _to_decimal(text, int(match.group(1)), int(match.group(2)))
+
+
+def _with_point(text: pd.Series, decimal: str) -> pd.Series:
+    """Numbers written with another decimal character (``1,50`` under ``decimal: ","``) as
+    Python reads them; there a value holding a ``.`` is not a number (null: not valid), as
+    the CSV reader keeps such a column text."""
+    if decimal == ".":
+        return text
+    dotted = text.str.contains(".", regex=False).fillna(False).astype(bool)
+    return text.where(~dotted).str.replace(decimal, ".", regex=False)
 
 
 def _to_int(text: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -88,6 +88,10 @@ class ContractState:
     rejected: list[BadLine] = field(default_factory=list)
     source_column: str | None = None  # the input's own column of file names: not extra
     memo: dict[str, dict[str, Any]] = field(default_factory=dict)  # per column, across chunks
+    # the reader's fix when a required column is missing because the header was split wrong
+    # (``id;amount`` read with ``,``: set ``sep``); said with the missing column
+    header_hint: str | None = None
+    decimal: str = "."  # the input's decimal character (CSV options.decimal): "1,50" is 1.50
 
     def _finding(self, kind: str, column: str, rule: str) -> _Finding:
         return self.findings.setdefault((kind, column, rule), _Finding(kind, column, rule))
@@ -109,7 +113,8 @@ class ContractState:
                 frame[name] = coerce(nulls, rule.type)[0]
                 continue
             raw = frame[name]
-            typed, misfit = coerce(raw, rule.type, self.memo.setdefault(name, {}))
+            memo = self.memo.setdefault(name, {})
+            typed, misfit = coerce(raw, rule.type, memo, self.decimal)
             failed = typed.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
             failed = failed.fillna(False).astype(bool)
             invalid = failed & ~misfit
@@ -200,6 +205,13 @@ class ContractState:
             return
         order = {"missing_column": 0, "warning": 1, "coercion": 2}
         for finding in sorted(self.findings.values(), key=lambda f: order[f.kind]):
+            if finding.kind == "missing_column" and self.header_hint:
+                raise ContractViolation(
+                    f"{self.name}: required column '{finding.column}' is missing; "
+                    f"{self.header_hint}",
+                    **{self.kind: self.name},
+                    column=finding.column,
+                )
             if finding.kind in ("warning", "missing_column", "coercion"):
                 raise ContractViolation(
                     f"{self.name}: {finding.count} value(s) of column '{finding.column}': "
@@ -216,6 +228,8 @@ class ContractState:
         for f in sorted(self.findings.values(), key=lambda f: (order[f.kind], f.column, f.rule)):
             if f.kind == "missing_column":
                 message = f"required column '{f.column}' is missing"
+                if self.header_hint:
+                    message += f"; {self.header_hint}"
             elif f.kind == "coercion" and f.rule.startswith(MISFIT_RULE):
                 message = (
                     f"{f.count} value(s) of '{f.column}' do not fit "

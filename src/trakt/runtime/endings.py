@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trakt.errors import Cancelled, StepError, TraktError
 from trakt.runtime import cancel
 from trakt.runtime.messages import describe, one_line
 from trakt.runtime.tracebacks import location, shown_location, user_traceback
+
+if TYPE_CHECKING:
+    from trakt.runtime.manifest import InputRecord
 
 
 def failure_map(exc: TraktError) -> dict[str, BaseException]:
@@ -37,9 +40,10 @@ def describe_failure(run_id: str, error: Mapping[str, Any] | None, manifest_path
     chunk = f" (chunk {error['chunk_index']})" if error.get("chunk_index") is not None else ""
     raised = error.get("location")
     at = f" (at {shown_location(raised)})" if isinstance(raised, Mapping) else ""
+    hints = "".join(f"; {hint}" for hint in error.get("hints") or ())
     line = (
         f"run {run_id} failed at {where}{chunk}: {error.get('type')}: {error.get('message')}"
-        f"{at} (manifest: {manifest_path})"
+        f"{at}{hints} (manifest: {manifest_path})"
     )
     return one_line(line)
 
@@ -75,3 +79,22 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, TraktError):
         data.update({k: v for k, v in exc.fields.items() if k != "exception_type"})
     return data
+
+
+# What a step raises for a column its frame lacks (pandas and pyarrow, polars).
+MISSING_COLUMN = ("KeyError", "ColumnNotFoundError")
+
+
+def with_header_hints(error: dict[str, Any], inputs: Mapping[str, InputRecord]) -> dict[str, Any]:
+    """A step that failed for a missing column while an input's header was read as one column
+    holding another separator (``id;amount`` read with ``,``): the fix as the error's
+    ``hints``, said on the last stderr line (``inputs``: the manifest's input records)."""
+    if not error.get("step_id") or error.get("type") not in MISSING_COLUMN:
+        return error
+    hints = [
+        f"input '{name}': {event['message']}"
+        for name, record in inputs.items()
+        for event in record.events or ()
+        if event.get("rule") == "separator"
+    ]
+    return {**error, "hints": hints} if hints else error

@@ -67,9 +67,13 @@ def check_input_files(
                 continue
             missing = [c for c in required if c not in names]
             if missing:
+                hint = getattr(source.format, "header_hint", None)  # a header split wrong
+                fix = (hint(names, source.options) if hint else None) or (
+                    "fix the file, or mark the column required: false"
+                )
                 problems.append(
                     f"input '{artifact}': {f.shown} lacks required column"
                     f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} (its columns: "
-                    f"{', '.join(names)}); fix the file, or mark the column required: false"
+                    f"{', '.join(names)}); {fix}"
                 )
     return lines, problems

@@ -8,6 +8,7 @@ table read leaves the source: its contract checked, summarized and recorded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +38,9 @@ from trakt.runtime.summary import ColumnSummaries
 
 if TYPE_CHECKING:
     import pandas as pd
+
+_log = logging.getLogger("trakt.inputs")
+SEPARATOR_RULE = "separator"  # the rule of the warning: a header split wrong (set ``sep``)
 
 
 class InputSource:
@@ -75,11 +79,13 @@ class InputSource:
                 spec.schema_,
                 ", ".join(f.shown for f in self.files),
                 source_column=self.source_column,
+                decimal=str(options.get("decimal") or "."),
             )
             if spec.schema_ is not None
             else None
         )
         self.summary: ColumnSummaries | None = None
+        self.header_hint: str | None = None  # the fix for a header split wrong: set ``sep``
         self.record = InputRecord(redacted(uri), self.format.name, spec.combine_strategy)
         self.recorded = False  # whether the manifest holds the record yet
         self.originals: list[tuple[str, Path]] = []  # (shown name, local path) once prepared
@@ -174,6 +180,8 @@ class InputSource:
         """A table (or chunk) just read, on its way out: the contract applied (which makes it
         a pandas frame), summarized, recorded; ``first`` for the first chunk."""
         data: pa.Table | pd.DataFrame = table
+        if first:
+            self._check_header(table)
         if self.contract is not None:
             data = self.contract.apply(as_pandas(table))
             try:
@@ -193,13 +201,42 @@ class InputSource:
         record.files = [self._file_record(f) for f in self.files]
         return data
 
-    def finish(self) -> None:
-        """Once the input has been read (or failed): its contract's events recorded."""
+    def _check_header(self, table: pa.Table) -> None:
+        """A header read as one column holding another separator (``id;amount`` read with
+        ``,``): a warning now (stderr, the manifest), the fix with any missing column later."""
+        hint = getattr(self.format, "header_hint", None)
+        names = [n for n in table.column_names if n != self.source_column]
+        self.header_hint = hint(names, self.options) if hint is not None else None
+        if self.header_hint is None:
+            return
         if self.contract is not None:
-            self.record.events = [
-                {"kind": kind, "message": message, "at": utc_now(), **attributes}
-                for kind, message, attributes in self.contract.events()
-            ]
+            self.contract.header_hint = self.header_hint
+        else:  # in the manifest at once: a step may fail before the input is read to its end
+            self.record.events = [self._warning(self.header_hint)]
+        _log.warning("input '%s' (%s): %s", self.artifact, self.shown, self.header_hint)
+
+    @property
+    def shown(self) -> str:
+        """The input's files, as the user named them."""
+        return ", ".join(f.shown for f in self.files)
+
+    def finish(self) -> None:
+        """Once the input has been read (or failed): its contract's events recorded, with the
+        warning of a header split wrong unless a missing column said it already."""
+        if self.contract is None:
+            return  # a header's warning is recorded as soon as it is seen
+        events = [
+            {"kind": kind, "message": message, "at": utc_now(), **attributes}
+            for kind, message, attributes in self.contract.events()
+        ]
+        said = any(e["kind"] == "missing_column" for e in events)  # with the hint
+        if self.header_hint is not None and not said:
+            events.insert(0, self._warning(self.header_hint))
+        self.record.events = events
+
+    @staticmethod
+    def _warning(hint: str) -> dict[str, Any]:
+        return {"kind": "warning", "message": hint, "at": utc_now(), "rule": SEPARATOR_RULE}
 
     def _file_record(self, f: SourceFile) -> FileRecord:
         """One file: its records, how many were kept and set aside."""

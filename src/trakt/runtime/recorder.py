@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from trakt.runtime.endings import with_header_hints
 from trakt.runtime.manifest import Manifest, write_json_atomic
 
 
@@ -46,7 +47,7 @@ class RunRecorder:
 
     def failed(self, error: dict[str, Any]) -> None:
         """The run failed: nothing of it was published."""
-        self.manifest.finish("failed", error)
+        self.manifest.finish("failed", with_header_hints(error, self.manifest.inputs))
         self.manifest.outputs.clear()
 
     def cancelled(self, signal_name: str, step_id: str | None) -> None:
