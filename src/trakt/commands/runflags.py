@@ -100,7 +100,7 @@ def dry_run(
     from trakt.runtime.dry_run import plan_lines
 
     lines, problems = plan_lines(
-        chosen.plan, chosen, Path(dirs.input_dir), dirs.output_dir, input_overrides
+        chosen.plan, chosen, dirs.input_dir, dirs.output_dir, input_overrides
     )
     print("\n".join(lines))
     for problem in problems:

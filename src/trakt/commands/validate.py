@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from trakt.errors import EXIT_INVALID, EXIT_OK, TraktError, UsageError
@@ -39,8 +38,9 @@ def register(sub: Any) -> None:
     )
     parser.add_argument(
         "--input-dir",
-        help="also check that every input resolves under this dir and that every file's "
-        "header has the columns its contract requires (headers only, no data)",
+        help="also check that every input resolves under this dir (a path, file:// or store "
+        "URI such as s3://bucket/in) and that every file's header has the columns its contract "
+        "requires (headers only, no data)",
     )
     parser.add_argument(
         "--set",
@@ -95,7 +95,7 @@ def validate(path: str, sets: list[str] | None = None, input_dir: str | None = N
     if input_dir is not None:
         from trakt.runtime.input_check import check_input_files
 
-        lines, problems = check_input_files(plan, Path(input_dir))
+        lines, problems = check_input_files(plan, input_dir)
         for line in lines:
             print(line)
         if problems:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CODECS = tuple(COMPRESSION_BY_EXTENSION.values())
 _BLOCK = 1 << 20
+_HEAD_BLOCK = 64 << 10  # a header is read in small blocks: little past its end
 # gzip's own default (the gzip tool's): level 9 is several times slower for a few % smaller.
 _GZIP_LEVEL = 6
 _XZ_PRESET = 6
@@ -90,6 +91,31 @@ def decompress(path: Path, codec: str, dest: Path, shown: str) -> None:
                 except OSError as exc:
                     raise OSError(exc.errno, exc.strerror or str(exc), str(dest)) from None
         finally:
+            stream.close()
+
+
+def head_lines(raw: BinaryIO, codec: str | None, at_least: int, shown: str) -> tuple[bytes, bool]:
+    """The start of ``raw``, decompressed with ``codec`` (None: as it is): whole lines, at
+    least ``at_least`` bytes where the file has them; and whether that is the whole file. It
+    is read block by block, so a store file opened lazily is fetched only that far."""
+    stream: _Readable = raw if codec is None else _reader(raw, codec)
+    data = bytearray()
+    try:
+        while True:
+            try:
+                block = stream.read(_HEAD_BLOCK)
+            except _DECODE_ERRORS as exc:
+                if codec is None:
+                    raise
+                raise _corrupt(shown, codec, exc) from None
+            if not block:
+                return bytes(data), True
+            data += block
+            end = data.rfind(b"\n")
+            if len(data) >= at_least and end >= 0:
+                return bytes(data[: end + 1]), False
+    finally:
+        if stream is not raw:
             stream.close()
 
 

@@ -31,6 +31,7 @@ class CsvFormat:
     writer_option_names = WRITER_OPTION_NAMES
     sets_aside_bad_lines = True  # records with the wrong number of fields: on_bad_lines
     rereads_as_text = True  # a column typed differently across files is re-read as text
+    header_in_first_lines = True  # a file's first whole lines read as a file: its header
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         return check_options(options)

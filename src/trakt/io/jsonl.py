@@ -64,6 +64,7 @@ class JsonlFormat:
     extensions: tuple[str, ...] = (".jsonl", ".ndjson")
     option_names = OPTION_NAMES
     writer_option_names = WRITER_OPTION_NAMES
+    header_in_first_lines = True  # the first block's keys are the columns (a stream's schema)
 
     def check_options(self, options: Mapping[str, Any]) -> list[str]:
         return check_options(options)

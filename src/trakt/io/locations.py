@@ -19,10 +19,12 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, TypeVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from trakt.errors import InputError, UsageError
+
+T = TypeVar("T")
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _GLOB_CHARS = set("*?[")
@@ -225,6 +227,16 @@ class StoreLocation:
                 shutil.copyfileobj(src, out, COPY_BLOCK)
 
         self._call(copy, f"cannot read {f.uri}:", shown=f.uri)
+
+    def reading(self, f: StoreFile, use: Callable[[BinaryIO], T]) -> T:
+        """``use`` applied to ``f`` opened for reading: only the blocks it reads are fetched
+        (a header, a footer), not the whole file."""
+
+        def read() -> T:
+            with self.fs.open(f.key, "rb", block_size=COPY_BLOCK) as src:
+                return use(src)
+
+        return self._call(read, f"cannot read {f.uri}:", shown=f.uri)  # type: ignore[no-any-return]
 
     def _shown(self, key: str) -> str:
         """A matched key in the user's spelling: the pattern's directory as written, then

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from trakt.io.registry import check_unknown_options
 
@@ -72,6 +72,13 @@ class ParquetFormat:
 
     def writer_options_for(self, path: str, options: Mapping[str, Any]) -> dict[str, Any]:
         return dict(options)
+
+    def schema_bytes(self, src: BinaryIO, size: int) -> bytes:
+        """A small file with this one's schema, read from ``src`` (the file, ``size`` bytes,
+        seekable): its footer only, so a store file's header costs two small reads."""
+        from trakt.io import parquet_io
+
+        return parquet_io.footer_file(src, size)
 
     def read_table(self, request: ReadRequest) -> pa.Table:
         from trakt.io import parquet_io

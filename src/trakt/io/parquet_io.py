@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -70,6 +70,25 @@ def read_schema(request: ReadRequest) -> pa.Schema:
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
     return plain_schema(schema)
+
+
+MAGIC = b"PAR1"
+
+
+def footer_file(src: BinaryIO, size: int) -> bytes:
+    """A Parquet file made of ``src``'s footer only (its schema and row group metadata, no
+    data): the magic, the footer, its length, the magic; :func:`read_schema` needs no more.
+    A file that does not end as Parquet does gives its last bytes: the reader says so."""
+    if size < 12:
+        src.seek(0)
+        return src.read()
+    src.seek(size - 8)
+    tail = src.read(8)
+    length = int.from_bytes(tail[:4], "little")
+    if tail[4:] != MAGIC or length > size - 12:
+        return tail
+    src.seek(size - 8 - length)
+    return MAGIC + src.read(length) + tail
 
 
 def iter_tables(

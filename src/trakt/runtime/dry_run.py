@@ -4,14 +4,15 @@ Nothing is read and nothing is written (not even the manifest)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 from trakt.errors import TraktError
-from trakt.io.locations import redacted
+from trakt.io.locations import is_store, local_path, redacted
 from trakt.io.sql_urls import is_database
 from trakt.model.interpolate import param_text
-from trakt.runtime.inputs import InputSource
+from trakt.runtime.input_probe import open_source
 from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.selection import Selection
 
@@ -36,9 +37,10 @@ def _step_mode(plan: ExecutionPlan, step: StepPlan) -> str:
 
 
 def input_lines(
-    plan: ExecutionPlan, input_dir: Path, overrides: Mapping[str, str]
+    plan: ExecutionPlan, input_dir: str | os.PathLike[str], overrides: Mapping[str, str]
 ) -> tuple[list[str], list[str]]:
-    """One line per input (its files and sizes), and the problems found resolving them."""
+    """One line per input (its files and sizes), and the problems found resolving them;
+    ``input_dir`` is any a run takes (a path, ``file://``, a store URI such as ``s3://``)."""
     lines, problems = [], []
     for index, (artifact, planned) in enumerate(plan.inputs.items()):
         override = overrides.get(artifact)
@@ -48,7 +50,7 @@ def input_lines(
             lines.append(f"  {artifact}: database {redacted(uri)} ({what}; not connected)")
             continue
         try:
-            source = InputSource.open(planned, index, input_dir, override, Path.cwd())
+            source = open_source(plan, index, planned, input_dir, override)
         except (TraktError, OSError) as exc:
             problems.append(getattr(exc, "message", str(exc)))
             continue
@@ -62,10 +64,18 @@ def input_lines(
     return lines, problems
 
 
+def output_file(output_dir: str, name: str) -> str:
+    """Where an output file would go, as the run names it: ``s3://b/out/final.csv`` under a
+    store output dir (no password), a path under a local one (a ``file://`` URI's path)."""
+    if is_store(output_dir):
+        return f"{redacted(output_dir.rstrip('/'))}/{name}"
+    return str(Path(local_path(output_dir)) / name)
+
+
 def plan_lines(
     plan: ExecutionPlan,
     selection: Selection,
-    input_dir: Path,
+    input_dir: str | os.PathLike[str],
     output_dir: str,
     overrides: Mapping[str, str],
 ) -> tuple[list[str], list[str]]:
@@ -87,12 +97,12 @@ def plan_lines(
             f"  {n}. {step.id} ({step.uses}), {_step_mode(plan, step)}: reads {reads}; "
             f"makes {makes}"
         )
-    lines.append(f"outputs, to {output_dir}:")
+    lines.append(f"outputs, to {redacted(output_dir)}:")
     for out in plan.outputs:
         where = (
             f"table {out.table.table} in {redacted(out.table.uri)}"
             if out.table is not None
-            else str(Path(output_dir) / out.path)
+            else output_file(output_dir, out.path)
         )
         lines.append(f"  {out.name} ({out.format}) from {out.from_} -> {where}")
     lines.append("dry run: no data read, nothing written")

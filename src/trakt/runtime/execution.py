@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from trakt.runtime.planning import ExecutionPlan, StepPlan
 from trakt.runtime.recorder import RunRecorder
 from trakt.runtime.safefs import create_new, distinct_places, ensure_dir, places
 from trakt.runtime.stepcalls import passes_through, step_failure
-from trakt.runtime.storage import input_uri, merged
+from trakt.runtime.storage import placed
 from trakt.runtime.targets import OutputTarget
 from trakt.runtime.timeouts import Overtime, deadline, disarm, set_last_resort
 
@@ -212,15 +212,9 @@ class Execution:
                     raise
 
     def _placed(self, planned: InputPlan) -> InputPlan:
-        """An input as this run reads it: under a store --input-dir, with the pipeline's
-        storage_options under its own."""
-        spec = planned.spec
-        options = merged(self.plan.pipeline.spec.storage_options, spec.storage_options)
-        uri = input_uri(spec.uri, self.settings.input_store)
-        if uri == spec.uri and options == spec.storage_options:
-            return planned
-        update = {"uri": uri, "storage_options": options}
-        return replace(planned, spec=spec.model_copy(update=update))
+        """An input as this run reads it (:func:`trakt.runtime.storage.placed`)."""
+        options = self.plan.pipeline.spec.storage_options
+        return placed(planned, options, self.settings.input_store)
 
     def refuse_overwrites_early(self) -> None:
         """Before the manifest is first written: no output, quarantine file or manifest may

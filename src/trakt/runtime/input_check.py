@@ -4,8 +4,8 @@ the warnings of ``trakt validate``: inputs nothing reads and artifacts nothing u
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from trakt.errors import TraktError
 from trakt.io.sql_urls import is_database
@@ -32,11 +32,17 @@ def unused(plan: ExecutionPlan) -> list[str]:
 
 
 def check_input_files(
-    plan: ExecutionPlan, input_dir: Path, overrides: Mapping[str, str] | None = None
+    plan: ExecutionPlan,
+    input_dir: str | os.PathLike[str],
+    overrides: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(lines saying what each input resolved to, problems): files found, and for inputs with
-    a ``schema:``, the required columns present in every file's header."""
-    from trakt.runtime.inputs import InputSource  # the data libraries: only with --input-dir
+    a ``schema:``, the required columns present in every file's header. ``input_dir`` is any
+    a run takes (a path, ``file://``, a store URI); a store file's header is read from its
+    start (:mod:`trakt.io.headers`)."""
+    # the data libraries: only with --input-dir
+    from trakt.io.headers import header_names
+    from trakt.runtime.input_probe import open_source
 
     lines, problems = [], []
     for index, (artifact, planned) in enumerate(plan.inputs.items()):
@@ -45,7 +51,7 @@ def check_input_files(
             lines.append(f"input '{artifact}': a database (not checked)")
             continue
         try:
-            source = InputSource.open(planned, index, input_dir, override, Path.cwd())
+            source = open_source(plan, index, planned, input_dir, override)
         except (TraktError, OSError) as exc:
             problems.append(getattr(exc, "message", None) or str(exc))
             continue
@@ -55,10 +61,8 @@ def check_input_files(
             continue
         required = [name for name, rule in schema.columns.items() if rule.required]
         for f in source.files:
-            if f.store is not None:
-                continue  # a store's file is only read once copied: checked by the run
             try:
-                names = source.format.schema(f.request(source.options, source.sheet)).names
+                names = header_names(source.format, f, source.options, source.sheet)
             except (TraktError, OSError) as exc:
                 problems.append(
                     f"input '{artifact}': cannot read the header of {f.shown}: "

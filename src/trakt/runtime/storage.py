@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from trakt.errors import UsageError
-from trakt.io.locations import is_store, join_uri, uri_scheme
+from trakt.io.locations import is_store, join_uri, local_path, uri_scheme
 from trakt.model.model import PipelineSpec
 from trakt.runtime.collector import Collector
+from trakt.runtime.datasets import InputPlan
 
 KEY = "storage_options"
 
@@ -61,6 +64,29 @@ def input_uri(uri: str, input_dir: str | None) -> str:
     if input_dir is None or is_store(uri) or explicitly_local(uri):
         return uri
     return join_uri(input_dir, uri)
+
+
+def input_location(input_dir: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """An input dir as a run takes it: (the local dir, None), or (``.``, the store URI) for
+    ``s3://...`` (a ``file://`` URI is a local dir)."""
+    text = os.fspath(input_dir)
+    if is_store(text):
+        return Path("."), text
+    return Path(local_path(text)), None
+
+
+def placed(
+    planned: InputPlan, pipeline_options: Mapping[str, Any], input_store: str | None
+) -> InputPlan:
+    """An input as a run reads it: its relative uri under a store input dir, with the
+    pipeline's storage_options under its own."""
+    spec = planned.spec
+    options = merged(pipeline_options, spec.storage_options)
+    uri = input_uri(spec.uri, input_store)
+    if uri == spec.uri and options == spec.storage_options:
+        return planned
+    update = {"uri": uri, "storage_options": options}
+    return replace(planned, spec=spec.model_copy(update=update))
 
 
 def check_at_run(
