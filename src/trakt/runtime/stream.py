@@ -5,11 +5,11 @@ they return iterators. Nothing is read until the driver pulls. Driving: the driv
 chunk from each sink (output writers, and a drain for artifacts nobody consumes) in turn, so a
 chunk flows from reader through every step to the writer before the next one is read.
 
-Fan-out: an artifact read by several consumers is split into branches (:class:`trakt.runtime.fanout.Fanout`).
-Because every sink advances one chunk per turn, the branches advance together and only the
-chunks in flight are held. (A branch that consumes everything before yielding — an
-aggregation — makes its siblings buffer; materialized inputs are read separately where they
-come from a file.)
+Fan-out: an artifact read by several consumers is split into branches
+(:class:`trakt.runtime.fanout.Fanout`). Because every sink advances one chunk per turn, the
+branches advance together and only the chunks in flight are held. (A branch that consumes
+everything before yielding — an aggregation — makes its siblings buffer; materialized inputs
+are read separately where they come from a file.)
 """
 
 from __future__ import annotations
