@@ -77,6 +77,10 @@ class DatabaseSource(InputSource):
         self.record = InputRecord(redacted_url(uri), dialect(uri) or "", "concat")
         self.record.table, self.record.query = spec.table, spec.query
         self.recorded = False
+        self.header_hint = None
+
+    def _check_header(self, table: pa.Table) -> None:
+        """A table's columns are the database's: no header line to have been split wrong."""
 
     def prepare(self, new_file: Callable[[str], Path]) -> None:
         """Connect and learn the result's columns: a missing table, a wrong password or an
