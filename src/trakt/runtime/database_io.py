@@ -55,29 +55,15 @@ class DatabaseSource(InputSource):
 
     def __init__(self, plan: InputPlan, index: int, uri: str, base: Path) -> None:
         spec = plan.spec
-        self.artifact = plan.artifact
-        self.plan = plan
-        self.index = index
-        self.uri = uri
-        self.options = {}
-        self.source_column = None
-        self.combine_strategy = "concat"
-        self.sheet = None
-        self.files = []
-        self.scanned = None
-        self.bad = []
-        self.counts = {}
-        self.file_rows = {}
+        self._start(plan, index, uri)
+        self.combine_strategy, self.sheet = "concat", None  # one table, no sheets
         self.reader = DatabaseReader(plan.artifact, uri, spec.table, spec.query, spec.params, base)
         shown = described(uri, spec.table, spec.query)
         self.contract = (
             ContractState(plan.artifact, spec.schema_, shown) if spec.schema_ is not None else None
         )
-        self.summary = None
         self.record = InputRecord(redacted_url(uri), dialect(uri) or "", "concat")
         self.record.table, self.record.query = spec.table, spec.query
-        self.recorded = False
-        self.header_hint = None
 
     def _check_header(self, table: pa.Table) -> None:
         """A table's columns are the database's: no header line to have been split wrong."""

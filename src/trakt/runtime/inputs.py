@@ -46,12 +46,14 @@ SEPARATOR_RULE = "separator"  # the rule of the warning: a header split wrong (s
 class InputSource:
     """One input artifact (see the module docstring)."""
 
+    options: dict[str, Any]
+    source_column: str | None
+    files: list[SourceFile]
+    contract: ContractState | None
+
     def __init__(self, plan: InputPlan, index: int, uri: str, base: Path, fmt: str) -> None:
+        self._start(plan, index, uri)
         spec = plan.spec
-        self.artifact = plan.artifact
-        self.plan = plan
-        self.index = index  # names its scratch copies (the name need not fit in a path)
-        self.uri = uri
         self.format: Format = get_format(fmt)
         options = self.format.options_for(uri, spec.options)  # e.g. a .tsv file's separator
         if spec.schema_ is not None:  # declared columns read as text: the contract parses
@@ -61,18 +63,10 @@ class InputSource:
         # ``source_column`` may be given as the input's key or among its options: it is the
         # input's own column of file names, not a reader option.
         option_column = options.pop("source_column", None)
-        self.options: dict[str, Any] = options
-        self.source_column: str | None = spec.source_column or option_column
-        self.combine_strategy: str = spec.combine_strategy
-        self.sheet = spec.sheet
-        self.files: list[SourceFile] = resolve_files(
-            plan.artifact, uri, base, f"input{index}", spec.storage_options
-        )
+        self.options = options
+        self.source_column = spec.source_column or option_column
+        self.files = resolve_files(plan.artifact, uri, base, f"input{index}", spec.storage_options)
         self._check_one_format()
-        self.scanned: list[SourceFile] | None = None  # the files before bad lines went
-        self.bad: list[BadLine] = []
-        self.counts: dict[str, FileCounts] = {}  # by shown name: records, set aside
-        self.file_rows: dict[str, int] = {}  # by shown name: rows read
         self.contract = (
             ContractState(
                 plan.artifact,
@@ -84,9 +78,27 @@ class InputSource:
             if spec.schema_ is not None
             else None
         )
+        self.record = InputRecord(redacted(uri), self.format.name, spec.combine_strategy)
+
+    def _start(self, plan: InputPlan, index: int, uri: str) -> None:
+        """What every source holds before it is read, a database source too (which has no
+        files or format): its place in the plan, and an empty account of what was read."""
+        self.artifact = plan.artifact
+        self.plan = plan
+        self.index = index  # names its scratch copies (the name need not fit in a path)
+        self.uri = uri
+        self.options = {}
+        self.source_column = None
+        self.combine_strategy: str = plan.spec.combine_strategy
+        self.sheet = plan.spec.sheet
+        self.files = []
+        self.scanned: list[SourceFile] | None = None  # the files before bad lines went
+        self.bad: list[BadLine] = []
+        self.counts: dict[str, FileCounts] = {}  # by shown name: records, set aside
+        self.file_rows: dict[str, int] = {}  # by shown name: rows read
+        self.contract = None
         self.summary: ColumnSummaries | None = None
         self.header_hint: str | None = None  # the fix for a header split wrong: set ``sep``
-        self.record = InputRecord(redacted(uri), self.format.name, spec.combine_strategy)
         self.recorded = False  # whether the manifest holds the record yet
         self.originals: list[tuple[str, Path]] = []  # (shown name, local path) once prepared
 
