@@ -84,9 +84,11 @@ def _open(request: ReadRequest, types: Mapping[str, pa.DataType], block: int) ->
     )
 
 
-def _probe(request: ReadRequest) -> tuple[pa.Schema, dict[str, pa.DataType]]:
-    """The first block's inferred schema, and the declared dtypes plus text pins."""
-    check_quotes(request)
+def _probe(request: ReadRequest, quotes: bool = True) -> tuple[pa.Schema, dict[str, pa.DataType]]:
+    """The first block's inferred schema, and the declared dtypes plus text pins; ``quotes``:
+    the whole file's quoting looked at first."""
+    if quotes:
+        check_quotes(request)
 
     def schema_of(block: int) -> pa.Schema:
         with _open(request, {}, block) as reader:
@@ -119,14 +121,16 @@ def _first_block_types(
     return {n: settle(table.column(n), _decimal(request.options)).type for n in texts}
 
 
-def stream_schema(request: ReadRequest) -> pa.Schema:
+def stream_schema(request: ReadRequest, quotes: bool = True) -> pa.Schema:
     """The types stream mode reads with: inferred from the first block, declared ones applied.
 
     Batch mode infers from the whole file; the two agree unless a column's first block is
     empty or narrower (ints) than later rows, which stream mode reports as a clear error.
+    ``quotes=False`` leaves the whole file's quoting to the caller (a scan looks at it while
+    polars reads).
     """
     try:
-        inferred, types = _probe(request)
+        inferred, types = _probe(request, quotes)
         texts = _as_text(inferred, types)
         settled = _first_block_types(request, types, texts) if texts else {}
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:

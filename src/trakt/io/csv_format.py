@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from trakt.io.badlines import BadLine
+    from trakt.io.csv_scan import CsvScan
     from trakt.io.csv_writer import CsvTableWriter
     from trakt.io.registry import ReadRequest
     from trakt.io.sources import InputFiles, Prepared, SourceFile
@@ -92,6 +93,16 @@ class CsvFormat:
         from trakt.io.csv import stream_schema
 
         return stream_schema(request)
+
+    def scan(
+        self, request: ReadRequest, on_batch: Callable[[Any], None] | None = None
+    ) -> CsvScan | None:
+        """The file as a checked polars query (:mod:`trakt.io.csv_scan`), or None where only
+        the exact reader reads it as Trakt does."""
+        from trakt.io.csv import stream_schema
+        from trakt.io.csv_scan import scan
+
+        return scan(request, stream_schema(request, quotes=False), on_batch)
 
     def iter_tables(
         self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None

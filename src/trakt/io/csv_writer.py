@@ -280,9 +280,9 @@ class CsvTableWriter:
         where the bytes are certainly those :meth:`write` gives: the same ``write_csv``
         settings, no compression, at least two columns with plain names, and only column types
         polars writes as the table says (floats with NaN as missing, as :meth:`write` makes
-        them). ``also``: queries run along with it (``pl.collect_all``: a source they share
-        is read once), their results returned. None: nothing was written; collect the query
-        and :meth:`write` it."""
+        them). ``also``: queries run along with it (``pl.collect_all``; polars 2.1 reads a
+        file source once per query), their results returned.
+        None: nothing was written; collect the query and :meth:`write` it."""
         import polars as pl
 
         if self._codec is not None or self._names is not None:

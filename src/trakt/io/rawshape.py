@@ -37,15 +37,23 @@ def line_count(path: Path, options: Mapping[str, Any]) -> int:
 
 
 @dataclass(frozen=True)
-class _Shape:
+class Shape:
+    """What one pass over a file's bytes found (see :func:`file_shape`)."""
+
     odd: bool  # an odd number of unescaped quotes
     lines: int
     glued: bool  # a quote out of place (see _misplaced)
     lone_cr: bool
     newline: bool
+    seps: int = -1  # delimiter bytes in the file (-1: a multi-byte delimiter, not counted)
 
 
-def _shape_of(path: Path, options: Mapping[str, Any]) -> _Shape:
+def file_shape(path: Path, options: Mapping[str, Any]) -> Shape:
+    """The file's shape: quotes, lines, stray carriage returns, delimiters (cached)."""
+    return _shape_of(path, options)
+
+
+def _shape_of(path: Path, options: Mapping[str, Any]) -> Shape:
     d = Dialect.of(options)
     return _shape(path, *_stamp(path), d.quotechar, d.escapechar, d.delimiter)
 
@@ -88,13 +96,13 @@ def _misplaced(
 @functools.lru_cache(maxsize=64)
 def _shape(
     path: Path, size: int, mtime: int, quotechar: str, escapechar: str | None, delimiter: str
-) -> _Shape:
+) -> Shape:
     """The file's shape in one pass over the bytes, in blocks; cached by the file's size and
     modification time, as the probe and the read both ask."""
     quote = quotechar.encode("ascii")
     escaped = escapechar.encode("ascii") + quote if escapechar else None
     sep = delimiter.encode("utf-8")  # a multi-byte one is not looked at
-    count = lines = lone = newlines = 0
+    count = lines = lone = newlines = seps = 0
     glued = False
     tail = last = edge = b""
     with open(path, "rb") as handle:
@@ -115,17 +123,21 @@ def _shape(
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
             edge = block[-2:]
-            newlines += int(np.count_nonzero(a[len(a) - len(block) :] == 0x0A))
+            own = a[len(a) - len(block) :]
+            newlines += int(np.count_nonzero(own == 0x0A))
+            if len(sep) == 1:
+                seps += int(np.count_nonzero(own == sep[0]))
             if b"\r" in block or last == b"\r":
                 data = last + block  # a CRLF split across blocks counts once
                 lone += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")
             last = block[-1:]
     lone -= last == b"\r"  # the CR ending the file was counted as lone; it ends the last line
     lines = newlines + lone + (1 if last == b"\r" else 0)
-    return _Shape(
+    return Shape(
         odd=count % 2 == 1,
         lines=lines + (1 if last not in (b"", b"\n", b"\r") else 0),
         glued=glued,
         lone_cr=lone > 0,
         newline=newlines > 0,
+        seps=seps if len(sep) == 1 else -1,
     )

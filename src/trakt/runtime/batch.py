@@ -4,7 +4,9 @@ table (as read, or an Arrow step's), a pandas frame, or a polars DataFrame or La
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -14,6 +16,7 @@ from trakt.errors import TraktError
 from trakt.runtime.adapter import Data, is_lazy, is_polars, result_table, rows, step_input
 from trakt.runtime.execution import Execution
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.scans import ScanMismatch, Scans, guarded
 from trakt.runtime.shared_input import SharedInputGuard
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.stepcheck import (
@@ -24,6 +27,9 @@ from trakt.runtime.stepcheck import (
     finish_failed,
 )
 from trakt.runtime.timeouts import deadline
+from trakt.steps.builtins.chunks import SCANNED
+
+_log = logging.getLogger("trakt.scans")
 
 
 class BatchExecution(Execution):
@@ -31,6 +37,17 @@ class BatchExecution(Execution):
     outputs are written as soon as their artifact exists."""
 
     def run_body(self) -> None:
+        enabled = self.settings.scan_inputs
+        self.scans: Scans | None = Scans(self) if enabled else None
+        try:
+            self._run_steps()
+        except ScanMismatch as exc:
+            # The exact reader reads every input now; a real problem is worded by it.
+            _log.debug("the run starts over, every input read exactly: %s", exc)
+            self._start_over()
+            self._run_steps()
+
+    def _run_steps(self) -> None:
         self.artifacts: dict[str, Data] = {}
         self.written: set[str] = set()
         # Bindings still to be handed each artifact: every one but the last gets a deep copy.
@@ -43,14 +60,46 @@ class BatchExecution(Execution):
                 self._write_ready_outputs()
                 for artifact in self.plan.release_after.get(position, ()):
                     self.artifacts.pop(artifact, None)
+            if self.scans is not None:
+                self.scans.finish()
         finally:
             self.artifacts.clear()
 
+    def _start_over(self) -> None:
+        """Everything the scanned attempt wrote or recorded dropped (see runtime/scans.py)."""
+        for target in self.targets.values():
+            target.discard()
+        self.targets = self.new_targets()
+        self.scans = None
+        self.current_step = None
+        self.manifest.steps.clear()
+        self.manifest.inputs.clear()
+        self.manifest.outputs.clear()
+        for source in self.sources.values():
+            source.start_over()
+
     def _artifact(self, artifact: str) -> Data:
         if artifact not in self.artifacts and artifact in self.plan.inputs:
+            query = self.scans.open(artifact) if self.scans is not None else None
+            if query is not None:
+                self.artifacts[artifact] = query
+                return query
             self.artifacts[artifact] = self.read_whole(artifact)
             self.keeper.take(artifact, self.artifacts[artifact])
         return self.artifacts[artifact]
+
+    def _run(self, artifact: str, run: Callable[[], Any], ran: Callable[[Any], bool]) -> Any:
+        """A query over ``artifact`` run (scans it reads verified after, if ``ran``)."""
+        return guarded(run, [artifact], self.scans, ran)
+
+    def _rows(self, artifact: str, data: Data, fill: Callable[[int], None]) -> int:
+        """An artifact's rows; a query over a scan not run yet fills them in once it ran."""
+        if artifact in self.counts:
+            return self.counts[artifact]
+        if self.scans is not None and is_lazy(data) and self.scans.pending([artifact]):
+            self.scans.wait(artifact, data, fill)
+            return 0
+        return rows(data)
 
     def _hand_out(self, artifact: str, frame: str) -> Any:
         """The artifact for one binding, in the step's library, which may change it in place
@@ -69,20 +118,36 @@ class BatchExecution(Execution):
         if isinstance(data, pd.DataFrame) and frame == "pandas":
             return data.copy(deep=more)
         if is_lazy(data) and (more or frame != "polars"):
-            data = self.artifacts[artifact] = data.collect()
+            data = self.artifacts[artifact] = self._collect(artifact, data)
         if not more:  # held once: as the step's frame only
             self.artifacts.pop(artifact, None)
-        return step_input(data, frame)  # a new frame each time (polars: a clone)
+        handed = step_input(data, frame)  # a new frame each time (polars: a clone)
+        if is_lazy(handed) and self.scans is not None and self.scans.pending([artifact]):
+            setattr(handed, SCANNED, True)  # a built-in extends it too
+        return handed
+
+    def _collect(self, artifact: str, query: Any) -> Any:
+        """A LazyFrame artifact's rows (its query run once)."""
+        collected = self._run(artifact, query.collect, lambda _: True)
+        self._known(artifact, collected.height)
+        return collected
+
+    def _known(self, artifact: str, count: int) -> None:
+        """A LazyFrame artifact's rows, now that its query ran."""
+        self.counts[artifact] = count
+        if self.scans is not None:
+            self.scans.known(artifact, count)
 
     def _run_step(self, step: StepPlan) -> None:
         # Inputs are read before the step starts: a read that fails is the input's failure.
         frames = {b: self._hand_out(a, step.frame) for b, a in step.inputs.items()}
         record, ctx = self.start_step(step)
+        scanned = self.scans.pending(step.inputs.values()) if self.scans is not None else None
         try:
-            record.rows_in = {
-                b: self.counts.get(step.inputs[b]) or rows(f) for b, f in frames.items()
-            }
-            if step.function.supports_stream and step.mode != "batch":
+            record.rows_in = {}
+            for b, f in frames.items():
+                record.rows_in[b] = self._rows(step.inputs[b], f, _filler(record.rows_in, b))
+            if step.function.supports_stream and step.mode != "batch" and not scanned:
                 produced = self._call_stream_step(step, ctx, frames)
             else:
                 result = check_outputs(step, self.call(step, ctx, frames))
@@ -91,18 +156,35 @@ class BatchExecution(Execution):
             frames.clear()  # the inputs' frames are the step's no longer: freed before storing
             for binding, value in produced.items():
                 produced[binding] = self._held(value)
-            record.rows_out = {b: rows(f) for b, f in produced.items()}
+            if scanned:
+                self._scanned_step(step, produced)
+            record.rows_out = {}
+            for b, f in produced.items():
+                record.rows_out[b] = self._rows(step.outputs[b], f, _filler(record.rows_out, b))
+        except ScanMismatch:
+            raise
         except BaseException as exc:
+            if scanned and isinstance(exc, Exception):  # maybe the file: read it exactly
+                raise ScanMismatch(f"step '{step.id}': {exc}") from exc
             finish_failed(record, ctx, exc, step.id)
             raise
         for binding, frame in produced.items():
             artifact = step.outputs[binding]
             self.artifacts[artifact] = frame
-            if is_lazy(frame):
+            if is_lazy(frame) and not (self.scans is not None and self.scans.waits(artifact)):
                 self.counts[artifact] = record.rows_out[binding]
             self.keeper.take(artifact, frame)
         record.events = [e.to_dict() for e in ctx.events]
         record.finish("success")
+
+    def _scanned_step(self, step: StepPlan, produced: dict[str, Data]) -> None:
+        """A step that read a scan: its lazy outputs go on reading it; anything else means the
+        step ran the query itself, so the scan is verified now."""
+        assert self.scans is not None
+        lazy = {step.outputs[b] for b, v in produced.items() if is_lazy(v)}
+        self.scans.derive(step.inputs.values(), step.outputs.values(), lazy)
+        if len(lazy) < len(produced):
+            self.scans.ran(step.inputs.values())
 
     @staticmethod
     def _held(value: Data) -> Data:
@@ -168,10 +250,23 @@ class BatchExecution(Execution):
         if not others:
             count = self.counts.get(artifact) if is_lazy(frame) else frame.height
             query = frame if is_lazy(frame) else frame.lazy()
-            if self.targets[name].sink(query, count, self.settings.column_summaries):
+            target, summaries = self.targets[name], self.settings.column_summaries
+            sink = lambda: target.sink(query, count, summaries)  # noqa: E731
+            written = self._run(artifact, sink, lambda rows: rows is not None)
+            if written is not None:
+                self._known(artifact, written)
                 return None
         if not is_lazy(frame):
             return frame
-        collected: Data = frame.collect()
+        collected: Data = self._collect(artifact, frame)
         self.artifacts[artifact] = collected
         return collected
+
+
+def _filler(counts: dict[str, int], binding: str) -> Callable[[int], None]:
+    """Sets one binding's row count once it is known."""
+
+    def fill(count: int) -> None:
+        counts[binding] = count
+
+    return fill

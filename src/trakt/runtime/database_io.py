@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -65,8 +66,12 @@ class DatabaseSource(InputSource):
         self.record = InputRecord(redacted_url(uri), dialect(uri) or "", "concat")
         self.record.table, self.record.query = spec.table, spec.query
 
-    def _check_header(self, table: pa.Table) -> None:
+    def _check_header(self, columns: list[str]) -> None:
         """A table's columns are the database's: no header line to have been split wrong."""
+
+    def scan(self, on_batch: Callable[[Any], None] | None) -> Any | None:
+        """A database result is read by its reader, never scanned as a file."""
+        return None
 
     def prepare(self, new_file: Callable[[str], Path]) -> None:
         """Connect and learn the result's columns: a missing table, a wrong password or an

@@ -70,6 +70,8 @@ class RunSettings:
     # Called with what ended the run in failure (``--pdb`` opens the debugger on it later).
     on_failure: Callable[[BaseException], None] | None = None
     input_hashes: bool = True  # a sha256 per input file in the manifest
+    # Batch: a CSV input read by a lazy polars step streams through it (runtime/scans.py).
+    scan_inputs: bool = True
     # Artifacts handed back in memory in the result's ``artifacts`` (runtime/keep.py).
     keep: tuple[str, ...] = ()
 
@@ -93,20 +95,25 @@ class Execution:
         self.sources: dict[str, InputSource] = {}
         # The run's database transactions: committed only when everything else succeeded.
         self.databases = DatabaseSessions(settings.start_dir or Path.cwd())
-        self.targets: dict[str, OutputTarget] = {
-            d.name: (
-                TableTarget(d, self.databases)
-                if d.table is not None
-                else OutputTarget(d, settings.output, settings.shown_output_dir, manifest.run_id)
-            )
-            for d in plan.outputs
-        }
+        self.targets: dict[str, OutputTarget] = self.new_targets()
         self.quarantine: dict[str, Path] = {}  # final name -> temporary file
         self.current_step: str | None = None
         self.scratch = settings.output.temporary(manifest.run_id, "work")
         self.exit_code = EXIT_OK
         self.hasher = InputHasher() if settings.input_hashes else None
         self.keeper = Keeper(settings.keep)
+
+    def new_targets(self) -> dict[str, OutputTarget]:
+        """An output target per output dataset, nothing written yet."""
+        settings, run_id = self.settings, self.manifest.run_id
+        return {
+            d.name: (
+                TableTarget(d, self.databases)
+                if d.table is not None
+                else OutputTarget(d, settings.output, settings.shown_output_dir, run_id)
+            )
+            for d in self.plan.outputs
+        }
 
     def run_body(self) -> None:
         raise NotImplementedError

@@ -186,6 +186,37 @@ class InputSource:
             self.source_column,
         )
 
+    def scan(self, on_batch: Callable[[Any], None] | None) -> Any | None:
+        """The input as a checked polars query (the format's ``scan``: one file, no contract,
+        no column of file names), or None: it is read by :meth:`read`. ``on_batch`` sees each
+        batch of typed rows as it passes (the column summary)."""
+        scan = getattr(self.format, "scan", None)
+        if scan is None or self.contract is not None or self.source_column is not None:
+            return None
+        if len(self.files) != 1:
+            return None
+        found = scan(self.files[0].request(self.options, self.sheet), on_batch)
+        if found is not None:
+            self._check_header(list(found.schema.names))
+        return found
+
+    def took_scan(self, rows: int, columns: list[str], timing: Timing) -> None:
+        """A scan verified: its rows and columns recorded as a read's are."""
+        record = self.record
+        fields = timing.fields()
+        record.started_at, record.duration_s = fields["started_at"], fields["duration_s"]
+        record.rows = rows
+        record.columns = columns
+        self.file_rows = {self.files[0].shown: rows}
+        record.files = [self._file_record(f) for f in self.files]
+
+    def start_over(self) -> None:
+        """Forget what a scan recorded: the input is read again, by :meth:`read`."""
+        self.record = InputRecord(redacted(self.uri), self.format.name, self.combine_strategy)
+        self.summary = None
+        self.file_rows = {}
+        self.header_hint = None
+
     # --- what was read ----------------------------------------------------------------------
 
     def take(self, table: pa.Table, timing: Timing, summaries: bool, first: bool = True) -> Data:
@@ -193,7 +224,7 @@ class InputSource:
         a pandas frame), summarized, recorded; ``first`` for the first chunk."""
         data: pa.Table | pd.DataFrame = table
         if first:
-            self._check_header(table)
+            self._check_header(table.column_names)
         if self.contract is not None:
             data = self.contract.apply(as_pandas(table))
             try:
@@ -213,11 +244,11 @@ class InputSource:
         record.files = [self._file_record(f) for f in self.files]
         return data
 
-    def _check_header(self, table: pa.Table) -> None:
+    def _check_header(self, columns: list[str]) -> None:
         """A header read as one column holding another separator (``id;amount`` read with
         ``,``): a warning now (stderr, the manifest), the fix with any missing column later."""
         hint = getattr(self.format, "header_hint", None)
-        names = [n for n in table.column_names if n != self.source_column]
+        names = [n for n in columns if n != self.source_column]
         self.header_hint = hint(names, self.options) if hint is not None else None
         if self.header_hint is None:
             return

@@ -83,6 +83,7 @@ class LocalRunner:
         scratch_dir: str | os.PathLike[str] | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
         input_hashes: bool = True,
+        scan_inputs: bool = True,
     ) -> None:
         if stream_chunk_size is not None and stream_chunk_size < 1:
             raise UsageError(f"stream_chunk_size must be at least 1, got {stream_chunk_size}")
@@ -115,6 +116,8 @@ class LocalRunner:
         # Called with the exception that failed a run (the CLI's --pdb debugs it afterwards).
         self.on_failure = on_failure
         self.input_hashes = input_hashes  # a sha256 per input file in the manifest
+        # Batch: a CSV input read by a lazy polars step streams through it (runtime/scans.py).
+        self.scan_inputs = scan_inputs
 
     def run(
         self,
@@ -178,6 +181,7 @@ class LocalRunner:
                 manifest_upload=manifest_file.upload if manifest_file else None,
                 on_failure=self.on_failure,
                 input_hashes=self.input_hashes,
+                scan_inputs=self.scan_inputs,
             )
             settings.output.create()
             with settings.output.locked(manifest.run_id):

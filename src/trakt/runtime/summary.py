@@ -134,3 +134,61 @@ def summary_query(query: Any) -> Any:
             present = column.filter(column.is_not_nan()) if kind.is_float() else column
             exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
     return query.select(exprs)
+
+
+class BatchSummaries:
+    """:func:`summary_query`'s row, added up over the batches of a query as they pass
+    (``LazyFrame.map_batches``): the summary of rows streamed from a scan into a file, without
+    reading the source a second time. Thread-safe: polars hands batches over on its threads."""
+
+    def __init__(self, schema: Any) -> None:
+        import threading
+
+        import polars as pl
+
+        self.schema = schema
+        self._lock = threading.Lock()
+        self._parts: list[Any] = []
+        self._exprs = [pl.len().cast(pl.Int64).alias("rows")]
+        for i, (name, kind) in enumerate(schema.items()):
+            column = pl.col(name)
+            self._exprs.append(column.null_count().cast(pl.Int64).alias(f"n{i}"))
+            if kind.is_integer() or kind.is_float():
+                present = column.filter(column.is_not_nan()) if kind.is_float() else column
+                self._exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
+
+    def add(self, frame: Any) -> Any:
+        """One batch counted; the batch itself returned (the query goes on unchanged)."""
+        found = frame.select(self._exprs)
+        with self._lock:
+            self._parts.append(found)
+        return frame
+
+    def passing(self, query: Any) -> Any:
+        """``query`` with every batch counted on its way through."""
+        return query.map_batches(self.add, schema=self.schema, streamable=True)
+
+    def found(self) -> dict[str, Any]:
+        """The batches' rows combined: counts summed, the least min and greatest max."""
+        import polars as pl
+
+        if not self._parts:
+            empty: dict[str, Any] = (
+                pl.DataFrame(schema=self.schema).select(self._exprs).row(0, named=True)
+            )
+            return empty
+        parts = pl.concat(self._parts)
+        combined = [
+            (pl.col(n).min() if n.startswith("lo") else pl.col(n).max())
+            if n[:2] in ("lo", "hi")
+            else pl.col(n).sum()
+            for n in parts.columns
+        ]
+        found: dict[str, Any] = parts.select(combined).row(0, named=True)
+        return found
+
+    def into(self, summaries: ColumnSummaries) -> int:
+        """Add what was found to ``summaries``; the number of rows."""
+        found = self.found()
+        summaries.add_found(self.schema, found)
+        return int(found["rows"])

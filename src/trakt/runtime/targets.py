@@ -25,7 +25,7 @@ from trakt.runtime.datasets import OutputPlan
 from trakt.runtime.manifest import OutputRecord, Timing, utc_now
 from trakt.runtime.output_location import OutputLocation
 from trakt.runtime.safefs import create_new
-from trakt.runtime.summary import ColumnSummaries, summary_query
+from trakt.runtime.summary import BatchSummaries, ColumnSummaries
 
 
 class OutputTarget:
@@ -102,29 +102,33 @@ class OutputTarget:
             raise
         self.rows += rows(data)
 
-    def sink(self, query: Any, count: int | None, summaries: bool) -> bool:
+    def sink(self, query: Any, count: int | None, summaries: bool) -> int | None:
         """Write a polars LazyFrame straight into the file where the format's writer can and
-        no contract has to see the rows; its summary (and row count, where not known) from
-        a query run along with the sink, so the source is read once. False: nothing
-        written."""
+        no contract has to see the rows; its summary (and row count, where not known) added
+        up from the batches on their way into the file, so the source is read once. The rows
+        written, or None: nothing written."""
         sink = getattr(self.writer, "sink", None)  # a database table has no file writer
         if sink is None or self.contract is not None:
-            return False
-        also = [summary_query(query)] if summaries or count is None else []
+            return None
+        tally = BatchSummaries(query.collect_schema()) if summaries or count is None else None
         try:
-            found = sink(query, also)
+            found = sink(tally.passing(query) if tally is not None else query)
         except OutputError as exc:
             exc.fields.setdefault("output", self.name)
             raise
         if found is None:
-            return False
-        row = found[0].row(0, named=True) if found else {}
-        if summaries:
-            if self.summary is None:
-                self.summary = ColumnSummaries()
-            self.summary.add_found(query.collect_schema(), row)
-        self.rows += count if count is not None else int(row["rows"])
-        return True
+            return None
+        written = count
+        if tally is not None:
+            row = tally.found()
+            written = int(row["rows"]) if count is None else count
+            if summaries:
+                if self.summary is None:
+                    self.summary = ColumnSummaries()
+                self.summary.add_found(tally.schema, row)
+        assert written is not None
+        self.rows += written
+        return written
 
     def close(self) -> None:
         """Finish the file (footers, compression trailers); the events of its contract."""

@@ -43,6 +43,8 @@ class StepFunction:
     accepts_any_keyword: bool
     # The frame library its inputs arrive in (``run.frame``): pandas, polars or arrow.
     frame: str = "pandas"
+    # ``run.lazy``: a polars step that takes LazyFrames (an input may arrive as a file scan).
+    lazy: bool = False
 
     @property
     def is_declared(self) -> bool:
@@ -98,6 +100,7 @@ def describe(fn: Callable[..., Any], reference: str) -> StepFunction:
         parameters=named,
         accepts_any_keyword=any_kw,
         frame=_frame(getattr(fn, "frame", None), reference),
+        lazy=getattr(fn, "lazy", False) is True,
     )
 
 

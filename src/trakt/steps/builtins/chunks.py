@@ -16,6 +16,11 @@ Frame: TypeAlias = pl.DataFrame | pl.LazyFrame
 Frames: TypeAlias = Frame | Iterable[Frame]
 
 
+# The attribute that marks a LazyFrame as a scan of an input file (trakt.runtime.scans): a
+# built-in extends it lazily, so the file streams through polars once.
+SCANNED = "_trakt_scanned"
+
+
 def eager(frame: Frame) -> pl.DataFrame:
     """A frame collected (a LazyFrame from an upstream polars step)."""
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
@@ -23,6 +28,8 @@ def eager(frame: Frame) -> pl.DataFrame:
 
 def each(data: Frames, transform: Callable[[pl.DataFrame], pl.DataFrame]) -> Frames:
     """``transform`` applied to the frame, or to each chunk as it is pulled."""
+    if isinstance(data, pl.LazyFrame) and getattr(data, SCANNED, False):
+        return transform(data)  # type: ignore[arg-type]  # the transforms take both
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         return transform(eager(data))
     return _each(data, transform)

@@ -19,7 +19,11 @@ from trakt.steps.builtins.spec import (
 )
 
 
-@builtin("filter", [Param("where", TEXT, True, "SQL condition; rows where it is true are kept")])
+@builtin(
+    "filter",
+    [Param("where", TEXT, True, "SQL condition; rows where it is true are kept")],
+    lazy=True,
+)
 def filter_rows(ctx: Any, input: Frames, output: str, where: str) -> dict[str, Frames]:
     """Keep the rows where a SQL condition is true (null counts as false)."""
     condition = parse(where)

@@ -98,17 +98,20 @@ def builtin(
     stream: bool = True,
     stream_inputs: Sequence[str] | None = None,
     stateful: bool = False,
+    lazy: bool = False,
 ) -> Callable[[F], F]:
     """Mark a function as the built-in ``trakt.<name>``: it takes polars frames
     (``frame = "polars"``), binds ``inputs`` / ``outputs`` (None: by the naming convention),
-    streams when ``stream``, and keeps state across chunks when ``stateful`` (a distributed
-    runner then feeds it every chunk in order, on one partition)."""
+    streams when ``stream``, keeps state across chunks when ``stateful`` (a distributed
+    runner then feeds it every chunk in order, on one partition), and extends a scanned
+    input's query when ``lazy`` (trakt.runtime.scans)."""
 
     def mark(fn: F) -> F:
         target: Any = _guarded(fn, PREFIX + name)
         target.frame = "polars"
         target.supports_stream = stream
         target.stateful = stateful
+        target.lazy = lazy
         if inputs is not None:
             target.declared_inputs = list(inputs)
         if outputs is not None:

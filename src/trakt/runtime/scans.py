@@ -1,0 +1,195 @@
+"""Batch inputs read as polars scans: a CSV input whose one reader is a polars step that takes
+LazyFrames (``run.lazy = True``, and the built-ins select, rename, cast, derive and filter) is
+handed to it as a query over the file (:mod:`trakt.io.csv_scan`) instead of a table read
+whole. The step's query, and the polars steps after it, then run once, in polars' streaming
+engine, usually straight into the output file: one pass over the input, in bounded memory.
+
+The scan is verified once its rows have gone through (an output sunk, a frame collected):
+the exact reader's table or nothing. Where it is not (a later value that does not fit the
+type the first block gave, a short record, polars refusing the file), the run starts over
+with every input read by the exact reader, which also words any error as usual; so a step
+that takes LazyFrames may be called twice. Counts of rows that only the query knows
+(``rows_in`` / ``rows_out`` of the steps on the way) are filled in when it has run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from trakt.errors import TraktError
+from trakt.runtime.adapter import Data, rows
+from trakt.runtime.manifest import Timing
+from trakt.runtime.summary import BatchSummaries, ColumnSummaries
+from trakt.steps.builtins.chunks import SCANNED
+
+if TYPE_CHECKING:
+    from trakt.runtime.execution import Execution
+    from trakt.runtime.inputs import InputSource
+
+_log = logging.getLogger("trakt.scans")
+
+
+class ScanMismatch(Exception):
+    """A scanned input was not what its first block said, or polars refused it: the run
+    starts over, every input read by the exact reader."""
+
+
+@dataclass
+class _Scan:
+    source: InputSource
+    scan: Any  # trakt.io.csv_scan.CsvScan
+    summary: BatchSummaries | None
+    timing: Timing
+    verified: bool = False
+
+
+@dataclass
+class _Later:
+    data: Data
+    fills: list[Callable[[int], None]] = field(default_factory=list)
+
+
+class Scans:
+    """The scanned inputs of one batch run, which artifacts derive from them, and the row
+    counts waiting for their queries to run."""
+
+    def __init__(self, execution: Execution) -> None:
+        self.execution = execution
+        self.candidates = _candidates(execution)
+        self.scans: dict[str, _Scan] = {}
+        self.lineage: dict[str, frozenset[str]] = {}  # artifact -> scans its query runs
+        self.later: dict[str, _Later] = {}
+
+    def open(self, artifact: str) -> Any | None:
+        """The input as a marked LazyFrame, or None: read it whole."""
+        if artifact not in self.candidates:
+            return None
+        source = self.execution.sources[artifact]
+        timing = Timing.start()
+        summaries = self.execution.settings.column_summaries
+        holder: list[BatchSummaries] = []
+        try:
+            found = source.scan(lambda batch: holder[0].add(batch) if holder else None)
+        except TraktError:  # the exact reader says what is wrong, in its words
+            found = None
+        if found is None:
+            return None
+        _log.debug("input '%s': read by a polars scan", artifact)
+        if summaries:
+            holder.append(BatchSummaries(found.query.collect_schema()))
+        self.execution.manifest.inputs.setdefault(artifact, source.record)
+        self.scans[artifact] = _Scan(source, found, holder[0] if holder else None, timing)
+        self.lineage[artifact] = frozenset({artifact})
+        query = found.query
+        setattr(query, SCANNED, True)
+        return query
+
+    def pending(self, artifacts: Iterable[str]) -> frozenset[str]:
+        """The unverified scans the queries of ``artifacts`` run."""
+        found: set[str] = set()
+        for artifact in artifacts:
+            found |= {s for s in self.lineage.get(artifact, ()) if not self.scans[s].verified}
+        return frozenset(found)
+
+    def derive(self, inputs: Iterable[str], outputs: Iterable[str], lazy: set[str]) -> None:
+        """A step ran: its ``lazy`` outputs' queries run what its inputs' run."""
+        scans = self.pending(inputs)
+        for artifact in outputs:
+            if artifact in lazy and scans:
+                self.lineage[artifact] = scans
+
+    def wait(self, artifact: str, data: Data, fill: Callable[[int], None]) -> None:
+        """``fill`` the artifact's row count once its query has run."""
+        self.later.setdefault(artifact, _Later(data)).fills.append(fill)
+
+    def waits(self, artifact: str) -> bool:
+        """Whether the artifact's row count waits for its query to run."""
+        return artifact in self.later
+
+    def ran(self, artifacts: Iterable[str]) -> None:
+        """The queries of ``artifacts`` ran: verify the scans they read (ScanMismatch)."""
+        for name in sorted(self.pending(artifacts)):
+            self._verify(name)
+
+    def known(self, artifact: str, count: int) -> None:
+        """An artifact's row count, now that its query ran."""
+        waiting = self.later.pop(artifact, None)
+        for fill in waiting.fills if waiting else ():
+            fill(count)
+
+    def finish(self) -> None:
+        """Scans no query ran (a step's output nobody read) verified now, and the counts
+        still waiting counted: the input is read, as the exact reader would have read it."""
+        for name, scanned in self.scans.items():
+            if not scanned.verified:
+                query = scanned.scan.query.select(_len())
+                guarded(query.collect, [name], self)
+        for artifact in list(self.later):
+            self.known(artifact, rows(self.later[artifact].data))
+
+    def _verify(self, name: str) -> None:
+        scanned = self.scans[name]
+        why = scanned.scan.verify()
+        if why is not None:
+            raise ScanMismatch(f"input '{name}': {why}")
+        scanned.verified = True
+        _log.debug("input '%s': the scan read what the exact reader reads", name)
+        source = scanned.source
+        count = scanned.scan.tally.rows
+        source.took_scan(count, list(scanned.scan.schema.names), scanned.timing)
+        if scanned.summary is not None:
+            source.summary = ColumnSummaries()
+            scanned.summary.into(source.summary)
+        self.known(name, count)
+
+
+def guarded(
+    run: Callable[[], Any],
+    artifacts: Iterable[str],
+    scans: Scans | None,
+    ran: Callable[[Any], bool] = lambda _: True,
+) -> Any:
+    """``run()``, a query over ``artifacts``; with scans among them, a failure is the
+    scan's (the exact reader words it, or it recurs) and the scans are verified after, if
+    ``ran(result)`` says the query did run (a sink that declined did not)."""
+    names = list(artifacts)
+    if scans is None or not scans.pending(names):
+        return run()
+    try:
+        result = run()
+    except Exception as exc:
+        raise ScanMismatch(f"polars: {exc}") from exc
+    if ran(result):
+        scans.ran(names)
+    return result
+
+
+def _len() -> Any:
+    import polars as pl
+
+    return pl.len()
+
+
+def _candidates(execution: Execution) -> set[str]:
+    """Inputs that may be scanned: CSV-like files read by one lazy polars step only, in a run
+    that can start over cleanly (no data contract, database or kept artifact anywhere)."""
+    from trakt.runtime.inputs import InputSource
+
+    plan, settings = execution.plan, execution.settings
+    if settings.keep or any(d.table is not None or d.schema_ is not None for d in plan.outputs):
+        return set()
+    sources = execution.sources.values()
+    if any(type(s) is not InputSource or s.contract is not None for s in sources):
+        return set()
+    found: set[str] = set()
+    for artifact in plan.inputs:
+        readers = [(s, b) for s in plan.steps for b, a in s.inputs.items() if a == artifact]
+        if len(readers) != 1 or any(d.from_ == artifact for d in plan.outputs):
+            continue
+        step = readers[0][0]
+        if step.frame == "polars" and step.function.lazy:
+            found.add(artifact)
+    return found

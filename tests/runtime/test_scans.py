@@ -1,0 +1,280 @@
+"""Batch inputs read as polars scans (``trakt.runtime.scans``): byte for byte and record for
+record what the exact reader gives, or the run starts over and reads every input exactly."""
+
+from __future__ import annotations
+
+import json
+import logging
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from trakt import load_pipeline_from_yaml
+from trakt.runtime.local_runner import LocalRunner
+
+SELECT = """\
+- id: pick
+  uses: trakt.select
+  with: {input: orders, output: out, columns: COLUMNS}
+"""
+
+
+def _pipeline(root: Path, steps: str) -> Path:
+    body = textwrap.indent(steps, "  ")
+    text = (
+        "name: scans\ninputs:\n  orders:\n    uri: orders.csv\n"
+        f"steps:\n{body}outputs:\n  datasets:\n    - name: out\n      from: out\n"
+    )
+    path = root / "pipeline.yaml"
+    path.write_text(text)
+    return path
+
+
+def _run(root: Path, data: bytes, steps: str, scan: bool) -> dict[str, Any]:
+    """One batch run: the output's bytes, the manifest's parts that must agree, the error."""
+    (root / "input").mkdir(parents=True)
+    (root / "input" / "orders.csv").write_bytes(data)
+    runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+    result = runner.run(load_pipeline_from_yaml(_pipeline(root, steps)))
+    manifest = json.loads((root / "output" / "manifest.json").read_text())
+    out = root / "output" / "out.csv"
+    inputs = {
+        name: {k: v for k, v in entry.items() if k not in ("started_at", "duration_s")}
+        for name, entry in manifest["inputs"].items()
+    }
+    return {
+        "status": result["status"],
+        "error": str((manifest.get("error") or {}).get("message")).replace(str(root), "ROOT"),
+        "bytes": out.read_bytes() if out.exists() else None,
+        "inputs": inputs,
+        "steps": [
+            (s["id"], s["status"], s.get("rows_in"), s.get("rows_out")) for s in manifest["steps"]
+        ],
+        "outputs": [(o["name"], o["rows"], o.get("column_summaries")) for o in manifest["outputs"]],
+    }
+
+
+def _columns(data: bytes) -> str:
+    header = data.decode("utf-8-sig", "replace").splitlines()[0]
+    return json.dumps(list(reversed(header.split(","))))
+
+
+def _both(tmp_path: Path, data: bytes, steps: str | None = None) -> tuple[dict[str, Any], ...]:
+    steps = steps or SELECT.replace("COLUMNS", _columns(data))
+    return _run(tmp_path / "scan", data, steps, True), _run(tmp_path / "exact", data, steps, False)
+
+
+# (file, whether the scan's rows stand: False where the run must start over)
+CASES = {
+    "plain": (b"id,country,amount,qty,note\n1,FR,10.5,3,a\n2,DE,7,,\n3,,-2.25,0,c\n", True),
+    "quoted delimiters": (b'id,place,amount\n1,"GB, UK",2.5\n2,"a ""b"", c",3\n', True),
+    "missing markers": (b'id,note,amount\n1,NA,1.5\n2,null,\n3,"",2\n4,N/A,NaN\n5,x,1\n', True),
+    "crlf": (b"id,note,amount\r\n1,a,1.5\r\n2,b,2\r\n", True),
+    "no last line break": (b"id,note,amount\n1,a,1.5\n2,b,2", True),
+    "float spellings": (b"id,note,amount\n1,a,1e5\n2,b,.5\n3,c,5.\n4,d,-0.0\n", True),
+    "byte order mark": (b"\xef\xbb\xbfid,note,amount\n1,a,1.5\n", None),
+    "quoted line break": (b'id,note,amount\n1,"two\nlines",1.5\n2,b,2\n', False),
+    "short record": (b"id,note,amount\n1,a,1.5\n2,b\n", False),
+    "blank line": (b"id,note,amount\n1,a,1.5\n\n2,b,2\n", False),
+    "stray quote": (b'id,note,amount\n1,a"b,1.5\n2,b,2\n', False),
+    "text after a closing quote": (b'id,note,amount\n1,"a"b,1.5\n2,b,2\n', False),
+    "lone carriage return": (b"id,note,amount\n1,a\r2,b,2\n3,c,1\n", False),
+    "invalid utf-8": (b"id,note,amount\n1,\xff,1.5\n", False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_scan_gives_what_the_exact_reader_gives(
+    tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data, stands = CASES[name]
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        scanned, exact = _both(tmp_path, data)
+    assert scanned == exact
+    said = caplog.text
+    if stands is True:
+        assert "the scan read what the exact reader reads" in said
+        assert "starts over" not in said
+        assert scanned["status"] == "success"
+    elif stands is False:
+        assert "read by a polars scan" not in said or "starts over" in said
+
+
+def _later(first: str, later: str, rows: int = 120_000) -> bytes:
+    """A file whose first block (1 MiB) has ``first`` in column n, and ``later`` near its end."""
+    lines = [f"{i},{first},x{i}" for i in range(rows)]
+    lines[-3] = f"{rows},{later},y"
+    return ("id,n,note\n" + "\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        ("7", "007"),  # an int spelled so it would change: the column stays text
+        ("7", "+7"),
+        ("7", "-0"),
+        ("7", "1.5"),  # ints, then a float: float64
+        ("7", "99999999999999999999"),  # past int64
+        ("7", "seven"),
+        ("1.5", "+1.5"),
+        ("1.5", "01.5"),
+        ("1.5", "1e-400"),  # underflows
+        ("1.5", "1e400"),  # overflows
+        ("1.5", "0.12345678901234567890"),  # more digits than a float keeps
+        ("1.5", "abc"),
+    ],
+)
+def test_a_later_value_the_first_block_did_not_foresee_starts_the_run_over(
+    tmp_path: Path, first: str, later: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = _later(first, later)
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        scanned, exact = _both(tmp_path, data)
+    assert "read by a polars scan" in caplog.text
+    assert "the run starts over, every input read exactly" in caplog.text
+    assert scanned == exact
+    assert scanned["status"] == "success"
+    assert f"y,{later},{120_000}\n".encode() in scanned["bytes"]
+
+
+def test_a_derived_column_streams_and_counts(tmp_path: Path) -> None:
+    data = b"id,amount,note\n" + b"".join(b"%d,%d.5,n%d\n" % (i, i, i) for i in range(5000))
+    steps = """\
+- id: double
+  uses: trakt.derive
+  with: {input: orders, output: twice, columns: {amount: "amount * 2"}}
+- id: keep
+  uses: trakt.filter
+  with: {input: twice, output: out, where: "id % 2 = 0"}
+"""
+    scanned, exact = _both(tmp_path, data, steps)
+    assert scanned == exact
+    assert scanned["steps"] == [
+        ("double", "success", {"input": 5000}, {"output": 5000}),
+        ("keep", "success", {"input": 5000}, {"output": 2500}),
+    ]
+    assert scanned["inputs"]["orders"]["rows"] == 5000
+    assert scanned["inputs"]["orders"]["column_summaries"]["amount"]["max"] == 4999.5
+    assert scanned["bytes"].splitlines()[1] == b"0,1.0,n0"
+
+
+def test_a_bad_expression_fails_as_without_the_scan(tmp_path: Path) -> None:
+    steps = """\
+- id: double
+  uses: trakt.derive
+  with: {input: orders, output: out, columns: {x: "note * 2"}}
+"""
+    scanned, exact = _both(tmp_path, b"id,note\n1,a\n2,b\n", steps)
+    assert scanned == exact
+    assert scanned["status"] == "failed"
+    assert "double" in scanned["error"]
+
+
+STEP = """
+from pathlib import Path
+
+import polars as pl
+
+def run(ctx, input, output):
+    with open(SEEN, "a") as seen:
+        seen.write(type(input).__name__ + "\\n")
+    return {"output": input.with_columns(pl.col("amount") * 2)}
+
+run.frame = "polars"
+"""
+
+
+@pytest.mark.parametrize("lazy", [True, False])
+def test_a_polars_step_gets_a_scan_only_when_it_says_it_takes_lazyframes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lazy: bool
+) -> None:
+    module = f"double_{'lazy' if lazy else 'eager'}"
+    seen = tmp_path / "seen.txt"
+    code = f"SEEN = {str(seen)!r}\n" + STEP + ("run.lazy = True\n" if lazy else "")
+    (tmp_path / f"{module}.py").write_text(code)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    steps = f"""\
+- id: double
+  uses: {module}
+  with: {{input: orders, output: out}}
+"""
+    data = b"id,amount\n1,1.5\n2,\n3,-4\n"
+    scanned, exact = _both(tmp_path, data, steps)
+    assert scanned == exact
+    assert scanned["bytes"] == b"id,amount\n1,3.0\n2,\n3,-8.0\n"
+    # The scanned run first, then the exact one.
+    assert seen.read_text().split() == ["LazyFrame" if lazy else "DataFrame", "DataFrame"]
+
+
+_INTS = st.sampled_from(["0", "7", "-12", "007", "+3", "-0", "", "NA", "12345678901234567890"])
+_FLOATS = st.sampled_from(["1.5", "-2.25", "1e5", ".5", "5.", "+1.5", "01.5", "NaN", "inf", ""])
+_TEXTS = st.sampled_from(["a", "b c", '"x, y"', '"say ""hi"""', "null", "", "N/A", "é"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(rows=st.lists(st.tuples(_INTS, _FLOATS, _TEXTS), min_size=1, max_size=12))
+def test_any_small_file_reads_the_same_either_way(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]]
+) -> None:
+    data = ("id,amount,note\n" + "".join(",".join(r) + "\n" for r in rows)).encode()
+    scanned, exact = _both(tmp_path_factory.mktemp("law"), data)
+    assert scanned == exact
+
+
+JOIN_STEP = """
+import polars as pl
+
+def run(ctx, input, segments, output):
+    joined = input.lazy().join(segments.lazy(), on="customer", how="inner")
+    return {"output": joined.group_by("segment").agg(pl.col("amount").sum()).sort("segment")}
+
+run.frame = "polars"
+run.lazy = True
+run.declared_inputs = ["input", "segments"]
+run.declared_outputs = ["output"]
+"""
+
+
+def test_two_scanned_inputs_joined_into_a_parquet_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "join_step.py").write_text(JOIN_STEP)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    results = {}
+    for scan in (True, False):
+        root = tmp_path / str(scan)
+        (root / "input").mkdir(parents=True)
+        orders = "".join(f"c{i % 7},{i}.5\n" for i in range(200))
+        (root / "input" / "orders.csv").write_text("customer,amount\n" + orders)
+        (root / "input" / "segments.csv").write_text(
+            "customer,segment\n" + "".join(f"c{i},s{i % 3}\n" for i in range(6))
+        )
+        (root / "pipeline.yaml").write_text(
+            "name: join\ninputs:\n  orders: {uri: orders.csv}\n  segments: {uri: segments.csv}\n"
+            "steps:\n  - id: join\n    uses: join_step\n"
+            "    with: {input: orders, segments: segments, output: totals}\n"
+            "outputs:\n  datasets:\n    - {name: out, from: totals, path: out.parquet}\n"
+        )
+        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+            result = runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))
+        assert result["status"] == "success"
+        manifest = json.loads((root / "output" / "manifest.json").read_text())
+        results[scan] = (
+            (root / "output" / "out.parquet").read_bytes(),
+            {n: (i["rows"], i["column_summaries"]) for n, i in manifest["inputs"].items()},
+            [(s["rows_in"], s["rows_out"]) for s in manifest["steps"]],
+            [o["rows"] for o in manifest["outputs"]],
+        )
+    assert results[True] == results[False]
+    assert results[True][2] == [({"input": 200, "segments": 6}, {"output": 3})]
+    assert "input 'orders': the scan read what the exact reader reads" in caplog.text
+    assert "input 'segments': the scan read what the exact reader reads" in caplog.text
