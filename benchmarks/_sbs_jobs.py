@@ -126,8 +126,9 @@ def join_stream(ctx, input, segments, output):
 for _step in (double_run, double_stream, join_run, join_stream):
     _step.declared_outputs = ["output"]
     _step.frame = "polars"
-# Written for LazyFrames: a CSV input may arrive as a scan (Trakt's runtime/scans.py).
-double_run.lazy = join_run.lazy = True
+# Written for LazyFrames and free of side effects: a CSV input may arrive as a polars scan
+# (Trakt's runtime/scans.py), and a run that must give the scan up runs them again.
+double_run.lazy = join_run.lazy = double_stream.lazy = join_stream.lazy = True
 double_run.declared_inputs = double_stream.declared_inputs = ["input"]
 join_run.declared_inputs = join_stream.declared_inputs = ["input", "segments"]
 double_stream.supports_stream = join_stream.supports_stream = True

@@ -129,6 +129,8 @@ def _same(a: str, b: str, floats: bool) -> bool:
     policy="error",
     chunk=1,
 )
+# Found by a run: a lone CR before an unterminated quote merges two records into one set aside.
+@example(data=('0,00\n,\n,\n0\r,"q\n', False), mode="batch", policy="skip", chunk=1)
 def test_nothing_is_lost_or_changed_silently(
     tmp_path: Path, data: tuple[str, bool], mode: str, policy: str, chunk: int
 ) -> None:
@@ -153,7 +155,10 @@ def test_nothing_is_lost_or_changed_silently(
     assert counts["records"] == kept + set_aside
     unterminated, odd = _quirks(text)
     if unterminated:  # the quote swallowed the rest: Trakt reads those lines again
-        assert set_aside >= 1 and kept + set_aside >= len(data_records)
+        assert set_aside >= 1
+        # A lone CR as well: the csv module ends a record there, Trakt's careful read does
+        # not, so the record before the stray quote is set aside with it (one, not two).
+        assert kept + set_aside >= len(data_records) - (1 if odd else 0)
         return
     if odd:  # a merged or split record: set aside (the run fails under on_bad_lines: error)
         assert set_aside >= 1, (policy, text)

@@ -23,23 +23,26 @@ SELECT = """\
 """
 
 
-def _pipeline(root: Path, steps: str) -> Path:
+def _pipeline(root: Path, steps: str, mode: str) -> Path:
     body = textwrap.indent(steps, "  ")
     text = (
         "name: scans\ninputs:\n  orders:\n    uri: orders.csv\n"
         f"steps:\n{body}outputs:\n  datasets:\n    - name: out\n      from: out\n"
+        f"execution:\n  mode: {mode}\n"
     )
     path = root / "pipeline.yaml"
     path.write_text(text)
     return path
 
 
-def _run(root: Path, data: bytes, steps: str, scan: bool) -> dict[str, Any]:
-    """One batch run: the output's bytes, the manifest's parts that must agree, the error."""
+def _run(
+    root: Path, data: bytes, steps: str, scan: bool, mode: str = "batch", chunk: int = 50_000
+) -> dict[str, Any]:
+    """One run: the output's bytes, the manifest's parts that must agree, the error."""
     (root / "input").mkdir(parents=True)
     (root / "input" / "orders.csv").write_bytes(data)
-    runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
-    result = runner.run(load_pipeline_from_yaml(_pipeline(root, steps)))
+    runner = LocalRunner(root / "input", root / "output", scan_inputs=scan, stream_chunk_size=chunk)
+    result = runner.run(load_pipeline_from_yaml(_pipeline(root, steps, mode)))
     manifest = json.loads((root / "output" / "manifest.json").read_text())
     out = root / "output" / "out.csv"
     inputs = {
@@ -63,9 +66,14 @@ def _columns(data: bytes) -> str:
     return json.dumps(list(reversed(header.split(","))))
 
 
-def _both(tmp_path: Path, data: bytes, steps: str | None = None) -> tuple[dict[str, Any], ...]:
+def _both(
+    tmp_path: Path, data: bytes, steps: str | None = None, mode: str = "batch", chunk: int = 50_000
+) -> tuple[dict[str, Any], ...]:
     steps = steps or SELECT.replace("COLUMNS", _columns(data))
-    return _run(tmp_path / "scan", data, steps, True), _run(tmp_path / "exact", data, steps, False)
+    return (
+        _run(tmp_path / "scan", data, steps, True, mode, chunk),
+        _run(tmp_path / "exact", data, steps, False, mode, chunk),
+    )
 
 
 # (file, whether the scan's rows stand: False where the run must start over)
@@ -87,13 +95,17 @@ CASES = {
 }
 
 
+MODES = [("batch", 50_000), ("stream", 1), ("stream", 2), ("stream", 50_000)]
+
+
+@pytest.mark.parametrize(("mode", "chunk"), MODES)
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_scan_gives_what_the_exact_reader_gives(
-    tmp_path: Path, name: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, name: str, mode: str, chunk: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     data, stands = CASES[name]
     with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
-        scanned, exact = _both(tmp_path, data)
+        scanned, exact = _both(tmp_path, data, mode=mode, chunk=chunk)
     assert scanned == exact
     said = caplog.text
     if stands is True:
@@ -128,17 +140,22 @@ def _later(first: str, later: str, rows: int = 120_000) -> bytes:
         ("1.5", "abc"),
     ],
 )
+@pytest.mark.parametrize("mode", ["batch", "stream"])
 def test_a_later_value_the_first_block_did_not_foresee_starts_the_run_over(
-    tmp_path: Path, first: str, later: str, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, first: str, later: str, mode: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = _later(first, later)
     with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
-        scanned, exact = _both(tmp_path, data)
+        scanned, exact = _both(tmp_path, data, mode=mode)
     assert "read by a polars scan" in caplog.text
     assert "the run starts over, every input read exactly" in caplog.text
     assert scanned == exact
-    assert scanned["status"] == "success"
-    assert f"y,{later},{120_000}\n".encode() in scanned["bytes"]
+    if mode == "batch":  # the whole file decides a column's type
+        assert scanned["status"] == "success"
+        assert f"y,{later},{120_000}\n".encode() in scanned["bytes"]
+    else:  # the first block does: a later value that does not fit is a clear error
+        assert scanned["status"] == "failed"
+        assert later in scanned["error"]
 
 
 def test_a_derived_column_streams_and_counts(tmp_path: Path) -> None:
@@ -220,12 +237,17 @@ _TEXTS = st.sampled_from(["a", "b c", '"x, y"', '"say ""hi"""', "null", "", "N/A
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(rows=st.lists(st.tuples(_INTS, _FLOATS, _TEXTS), min_size=1, max_size=12))
+@given(
+    rows=st.lists(st.tuples(_INTS, _FLOATS, _TEXTS), min_size=1, max_size=12),
+    mode=st.sampled_from(MODES),
+)
 def test_any_small_file_reads_the_same_either_way(
-    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str, str]]
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str, str]],
+    mode: tuple[str, int],
 ) -> None:
     data = ("id,amount,note\n" + "".join(",".join(r) + "\n" for r in rows)).encode()
-    scanned, exact = _both(tmp_path_factory.mktemp("law"), data)
+    scanned, exact = _both(tmp_path_factory.mktemp("law"), data, mode=mode[0], chunk=mode[1])
     assert scanned == exact
 
 
@@ -278,3 +300,67 @@ def test_two_scanned_inputs_joined_into_a_parquet_output(
     assert results[True][2] == [({"input": 200, "segments": 6}, {"output": 3})]
     assert "input 'orders': the scan read what the exact reader reads" in caplog.text
     assert "input 'segments': the scan read what the exact reader reads" in caplog.text
+
+
+_ROW = st.lists(st.text(alphabet='ab1,"\r\n ', min_size=0, max_size=6), min_size=1, max_size=4).map(
+    lambda fields: ",".join(fields)
+)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(rows=st.lists(_ROW, min_size=1, max_size=6), mode=st.sampled_from(MODES))
+def test_any_quoting_reads_the_same_either_way(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[str], mode: tuple[str, int]
+) -> None:
+    data = ("id,note,n\n" + "".join(row + "\n" for row in rows)).encode()
+    scanned, exact = _both(tmp_path_factory.mktemp("quotes"), data, mode=mode[0], chunk=mode[1])
+    assert scanned == exact
+
+
+@pytest.mark.parametrize(("mode", "chunk"), [("batch", 50_000), ("stream", 2)])
+def test_a_compressed_input_with_bad_lines_set_aside(
+    tmp_path: Path, mode: str, chunk: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    import gzip
+
+    data = b"id,note,amount\n1,a,1.5\n2,b\n3,c,2\n4,d,2.5,extra\n5,e,3\n"
+    steps = SELECT.replace("COLUMNS", '["amount", "id"]')
+    results = []
+    for scan in (True, False):
+        root = tmp_path / str(scan)
+        (root / "input").mkdir(parents=True)
+        (root / "input" / "orders.csv.gz").write_bytes(gzip.compress(data, mtime=0))
+        pipeline = _pipeline(root, steps, mode)
+        text = pipeline.read_text().replace(
+            "uri: orders.csv", "uri: orders.csv.gz\n    on_bad_lines: quarantine"
+        )
+        pipeline.write_text(text)
+        runner = LocalRunner(
+            root / "input", root / "output", scan_inputs=scan, stream_chunk_size=chunk
+        )
+        with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+            result = runner.run(load_pipeline_from_yaml(pipeline))
+        assert result["status"] == "success"
+        manifest = json.loads((root / "output" / "manifest.json").read_text())
+        entry = manifest["inputs"]["orders"]
+        results.append(
+            (
+                (root / "output" / "out.csv").read_bytes(),
+                (root / "output" / "_rejected" / "orders.csv").read_bytes(),
+                entry["rows"],
+                [(f["records"], f["kept"], f["set_aside"]) for f in entry["files"]],
+                {k: v for k, v in entry["bad_lines"].items() if k != "path"},
+                entry["column_summaries"],
+            )
+        )
+    assert results[0] == results[1]
+    assert results[0][0] == b"amount,id\n1.5,1\n2.0,3\n3.0,5\n"
+    assert results[0][3] == [(5, 3, 2)]
+    # The records set aside leave blank lines in the clean copy (line numbers stay the
+    # file's), which polars reads as rows: the scan is given up, the exact reader reads.
+    assert "input 'orders': read by a polars scan" in caplog.text
+    assert "the run starts over, every input read exactly" in caplog.text

@@ -8,15 +8,24 @@ missing-value markers as the exact reader has them. While the rows pass, each ba
 tallied (:class:`ScanTally`): rows, the delimiters inside values, and the values that do not
 fit their column's type the way the exact reader would keep them (``007`` in an int column,
 a float that would lose digits, text in a number column). :meth:`CsvScan.verify` then compares
-the tally with a byte-level look at the file (:mod:`trakt.io.rawshape`): as many records as
-lines, and every delimiter accounted for (a short row has one fewer), and no misfit. Anything
-else, or any option or type the query does not do, means the exact reader reads the file.
+the tally with a byte count of the file (:func:`trakt.io.rawshape.counts`, by a thread of its
+own while polars reads): as many records as lines, every delimiter accounted for (a short row
+or a blank line has fewer), no carriage return but in a line end, and no misfit. Anything
+else, polars refusing the file (it refuses a quote out of place: text after a closing quote, a
+quote opening mid-field, a quoted field never closed), or any option or type the query does
+not do, means the exact reader reads the file.
+
+Quoting is left to polars: where polars reads records that are not the exact reader's, a
+quoted field spanning lines or a delimiter inside a value shows up in the counts.
+``tests/runtime/test_scans.py`` checks the two readers agree on random files with stray
+quotes, delimiters and line ends (property tests).
 """
 
 from __future__ import annotations
 
+import io
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -24,8 +33,9 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
+from trakt.io.base import prefetch
 from trakt.io.csv_option_rules import DEFAULT_NA
-from trakt.io.rawshape import Shape, file_shape
+from trakt.io.rawshape import Counts, counts
 from trakt.io.registry import ReadRequest
 
 # The options the query reads as the exact reader does; any other one set: no scan.
@@ -66,14 +76,14 @@ class CsvScan:
         self,
         request: ReadRequest,
         schema: pa.Schema,
-        shape: Future[Shape],
+        counted: Future[Counts],
         on_batch: Callable[[pl.DataFrame], None] | None,
     ) -> None:
         import polars as pl
 
         self.request = request
         self.schema = schema
-        self.shape = shape
+        self.counted = counted
         self.tally = ScanTally()
         options = request.options
         self.sep = str(options.get("sep") or options.get("delimiter") or ",")
@@ -130,6 +140,34 @@ class CsvScan:
             self._on_batch(typed)
         return typed
 
+    def frames(self) -> Iterator[pl.DataFrame]:
+        """The file's rows in polars DataFrames, typed and tallied as the query's are, read
+        in blocks of whole lines by a thread of its own (parsing lets go of the GIL): bounded
+        memory for stream runs, where a query's batches would run ahead of the consumer."""
+        return prefetch(self._frames())
+
+    def _frames(self) -> Iterator[pl.DataFrame]:
+        names = self.schema.names
+        text = {n: pl.String() for n in names}
+        options = self.request.options
+        quote = str(options.get("quotechar") or '"')
+        first = True
+        for block in _line_blocks(self.request.path):
+            raw = pl.read_csv(
+                io.BytesIO(block),
+                has_header=first,
+                new_columns=None if first else names,
+                schema=None if first else text,
+                infer_schema=False,
+                separator=self.sep,
+                quote_char=quote,
+                encoding="utf8",
+            )
+            if first and raw.columns != names:
+                raise ValueError(f"header {raw.columns} is not {names}")
+            first = False
+            yield self._batch(raw)
+
     def names_agree(self) -> bool:
         """Whether polars reads the header as the exact reader does (a BOM, quoted names)."""
         return list(self._raw.collect_schema().names()) == list(self.schema.names)
@@ -139,17 +177,17 @@ class CsvScan:
         line a record, every delimiter in its place, every value fitting its type."""
         tally = self.tally
         tally.frozen = True
-        shape = self.shape.result()
-        if shape.odd or shape.glued or shape.lone_cr or shape.seps < 0:
-            return "a stray quote or carriage return, or a multi-byte delimiter"
+        counted = self.counted.result()
+        if counted.stray_cr:
+            return "a carriage return that ends no line"
         if tally.misfits:
             return f"{tally.misfits} value(s) do not fit the type the first block gave"
-        if shape.lines != tally.rows + 1:
-            return f"{shape.lines} lines but {tally.rows} records and a header"
+        if counted.lines != tally.rows + 1:
+            return f"{counted.lines} lines but {tally.rows} records and a header"
         header = sum(name.count(self.sep) for name in self.schema.names)
         expected = (len(self.schema) - 1) * (tally.rows + 1) + header + tally.seps
-        if shape.seps != expected:
-            return f"{shape.seps} delimiters where full records have {expected}"
+        if counted.seps != expected:
+            return f"{counted.seps} delimiters where full records have {expected}"
         return None
 
 
@@ -192,8 +230,8 @@ def scan(
 ) -> CsvScan | None:
     """The file as a checked query, or None where only the exact reader reads it as Trakt
     does: an option the query does not handle, a type other than int64/float64/text, a
-    column empty in the first block, fewer than two columns, a stray quote or carriage
-    return, a line break in a header name."""
+    column empty in the first block, fewer than two columns, a line break in a header
+    name, a header polars reads otherwise."""
     options = request.options
     if not _plain(options) or len(schema) < 2:
         return None
@@ -206,22 +244,43 @@ def scan(
     if any(not n or "\n" in n or "\r" in n for n in names):
         return None
     # The byte-level look runs beside polars' read (numpy lets go of the GIL).
-    shape = _looked_at(request.path, dict(options))
-    found = CsvScan(request, schema, shape, on_batch)
+    sep = str(options.get("sep") or options.get("delimiter") or ",")
+    found = CsvScan(request, schema, _counted(request.path, sep), on_batch)
     return found if found.names_agree() else None
 
 
-def _looked_at(path: Path, options: dict[str, Any]) -> Future[Shape]:
-    """The file's byte-level shape, found by a thread of its own (no pool outlives a run)."""
-    found: Future[Shape] = Future()
+_BLOCK = 4 << 20  # stream reads: 4 MiB of whole lines at a time
+
+
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The file in blocks of about ``_BLOCK`` bytes, each cut after a line break (a quoted
+    line break may be cut: the scan is given up on such a file anyway)."""
+    rest = b""
+    with open(path, "rb") as handle:
+        while data := handle.read(_BLOCK):
+            data = rest + data
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                rest = data
+                continue
+            rest = data[cut:]
+            yield data[:cut]
+    if rest:
+        yield rest
+
+
+def _counted(path: Path, sep: str) -> Future[Counts]:
+    """The file's line breaks and delimiters, counted by a thread of its own (no pool
+    outlives a run)."""
+    found: Future[Counts] = Future()
 
     def look() -> None:
         try:
-            found.set_result(file_shape(path, options))
-        except BaseException as exc:  # handed to whoever waits for the shape
+            found.set_result(counts(path, sep))
+        except BaseException as exc:  # handed to whoever waits for the counts
             found.set_exception(exc)
 
-    threading.Thread(target=look, name="trakt-shape", daemon=True).start()
+    threading.Thread(target=look, name="trakt-count", daemon=True).start()
     return found
 
 

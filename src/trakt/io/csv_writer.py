@@ -273,6 +273,39 @@ class CsvTableWriter:
         except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
             raise OSError(str(exc)) from exc
 
+    def write_frame(self, frame: pl.DataFrame) -> bool:
+        """Append a polars frame's rows by polars' ``write_csv`` where the bytes are certainly
+        those :meth:`write` gives (as for :meth:`sink`: no compression, at least two columns
+        with plain names, column types polars writes as the table says); no Arrow copy in
+        between. False: nothing written, :meth:`write` its table."""
+        import polars as pl
+
+        names = frame.columns
+        if self._codec is not None or (self._names is not None and names != self._names):
+            return False
+        if len(names) < 2 or not all(_plain(n, self._sep) for n in names):
+            return False
+        if not all(_sinkable(t) for t in frame.dtypes):
+            return False
+        floats = [pl.col(n).fill_nan(None) for n, t in frame.schema.items() if t.is_float()]
+        try:
+            if self._names is None:
+                self._sink.write(_header(names, self._sep))
+            self._names = names
+            (frame.with_columns(floats) if floats else frame).write_csv(
+                self._sink,
+                include_header=False,
+                separator=self._sep,
+                null_value="",
+                datetime_format=_DATETIME,
+                time_format=_TIME,
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise _cannot(self.path, OSError(str(exc))) from exc
+        except OSError as exc:
+            raise _cannot(self.path, exc) from None
+        return True
+
     def sink(
         self, query: pl.LazyFrame, also: Sequence[pl.LazyFrame] = ()
     ) -> list[pl.DataFrame] | None:

@@ -45,12 +45,6 @@ class Shape:
     glued: bool  # a quote out of place (see _misplaced)
     lone_cr: bool
     newline: bool
-    seps: int = -1  # delimiter bytes in the file (-1: a multi-byte delimiter, not counted)
-
-
-def file_shape(path: Path, options: Mapping[str, Any]) -> Shape:
-    """The file's shape: quotes, lines, stray carriage returns, delimiters (cached)."""
-    return _shape_of(path, options)
 
 
 def _shape_of(path: Path, options: Mapping[str, Any]) -> Shape:
@@ -102,7 +96,7 @@ def _shape(
     quote = quotechar.encode("ascii")
     escaped = escapechar.encode("ascii") + quote if escapechar else None
     sep = delimiter.encode("utf-8")  # a multi-byte one is not looked at
-    count = lines = lone = newlines = seps = 0
+    count = lines = lone = newlines = 0
     glued = False
     tail = last = edge = b""
     with open(path, "rb") as handle:
@@ -123,10 +117,7 @@ def _shape(
                 count -= data.count(escaped) - tail.count(escaped)
                 tail = data[-1:]
             edge = block[-2:]
-            own = a[len(a) - len(block) :]
-            newlines += int(np.count_nonzero(own == 0x0A))
-            if len(sep) == 1:
-                seps += int(np.count_nonzero(own == sep[0]))
+            newlines += int(np.count_nonzero(a[len(a) - len(block) :] == 0x0A))
             if b"\r" in block or last == b"\r":
                 data = last + block  # a CRLF split across blocks counts once
                 lone += data.count(b"\r") - data.count(b"\r\n") - (last == b"\r")
@@ -139,5 +130,38 @@ def _shape(
         glued=glued,
         lone_cr=lone > 0,
         newline=newlines > 0,
-        seps=seps if len(sep) == 1 else -1,
     )
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Line breaks and delimiter bytes in a file, counted without looking at quotes."""
+
+    lines: int  # as :func:`line_count` counts them when ``stray_cr`` is False
+    seps: int
+    stray_cr: bool  # a ``\r`` not followed by ``\n`` (an old Mac line end, or in a value)
+
+
+def counts(path: Path, sep: str) -> Counts:
+    """How many ``\n`` and ``sep`` bytes the file has, and whether any ``\r`` stands alone:
+    three vectorised comparisons a block (no quote positions: several times cheaper than
+    :func:`needs_careful_read`'s look)."""
+    code = ord(sep)
+    lines = seps = crs = pairs = 0
+    buffer = bytearray(1 << 20)
+    view = memoryview(buffer)
+    last = b""
+    with open(path, "rb", buffering=0) as handle:
+        while size := handle.readinto(buffer):
+            a = np.frombuffer(buffer, dtype=np.uint8, count=size)
+            lines += int(np.count_nonzero(a == 0x0A))
+            seps += int(np.count_nonzero(a == code))
+            found = int(np.count_nonzero(a == 0x0D))
+            if found or last == b"\r":
+                crs += found
+                block = last + bytes(view[:size])  # a CRLF split across blocks counts once
+                pairs += block.count(b"\r\n")
+            last = bytes(view[size - 1 : size])
+    if last not in (b"", b"\n"):
+        lines += 1  # a last line without a line break
+    return Counts(lines, seps, stray_cr=crs != pairs)

@@ -44,7 +44,8 @@ class BatchExecution(Execution):
         except ScanMismatch as exc:
             # The exact reader reads every input now; a real problem is worded by it.
             _log.debug("the run starts over, every input read exactly: %s", exc)
-            self._start_over()
+            self.start_over()
+            self.scans = None
             self._run_steps()
 
     def _run_steps(self) -> None:
@@ -64,19 +65,6 @@ class BatchExecution(Execution):
                 self.scans.finish()
         finally:
             self.artifacts.clear()
-
-    def _start_over(self) -> None:
-        """Everything the scanned attempt wrote or recorded dropped (see runtime/scans.py)."""
-        for target in self.targets.values():
-            target.discard()
-        self.targets = self.new_targets()
-        self.scans = None
-        self.current_step = None
-        self.manifest.steps.clear()
-        self.manifest.inputs.clear()
-        self.manifest.outputs.clear()
-        for source in self.sources.values():
-            source.start_over()
 
     def _artifact(self, artifact: str) -> Data:
         if artifact not in self.artifacts and artifact in self.plan.inputs:

@@ -73,6 +73,11 @@ class DatabaseSource(InputSource):
         """A database result is read by its reader, never scanned as a file."""
         return None
 
+    def start_over(self) -> None:
+        """Forget what was read: the result is read again."""
+        self.summary = None
+        self.record.rows, self.record.columns = 0, []
+
     def prepare(self, new_file: Callable[[str], Path]) -> None:
         """Connect and learn the result's columns: a missing table, a wrong password or an
         unreachable host fail the run before any data moves."""

@@ -10,12 +10,17 @@ type the first block gave, a short record, polars refusing the file), the run st
 with every input read by the exact reader, which also words any error as usual; so a step
 that takes LazyFrames may be called twice. Counts of rows that only the query knows
 (``rows_in`` / ``rows_out`` of the steps on the way) are filled in when it has run.
+
+Stream runs scan too, where every step may run again (built-ins, ``run.lazy``) and every
+reader of the input streams it: the file is read in blocks of whole lines by polars
+(:meth:`trakt.io.csv_scan.CsvScan.frames`), checked alike, and handed on as polars chunks of
+exactly the chunk size; any failure while a scan was given up starts the run over.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +33,7 @@ from trakt.steps.builtins.chunks import SCANNED
 if TYPE_CHECKING:
     from trakt.runtime.execution import Execution
     from trakt.runtime.inputs import InputSource
+    from trakt.runtime.planning import StepPlan
 
 _log = logging.getLogger("trakt.scans")
 
@@ -56,9 +62,10 @@ class Scans:
     """The scanned inputs of one batch run, which artifacts derive from them, and the row
     counts waiting for their queries to run."""
 
-    def __init__(self, execution: Execution) -> None:
+    def __init__(self, execution: Execution, stream: bool = False) -> None:
         self.execution = execution
-        self.candidates = _candidates(execution)
+        self.candidates = _stream_candidates(execution) if stream else _candidates(execution)
+        self.gave_up = False  # a scan failed: whatever the attempt raised, start over
         self.scans: dict[str, _Scan] = {}
         self.lineage: dict[str, frozenset[str]] = {}  # artifact -> scans its query runs
         self.later: dict[str, _Later] = {}
@@ -130,10 +137,37 @@ class Scans:
         for artifact in list(self.later):
             self.known(artifact, rows(self.later[artifact].data))
 
+    def chunks(self, artifact: str, chunk_rows: int) -> Iterator[Any]:
+        """A scanned input in polars DataFrames of exactly ``chunk_rows`` rows (the last may
+        be shorter; one empty frame for a file without rows), verified after the last."""
+        import polars as pl
+
+        scanned = self.scans[artifact].scan
+        held: list[Any] = []
+        size = 0
+        given = False
+        try:
+            for batch in scanned.frames():
+                held.append(batch)
+                size += batch.height
+                while size >= chunk_rows:
+                    whole = pl.concat(held) if len(held) > 1 else held[0]
+                    held = [whole.slice(chunk_rows)] if whole.height > chunk_rows else []
+                    size -= chunk_rows
+                    given = True
+                    yield whole.slice(0, chunk_rows)
+        except Exception as exc:  # polars refused the file
+            self.gave_up = True
+            raise ScanMismatch(f"polars: {exc}") from exc
+        if size or not given:
+            yield pl.concat(held) if held else pl.DataFrame(schema=scanned.query.collect_schema())
+        self.ran([artifact])
+
     def _verify(self, name: str) -> None:
         scanned = self.scans[name]
         why = scanned.scan.verify()
         if why is not None:
+            self.gave_up = True
             raise ScanMismatch(f"input '{name}': {why}")
         scanned.verified = True
         _log.debug("input '%s': the scan read what the exact reader reads", name)
@@ -161,6 +195,7 @@ def guarded(
     try:
         result = run()
     except Exception as exc:
+        scans.gave_up = True
         raise ScanMismatch(f"polars: {exc}") from exc
     if ran(result):
         scans.ran(names)
@@ -173,16 +208,50 @@ def _len() -> Any:
     return pl.len()
 
 
-def _candidates(execution: Execution) -> set[str]:
-    """Inputs that may be scanned: CSV-like files read by one lazy polars step only, in a run
-    that can start over cleanly (no data contract, database or kept artifact anywhere)."""
+def _clean_restart(execution: Execution) -> bool:
+    """Whether a run can start over cleanly: no data contract, database or kept artifact."""
     from trakt.runtime.inputs import InputSource
 
     plan, settings = execution.plan, execution.settings
     if settings.keep or any(d.table is not None or d.schema_ is not None for d in plan.outputs):
-        return set()
+        return False
     sources = execution.sources.values()
-    if any(type(s) is not InputSource or s.contract is not None for s in sources):
+    return not any(type(s) is not InputSource or s.contract is not None for s in sources)
+
+
+def _stream_candidates(execution: Execution) -> set[str]:
+    """Inputs a stream run may scan: CSV-like files every reader streams, in a run that can
+    start over cleanly and whose every step may run again (built-ins, ``run.lazy``)."""
+    plan = execution.plan
+    if not _clean_restart(execution) or not all(_again(s) for s in plan.steps):
+        return set()
+    found: set[str] = set()
+    for artifact in plan.inputs:
+        readers = [(s, b) for s in plan.steps for b, a in s.inputs.items() if a == artifact]
+        if not readers or any(d.from_ == artifact for d in plan.outputs):
+            continue
+        if all(_streams(s, b) for s, b in readers):
+            found.add(artifact)
+    return found
+
+
+def _again(step: StepPlan) -> bool:
+    """Whether a step may run again from the start: a built-in, or one that says so."""
+    return step.function.lazy or getattr(step.function.fn, "builtin", None) is not None
+
+
+def _streams(step: StepPlan, binding: str) -> bool:
+    """Whether a stream run hands ``step`` the chunks of ``binding`` (not a whole frame)."""
+    if step.mode == "batch" or not step.function.supports_stream:
+        return False
+    return step.function.stream_inputs is None or binding in step.function.stream_inputs
+
+
+def _candidates(execution: Execution) -> set[str]:
+    """Inputs that may be scanned: CSV-like files read by one lazy polars step only, in a run
+    that can start over cleanly."""
+    plan = execution.plan
+    if not _clean_restart(execution):
         return set()
     found: set[str] = set()
     for artifact in plan.inputs:

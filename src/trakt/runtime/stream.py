@@ -14,6 +14,7 @@ are read separately where they come from a file.)
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from trakt.runtime.execution import Execution
 from trakt.runtime.fanout import Fanout
 from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
+from trakt.runtime.scans import Scans
 from trakt.runtime.shared_input import SharedInputGuard
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.stepcheck import (
@@ -42,6 +44,7 @@ from trakt.runtime.targets import OutputTarget
 from trakt.runtime.timeouts import deadline
 
 Chunks = Iterator[Data]
+_log = logging.getLogger("trakt.scans")
 
 
 @dataclass
@@ -65,7 +68,23 @@ def _streamed(step: StepPlan, binding: str) -> bool:
 
 
 class StreamExecution(Execution):
+    """Steps wired as chunk iterators and driven chunk by chunk (see the module docstring)."""
+
     def run_body(self) -> None:
+        enabled = self.settings.scan_inputs
+        self.scans: Scans | None = Scans(self, stream=True) if enabled else None
+        try:
+            self._run_once()
+        except Exception as exc:
+            if self.scans is None or not self.scans.gave_up:
+                raise
+            # The exact reader reads every input now; a real problem is worded by it.
+            _log.debug("the run starts over, every input read exactly: %s", exc)
+            self.start_over()
+            self.scans = None
+            self._run_once()
+
+    def _run_once(self) -> None:
         self.whole: dict[str, Data] = {}
         self.generators: list[Generator[Any, None, None]] = []
         self.branches: dict[str, list[Chunks]] = {}
@@ -153,6 +172,11 @@ class StreamExecution(Execution):
         return self.branches[artifact].pop()
 
     def _read(self, artifact: str) -> Chunks:
+        query = self.scans.open(artifact) if self.scans is not None else None
+        if query is not None:  # polars DataFrames, checked as they pass (runtime/scans.py)
+            assert self.scans is not None
+            yield from self.scans.chunks(artifact, self.settings.chunk_rows)
+            return
         source = self.sources[artifact]
         timing = Timing.start()
         first = True

@@ -71,19 +71,26 @@ class ColumnSummaries:
         query for every column's null count, min and max (NaN no value, as above)."""
         self.add_found(query.collect_schema(), summary_query(query).collect().row(0, named=True))
 
+    def add_polars(self, frame: Any) -> None:
+        """The same for a polars DataFrame (a chunk a polars step gave)."""
+        self.add_found(frame.schema, frame.select(_summary_exprs(frame.schema)).row(0, named=True))
+
     def add_found(self, schema: Any, found: Mapping[str, Any]) -> None:
         """What :func:`summary_query` found for a query of this polars ``schema``."""
-        import polars as pl
+        names = list(schema.names())
+        if any(name not in self._columns for name in names):  # the dtypes steps would see
+            import polars as pl
 
-        from trakt.io.frames import to_pandas
-        from trakt.runtime.adapter import result_table
+            from trakt.io.frames import to_pandas
+            from trakt.runtime.adapter import result_table
 
-        table = result_table(pl.DataFrame(schema=schema))
-        frame = to_pandas(table)
-        for i, name in enumerate(table.column_names):
-            entry = self._columns.setdefault(
-                name, {"dtype": str(frame[name].dtype), "nulls": 0, "min": None, "max": None}
-            )
+            frame = to_pandas(result_table(pl.DataFrame(schema=schema)))
+            for name in names:
+                self._columns.setdefault(
+                    name, {"dtype": str(frame[name].dtype), "nulls": 0, "min": None, "max": None}
+                )
+        for i, name in enumerate(names):
+            entry = self._columns[name]
             entry["nulls"] += int(found[f"n{i}"])
             low = found.get(f"lo{i}")
             if low is not None:
@@ -124,16 +131,21 @@ def summary_query(query: Any) -> Any:
     """One row for a polars LazyFrame: its row count (``rows``) and each column's null count
     (``n<i>``) and, for numbers, min and max (``lo<i>``/``hi<i>``; NaN no value). Run along
     with the query's sink (``pl.collect_all``), polars reads the source once for both."""
+    return query.select(_summary_exprs(query.collect_schema()))
+
+
+def _summary_exprs(schema: Any) -> list[Any]:
+    """:func:`summary_query`'s expressions for a polars ``schema``."""
     import polars as pl
 
-    exprs = [pl.len().alias("rows")]
-    for i, (name, kind) in enumerate(query.collect_schema().items()):
+    exprs = [pl.len().cast(pl.Int64).alias("rows")]
+    for i, (name, kind) in enumerate(schema.items()):
         column = pl.col(name)
-        exprs.append(column.null_count().alias(f"n{i}"))
+        exprs.append(column.null_count().cast(pl.Int64).alias(f"n{i}"))
         if kind.is_integer() or kind.is_float():
             present = column.filter(column.is_not_nan()) if kind.is_float() else column
             exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
-    return query.select(exprs)
+    return exprs
 
 
 class BatchSummaries:
@@ -144,18 +156,10 @@ class BatchSummaries:
     def __init__(self, schema: Any) -> None:
         import threading
 
-        import polars as pl
-
         self.schema = schema
         self._lock = threading.Lock()
         self._parts: list[Any] = []
-        self._exprs = [pl.len().cast(pl.Int64).alias("rows")]
-        for i, (name, kind) in enumerate(schema.items()):
-            column = pl.col(name)
-            self._exprs.append(column.null_count().cast(pl.Int64).alias(f"n{i}"))
-            if kind.is_integer() or kind.is_float():
-                present = column.filter(column.is_not_nan()) if kind.is_float() else column
-                self._exprs += [present.min().alias(f"lo{i}"), present.max().alias(f"hi{i}")]
+        self._exprs = _summary_exprs(schema)
 
     def add(self, frame: Any) -> Any:
         """One batch counted; the batch itself returned (the query goes on unchanged)."""

@@ -19,7 +19,7 @@ from typing import Any
 from trakt.errors import OutputError
 from trakt.io import Format, TableWriter, get_format
 from trakt.io.badlines import BadLine
-from trakt.runtime.adapter import Data, as_arrow, as_pandas, rows, settle
+from trakt.runtime.adapter import Data, as_arrow, as_pandas, is_lazy, is_polars, rows, settle
 from trakt.runtime.contracts import ContractState
 from trakt.runtime.datasets import OutputPlan
 from trakt.runtime.manifest import OutputRecord, Timing, utc_now
@@ -87,6 +87,15 @@ class OutputTarget:
     def write(self, data: Data, summaries: bool) -> None:
         """One table (batch) or chunk (stream): the contract applied, summarized, written."""
         assert self.writer is not None, "open() first"
+        if self.contract is None and is_polars(data) and not is_lazy(data):
+            write_frame = getattr(self.writer, "write_frame", None)
+            if write_frame is not None and write_frame(data):  # no Arrow copy in between
+                if summaries:
+                    if self.summary is None:
+                        self.summary = ColumnSummaries()
+                    self.summary.add_polars(data)
+                self.rows += data.height
+                return
         data = settle(data)  # a polars frame: Arrow, zero-copy (a LazyFrame collected)
         if self.contract is not None:
             data = self.contract.apply(as_pandas(data))
