@@ -273,6 +273,31 @@ class CsvTableWriter:
         except pl.exceptions.PolarsError as exc:  # I/O failures arrive wrapped by polars
             raise OSError(str(exc)) from exc
 
+    def _polars_floats(self, schema: pl.Schema) -> list[pl.Expr] | None:
+        """Where polars writes rows of this schema as :meth:`write` does (no compression, at
+        least two columns with plain names, column types polars writes as the table says),
+        the float columns' NaN made missing; else None."""
+        import polars as pl
+
+        names = schema.names()
+        if self._codec is not None or len(names) < 2:
+            return None
+        if not all(_plain(n, self._sep) for n in names):
+            return None
+        if not all(_sinkable(t) for t in schema.dtypes()):
+            return None
+        return [pl.col(n).fill_nan(None) for n, t in schema.items() if t.is_float()]
+
+    def _polars_options(self) -> dict[str, Any]:
+        """polars' ``write_csv`` / ``sink_csv`` settings that give :meth:`write`'s bytes."""
+        return {
+            "include_header": False,
+            "separator": self._sep,
+            "null_value": "",
+            "datetime_format": _DATETIME,
+            "time_format": _TIME,
+        }
+
     def write_frame(self, frame: pl.DataFrame) -> bool:
         """Append a polars frame's rows by polars' ``write_csv`` where the bytes are certainly
         those :meth:`write` gives (as for :meth:`sink`: no compression, at least two columns
@@ -281,24 +306,15 @@ class CsvTableWriter:
         import polars as pl
 
         names = frame.columns
-        if self._codec is not None or (self._names is not None and names != self._names):
+        floats = self._polars_floats(frame.schema)
+        if floats is None or (self._names is not None and names != self._names):
             return False
-        if len(names) < 2 or not all(_plain(n, self._sep) for n in names):
-            return False
-        if not all(_sinkable(t) for t in frame.dtypes):
-            return False
-        floats = [pl.col(n).fill_nan(None) for n, t in frame.schema.items() if t.is_float()]
         try:
             if self._names is None:
                 self._sink.write(_header(names, self._sep))
             self._names = names
             (frame.with_columns(floats) if floats else frame).write_csv(
-                self._sink,
-                include_header=False,
-                separator=self._sep,
-                null_value="",
-                datetime_format=_DATETIME,
-                time_format=_TIME,
+                self._sink, **self._polars_options()
             )
         except pl.exceptions.PolarsError as exc:
             raise _cannot(self.path, OSError(str(exc))) from exc
@@ -318,26 +334,18 @@ class CsvTableWriter:
         None: nothing was written; collect the query and :meth:`write` it."""
         import polars as pl
 
-        if self._codec is not None or self._names is not None:
+        if self._names is not None:
             return None
         schema = query.collect_schema()
         names = schema.names()
-        if len(names) < 2 or not all(_plain(n, self._sep) for n in names):
+        floats = self._polars_floats(schema)
+        if floats is None:
             return None
-        if not all(_sinkable(t) for t in schema.dtypes()):
-            return None
-        floats = [pl.col(n).fill_nan(None) for n, t in schema.items() if t.is_float()]
         try:
             self._sink.write(_header(names, self._sep))
             self._sink.flush()
             sunk = (query.with_columns(floats) if floats else query).sink_csv(
-                self._file,
-                include_header=False,
-                separator=self._sep,
-                null_value="",
-                datetime_format=_DATETIME,
-                time_format=_TIME,
-                lazy=True,
+                self._file, lazy=True, **self._polars_options()
             )
             found = pl.collect_all([sunk, *also])[1:]
         except pl.exceptions.PolarsError as exc:
