@@ -364,3 +364,17 @@ def test_a_compressed_input_with_bad_lines_set_aside(
     # file's), which polars reads as rows: the scan is given up, the exact reader reads.
     assert "input 'orders': read by a polars scan" in caplog.text
     assert "the run starts over, every input read exactly" in caplog.text
+
+
+def test_a_file_of_several_blocks_streams_the_same(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # About 5.4 MiB: the stream scan reads it in blocks of whole lines; chunks span blocks.
+    lines = [f'{i},"n {i}, x",{i % 97}.25' for i in range(220_000)]
+    data = ("id,note,amount\n" + "\n".join(lines) + "\n").encode()
+    assert len(data) > 2 * (2 << 20)
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        scanned, exact = _both(tmp_path, data, mode="stream", chunk=999)
+    assert "the scan read what the exact reader reads" in caplog.text
+    assert scanned == exact
+    assert scanned["inputs"]["orders"]["rows"] == 220_000
