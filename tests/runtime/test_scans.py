@@ -378,3 +378,37 @@ def test_a_file_of_several_blocks_streams_the_same(
     assert "the scan read what the exact reader reads" in caplog.text
     assert scanned == exact
     assert scanned["inputs"]["orders"]["rows"] == 220_000
+
+
+FIRST_CHUNK = """
+def run(ctx, input, output):
+    def first():
+        for chunk in input:
+            yield chunk
+            return
+    return {"output": first()}
+
+run.frame = "polars"
+run.lazy = True
+run.supports_stream = True
+run.declared_inputs = ["input"]
+run.declared_outputs = ["output"]
+"""
+
+
+def test_a_stream_reader_that_stops_early_leaves_no_row_unverified(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "first_chunk.py").write_text(FIRST_CHUNK)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    steps = """\
+- id: head
+  uses: first_chunk
+  with: {input: orders, output: out}
+"""
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        scanned, exact = _both(tmp_path, _later("7", "8"), steps, mode="stream", chunk=10)
+    assert "a scan was not verified" in caplog.text
+    assert scanned == exact
+    assert scanned["status"] == "success"
+    assert scanned["bytes"].count(b"\n") == 11

@@ -76,14 +76,13 @@ class CsvScan:
         self,
         request: ReadRequest,
         schema: pa.Schema,
-        counted: Future[Counts],
         on_batch: Callable[[pl.DataFrame], None] | None,
     ) -> None:
         import polars as pl
 
         self.request = request
         self.schema = schema
-        self.counted = counted
+        self.counted: Future[Counts] | None = None  # started by :meth:`count`
         self.tally = ScanTally()
         options = request.options
         self.sep = str(options.get("sep") or options.get("delimiter") or ",")
@@ -105,10 +104,12 @@ class CsvScan:
             pl.col(n).cast(self.types[n], strict=False) if n in self.types else pl.col(n)
             for n in names
         ]
-        # One scalar each: the rows, each text column's delimiters, each typed column's misfits.
-        self._seps = [n for n in names if n not in self.types]
+        # Every delimiter inside a value, counted in the text as read (a missing-value marker
+        # or a number may hold one too): with a record short of a field, the file has fewer.
+        seps = [pl.col(n).str.count_matches(self.sep, literal=True).sum() for n in names]
+        self._seps = [pl.sum_horizontal(seps).cast(pl.Int64).alias("seps")]
+        # One scalar each: the rows, each typed column's misfits.
         checks = [pl.len().cast(pl.Int64)]
-        checks += [pl.col(n).str.count_matches(self.sep, literal=True).sum() for n in self._seps]
         checks += [_misfits(n, f"__{i}", t) for i, (n, t) in enumerate(self.types.items())]
         checks = [c.alias(f"c{i}") for i, c in enumerate(checks)]
         self._checks = checks
@@ -134,8 +135,10 @@ class CsvScan:
         values = typed.select(self._values)
         both = pl.concat([texts, values], how="horizontal")  # zero-copy
         found = [int(v or 0) for v in both.select(self._checks).row(0)]
-        split = 1 + len(self._seps)
-        self.tally.add(found[0], sum(found[1:split]), sum(found[split:]))
+        seps = int(raw.select(self._seps).item() or 0)
+        self.tally.add(found[0], seps, sum(found[1:]))
+        if sum(found[1:]):  # given up at once: no step sees a value changed
+            raise ValueError(f"{sum(found[1:])} value(s) do not fit the first block's types")
         if self._on_batch is not None and not self.tally.frozen:
             self._on_batch(typed)
         return typed
@@ -168,6 +171,12 @@ class CsvScan:
             first = False
             yield self._batch(raw)
 
+    def count(self) -> None:
+        """Start counting the file's line breaks and delimiters, by a thread of its own (it
+        reads the file beside polars; :meth:`verify` waits for it)."""
+        if self.counted is None:
+            self.counted = _counted(self.request.path, self.sep)
+
     def names_agree(self) -> bool:
         """Whether polars reads the header as the exact reader does (a BOM, quoted names)."""
         return list(self._raw.collect_schema().names()) == list(self.schema.names)
@@ -177,6 +186,8 @@ class CsvScan:
         line a record, every delimiter in its place, every value fitting its type."""
         tally = self.tally
         tally.frozen = True
+        if self.counted is None:
+            return "the file was not counted"
         counted = self.counted.result()
         if counted.stray_cr:
             return "a carriage return that ends no line"
@@ -243,10 +254,11 @@ def scan(
     names = schema.names
     if any(not n or "\n" in n or "\r" in n for n in names):
         return None
-    # The byte-level look runs beside polars' read (numpy lets go of the GIL).
-    sep = str(options.get("sep") or options.get("delimiter") or ",")
-    found = CsvScan(request, schema, _counted(request.path, sep), on_batch)
-    return found if found.names_agree() else None
+    found = CsvScan(request, schema, on_batch)
+    if not found.names_agree():
+        return None
+    found.count()
+    return found
 
 
 _BLOCK = 2 << 20  # stream reads: 2 MiB of whole lines at a time (peak RSS)

@@ -70,7 +70,7 @@ class RunSettings:
     # Called with what ended the run in failure (``--pdb`` opens the debugger on it later).
     on_failure: Callable[[BaseException], None] | None = None
     input_hashes: bool = True  # a sha256 per input file in the manifest
-    # Batch: a CSV input read by a lazy polars step streams through it (runtime/scans.py).
+    # CSV inputs of runs of built-in and lazy steps read by polars (runtime/scans.py).
     scan_inputs: bool = True
     # Artifacts handed back in memory in the result's ``artifacts`` (runtime/keep.py).
     keep: tuple[str, ...] = ()

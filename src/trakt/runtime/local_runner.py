@@ -116,7 +116,7 @@ class LocalRunner:
         # Called with the exception that failed a run (the CLI's --pdb debugs it afterwards).
         self.on_failure = on_failure
         self.input_hashes = input_hashes  # a sha256 per input file in the manifest
-        # Batch: a CSV input read by a lazy polars step streams through it (runtime/scans.py).
+        # CSV inputs of runs of built-in and lazy steps read by polars (runtime/scans.py).
         self.scan_inputs = scan_inputs
 
     def run(

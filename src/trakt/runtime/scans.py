@@ -1,8 +1,10 @@
-"""Batch inputs read as polars scans: a CSV input whose one reader is a polars step that takes
-LazyFrames (``run.lazy = True``, and the built-ins select, rename, cast, derive and filter) is
+"""CSV inputs read as polars scans, in runs whose every step may run again (built-ins, and
+steps with ``run.lazy = True``). In batch, a CSV input whose one reader is a polars step that
+takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive and filter) is
 handed to it as a query over the file (:mod:`trakt.io.csv_scan`) instead of a table read
-whole. The step's query, and the polars steps after it, then run once, in polars' streaming
-engine, usually straight into the output file: one pass over the input, in bounded memory.
+whole. The step's query, and the polars steps after it, then run in polars' streaming engine,
+usually straight into the output file, in bounded memory (an intermediate result's row count
+is a query of its own: another pass).
 
 The scan is verified once its rows have gone through (an output sunk, a frame collected):
 the exact reader's table or nothing. Where it is not (a later value that does not fit the
@@ -24,7 +26,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trakt.errors import TraktError
 from trakt.runtime.adapter import Data, rows
 from trakt.runtime.manifest import Timing
 from trakt.runtime.summary import BatchSummaries, ColumnSummaries
@@ -80,7 +81,7 @@ class Scans:
         holder: list[BatchSummaries] = []
         try:
             found = source.scan(lambda batch: holder[0].add(batch) if holder else None)
-        except TraktError:  # the exact reader says what is wrong, in its words
+        except Exception:  # the exact reader says what is wrong, in its words
             found = None
         if found is None:
             return None
@@ -111,6 +112,11 @@ class Scans:
     def wait(self, artifact: str, data: Data, fill: Callable[[int], None]) -> None:
         """``fill`` the artifact's row count once its query has run."""
         self.later.setdefault(artifact, _Later(data)).fills.append(fill)
+
+    def unverified(self) -> bool:
+        """Whether a scan handed out rows that were never verified (a reader stopped early, or
+        the attempt failed first): its rows cannot be trusted, the run starts over."""
+        return any(not scanned.verified for scanned in self.scans.values())
 
     def waits(self, artifact: str) -> bool:
         """Whether the artifact's row count waits for its query to run."""
@@ -165,7 +171,10 @@ class Scans:
 
     def _verify(self, name: str) -> None:
         scanned = self.scans[name]
-        why = scanned.scan.verify()
+        try:
+            why = scanned.scan.verify()
+        except Exception as exc:  # the byte count could not read the file
+            why = f"the file could not be counted: {exc}"
         if why is not None:
             self.gave_up = True
             raise ScanMismatch(f"input '{name}': {why}")
@@ -249,9 +258,9 @@ def _streams(step: StepPlan, binding: str) -> bool:
 
 def _candidates(execution: Execution) -> set[str]:
     """Inputs that may be scanned: CSV-like files read by one lazy polars step only, in a run
-    that can start over cleanly."""
+    that can start over cleanly and whose every step may run again."""
     plan = execution.plan
-    if not _clean_restart(execution):
+    if not _clean_restart(execution) or not all(_again(s) for s in plan.steps):
         return set()
     found: set[str] = set()
     for artifact in plan.inputs:

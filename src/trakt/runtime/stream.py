@@ -76,13 +76,20 @@ class StreamExecution(Execution):
         try:
             self._run_once()
         except Exception as exc:
-            if self.scans is None or not self.scans.gave_up:
+            # A scanned input not verified yet may be what failed (a value the first block did
+            # not foresee reached a step): the exact reader reads every input now, and words
+            # a real problem; a step's own failure recurs.
+            if self.scans is None or not (self.scans.gave_up or self.scans.unverified()):
                 raise
-            # The exact reader reads every input now; a real problem is worded by it.
             _log.debug("the run starts over, every input read exactly: %s", exc)
-            self.start_over()
-            self.scans = None
-            self._run_once()
+        else:
+            if self.scans is None or not self.scans.unverified():
+                return
+            # A reader stopped early: the rows it got were never verified.
+            _log.debug("the run starts over, every input read exactly: a scan was not verified")
+        self.start_over()
+        self.scans = None
+        self._run_once()
 
     def _run_once(self) -> None:
         self.whole: dict[str, Data] = {}
