@@ -79,8 +79,17 @@ def _quirks(text: str) -> tuple[bool, bool]:
                     odd = odd or text[i + 1 : i + 2] not in ("", ",", "\r", "\n")
         elif c == '"' and field_start:
             inside = True
-        elif c == "\r" and text[i + 1 : i + 2] not in ("\n", "") and text[i - 1 : i] != "\n":
-            odd = True  # a CR alone on its line is a blank line to both
+        elif (
+            c == "\r"
+            and text[i + 1 : i + 2] not in ("\n", "")
+            and text[i - 1 : i]
+            not in (
+                "\n",
+                "\r",
+                "",
+            )
+        ):
+            odd = True  # a CR alone on its line (after a line end) is a blank line to both
         field_start = not inside and c in ",\r\n"
         i += 1
     return inside, odd
@@ -131,6 +140,8 @@ def _same(a: str, b: str, floats: bool) -> bool:
 )
 # Found by a run: a lone CR before an unterminated quote merges two records into one set aside.
 @example(data=('0,00\n,\n,\n0\r,"q\n', False), mode="batch", policy="skip", chunk=1)
+# Found by a run: CR CR is two line ends (two blank lines), not a record split in two.
+@example(data=("0\n\r\r0\n", False), mode="batch", policy="error", chunk=1)
 def test_nothing_is_lost_or_changed_silently(
     tmp_path: Path, data: tuple[str, bool], mode: str, policy: str, chunk: int
 ) -> None:
