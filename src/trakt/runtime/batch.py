@@ -16,7 +16,7 @@ from trakt.errors import TraktError
 from trakt.runtime.adapter import Data, is_lazy, is_polars, result_table, rows, step_input
 from trakt.runtime.execution import Execution
 from trakt.runtime.planning import StepPlan
-from trakt.runtime.scans import ScanMismatch, Scans, guarded
+from trakt.runtime.scans import ScanMismatch, Scans, guarded, start_over
 from trakt.runtime.shared_input import SharedInputGuard
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.stepcheck import (
@@ -44,7 +44,7 @@ class BatchExecution(Execution):
         except ScanMismatch as exc:
             # The exact reader reads every input now; a real problem is worded by it.
             _log.debug("the run starts over, every input read exactly: %s", exc)
-            self.start_over()
+            start_over(self)
             self.scans = None
             self._run_steps()
 

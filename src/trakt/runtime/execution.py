@@ -118,19 +118,6 @@ class Execution:
     def run_body(self) -> None:
         raise NotImplementedError
 
-    def start_over(self) -> None:
-        """Everything an attempt wrote or recorded dropped, for another attempt that reads
-        every input exactly (runtime/scans.py: a scan that had to be given up)."""
-        for target in self.targets.values():
-            target.discard()
-        self.targets = self.new_targets()
-        self.current_step = None
-        self.manifest.steps.clear()
-        self.manifest.inputs.clear()
-        self.manifest.outputs.clear()
-        for source in self.sources.values():
-            source.start_over()
-
     def execute(self) -> dict[str, Any]:
         """Run, publish on success, and record how it ended (the manifest, every ending)."""
         failures: dict[str, BaseException] = {}

@@ -34,7 +34,7 @@ from trakt.steps.builtins.chunks import SCANNED
 if TYPE_CHECKING:
     from trakt.runtime.execution import Execution
     from trakt.runtime.inputs import InputSource
-    from trakt.runtime.planning import StepPlan
+    from trakt.runtime.planning import ExecutionPlan, StepPlan
 
 _log = logging.getLogger("trakt.scans")
 
@@ -189,6 +189,21 @@ class Scans:
         self.known(name, count)
 
 
+def start_over(execution: Execution) -> None:
+    """Everything an attempt wrote or recorded dropped, for another attempt that reads every
+    input exactly: targets discarded and made anew, the manifest's steps, inputs and outputs
+    cleared, the sources' records forgotten."""
+    for target in execution.targets.values():
+        target.discard()
+    execution.targets = execution.new_targets()
+    execution.current_step = None
+    execution.manifest.steps.clear()
+    execution.manifest.inputs.clear()
+    execution.manifest.outputs.clear()
+    for source in execution.sources.values():
+        source.start_over()
+
+
 def guarded(
     run: Callable[[], Any],
     artifacts: Iterable[str],
@@ -234,14 +249,11 @@ def _stream_candidates(execution: Execution) -> set[str]:
     plan = execution.plan
     if not _clean_restart(execution) or not all(_again(s) for s in plan.steps):
         return set()
-    found: set[str] = set()
-    for artifact in plan.inputs:
-        readers = [(s, b) for s in plan.steps for b, a in s.inputs.items() if a == artifact]
-        if not readers or any(d.from_ == artifact for d in plan.outputs):
-            continue
-        if all(_streams(s, b) for s, b in readers):
-            found.add(artifact)
-    return found
+    return {
+        artifact
+        for artifact, readers in _readers(plan).items()
+        if readers and all(_streams(s, b) for s, b in readers)
+    }
 
 
 def _again(step: StepPlan) -> bool:
@@ -262,12 +274,18 @@ def _candidates(execution: Execution) -> set[str]:
     plan = execution.plan
     if not _clean_restart(execution) or not all(_again(s) for s in plan.steps):
         return set()
-    found: set[str] = set()
-    for artifact in plan.inputs:
-        readers = [(s, b) for s in plan.steps for b, a in s.inputs.items() if a == artifact]
-        if len(readers) != 1 or any(d.from_ == artifact for d in plan.outputs):
-            continue
-        step = readers[0][0]
-        if step.frame == "polars" and step.function.lazy:
-            found.add(artifact)
-    return found
+    return {
+        artifact
+        for artifact, readers in _readers(plan).items()
+        if len(readers) == 1 and readers[0][0].frame == "polars" and readers[0][0].function.lazy
+    }
+
+
+def _readers(plan: ExecutionPlan) -> dict[str, list[tuple[StepPlan, str]]]:
+    """Each input no output reads directly, with the (step, binding) pairs that read it."""
+    direct = {d.from_ for d in plan.outputs}
+    return {
+        artifact: [(s, b) for s in plan.steps for b, a in s.inputs.items() if a == artifact]
+        for artifact in plan.inputs
+        if artifact not in direct
+    }

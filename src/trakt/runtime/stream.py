@@ -29,7 +29,7 @@ from trakt.runtime.execution import Execution
 from trakt.runtime.fanout import Fanout
 from trakt.runtime.manifest import StepRecord, Timing
 from trakt.runtime.planning import StepPlan
-from trakt.runtime.scans import Scans
+from trakt.runtime.scans import Scans, start_over
 from trakt.runtime.shared_input import SharedInputGuard
 from trakt.runtime.stepcalls import close_step_iterator, passes_through, step_failure
 from trakt.runtime.stepcheck import (
@@ -87,7 +87,7 @@ class StreamExecution(Execution):
                 return
             # A reader stopped early: the rows it got were never verified.
             _log.debug("the run starts over, every input read exactly: a scan was not verified")
-        self.start_over()
+        start_over(self)
         self.scans = None
         self._run_once()
 
