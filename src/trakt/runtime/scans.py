@@ -232,22 +232,25 @@ def _len() -> Any:
     return pl.len()
 
 
-def _clean_restart(execution: Execution) -> bool:
-    """Whether a run can start over cleanly: no data contract, database or kept artifact."""
+def _may_start_over(execution: Execution) -> bool:
+    """Whether a run can start over cleanly: no data contract, database or kept artifact, and
+    every step one that may run again."""
     from trakt.runtime.inputs import InputSource
 
     plan, settings = execution.plan, execution.settings
     if settings.keep or any(d.table is not None or d.schema_ is not None for d in plan.outputs):
         return False
     sources = execution.sources.values()
-    return not any(type(s) is not InputSource or s.contract is not None for s in sources)
+    if any(type(s) is not InputSource or s.contract is not None for s in sources):
+        return False
+    return all(_again(step) for step in plan.steps)
 
 
 def _stream_candidates(execution: Execution) -> set[str]:
     """Inputs a stream run may scan: CSV-like files every reader streams, in a run that can
     start over cleanly and whose every step may run again (built-ins, ``run.lazy``)."""
     plan = execution.plan
-    if not _clean_restart(execution) or not all(_again(s) for s in plan.steps):
+    if not _may_start_over(execution):
         return set()
     return {
         artifact
@@ -272,7 +275,7 @@ def _candidates(execution: Execution) -> set[str]:
     """Inputs that may be scanned: CSV-like files read by one lazy polars step only, in a run
     that can start over cleanly and whose every step may run again."""
     plan = execution.plan
-    if not _clean_restart(execution) or not all(_again(s) for s in plan.steps):
+    if not _may_start_over(execution):
         return set()
     return {
         artifact
