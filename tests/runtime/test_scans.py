@@ -412,3 +412,27 @@ def test_a_stream_reader_that_stops_early_leaves_no_row_unverified(
     assert scanned == exact
     assert scanned["status"] == "success"
     assert scanned["bytes"].count(b"\n") == 11
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_a_delimiter_inside_a_number_is_counted(
+    tmp_path: Path, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With ``.`` as the delimiter, a quoted float holds one: it is counted, so a record short
+    of a field elsewhere still shows (uncounted, the two would cancel out)."""
+    rows = "".join(f"{i}.7.x\n" for i in range(2, 120_000))  # past the first block (1 MiB)
+    data = f'id.amount.note\n1."2.5".a\n{rows}0.4\n5.6.c\n'.encode()
+    steps = SELECT.replace("COLUMNS", '["note", "amount", "id"]')
+    runs = []
+    for scan in (True, False):
+        root = tmp_path / str(scan)
+        (root / "input").mkdir(parents=True)
+        text = _pipeline(root, steps, mode).read_text()
+        text = text.replace("uri: orders.csv\n", "uri: orders.csv\n    options: {sep: '.'}\n")
+        (root / "input" / "orders.csv").write_bytes(data)
+        (root / "pipeline.yaml").write_text(text)
+        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+            runs.append(runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))["status"])
+    assert runs == ["failed", "failed"]  # the short record, by the exact reader both times
+    assert "the scan read what the exact reader reads" not in caplog.text

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from trakt.io.base import prefetch, rechunk
+from trakt.io.csv_blocks import read_blocks
 from trakt.io.csv_checks import Mismatch, fix, settle
 from trakt.io.csv_errors import (
     check_names,
@@ -157,16 +158,31 @@ def read_table(request: ReadRequest) -> pa.Table:
     try:
         inferred, types = _probe(request)
         texts = _as_text(inferred, types)
-        table = read_all(request, {**types, **texts})
-        # A column that had no values in the first block: dates pinned, numbers settled.
-        late = {**text_pins(table.schema, types), **_as_text(table.schema, {**types, **texts})}
-        if late:
-            texts.update({n: t for n, t in late.items() if n not in types})
-            types.update({n: t for n, t in late.items() if n in types})
-            table = read_all(request, {**types, **texts})
-        table = _settled(table, texts, _decimal(request.options))
+        decimal = _decimal(request.options)
+        table = read_blocks(request, inferred, types, texts, decimal)
+        if table is None:
+            table = _read_whole(request, types, texts, decimal)
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
         raise fail(request, exc) from None
+    return _checked(request, table)
+
+
+def _read_whole(
+    request: ReadRequest, types: dict[str, pa.DataType], texts: dict[str, pa.DataType], decimal: str
+) -> pa.Table:
+    """The whole file as text, then settled: what :func:`read_blocks` cannot read."""
+    table = read_all(request, {**types, **texts})
+    # A column that had no values in the first block: dates pinned, numbers settled.
+    late = {**text_pins(table.schema, types), **_as_text(table.schema, {**types, **texts})}
+    if late:
+        texts.update({n: t for n, t in late.items() if n not in types})
+        types.update({n: t for n, t in late.items() if n in types})
+        table = read_all(request, {**types, **texts})
+    return _settled(table, texts, decimal)
+
+
+def _checked(request: ReadRequest, table: pa.Table) -> pa.Table:
+    """The whole file's table, once no value in it breaks a rule a read may not see."""
     check_text(request, table.schema)
     check_swallowed(request, table, whole=True)
     check_declared_floats(request, table)

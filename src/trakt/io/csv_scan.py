@@ -45,6 +45,7 @@ _UTF8 = ("utf8", "utf-8", "utf_8")
 _SPELLED = r"^\+|^-?0[0-9]"
 _NONZERO = r"^[-+]?[0-9.]*[1-9]"  # a mantissa with a non-zero digit
 _SMALLEST_NORMAL = 2.2250738585072014e-308
+_NUMBER_CHARS = "0123456789.eE+-"  # what an int or float that fits its column is written with
 _SCANNED = (pa.types.is_string, pa.types.is_large_string)
 
 
@@ -104,9 +105,16 @@ class CsvScan:
             pl.col(n).cast(self.types[n], strict=False) if n in self.types else pl.col(n)
             for n in names
         ]
-        # Every delimiter inside a value, counted in the text as read (a missing-value marker
-        # or a number may hold one too): with a record short of a field, the file has fewer.
-        seps = [pl.col(n).str.count_matches(self.sep, literal=True).sum() for n in names]
+        # Every delimiter inside a value, counted in the text as read: with a record short of
+        # a field, the file has fewer. A number column's values need no count where no number
+        # or missing-value marker can hold the delimiter (a ``,``, not a ``.``): one that
+        # holds it is text, a misfit, which gives the scan up anyway.
+        plain = self.sep not in _NUMBER_CHARS and not any(self.sep in v for v in na)
+        seps = [
+            pl.col(n).str.count_matches(self.sep, literal=True).sum()
+            for n in names
+            if not (plain and n in self.types)
+        ] or [pl.lit(0)]
         self._seps = [pl.sum_horizontal(seps).cast(pl.Int64).alias("seps")]
         # One scalar each: the rows, each typed column's misfits.
         checks = [pl.len().cast(pl.Int64)]
