@@ -154,7 +154,7 @@ class CsvScan:
 
     def frames(self) -> Iterator[pl.DataFrame]:
         """The file's rows in polars DataFrames, typed and tallied as the query's are, read
-        in blocks of whole lines by a thread of its own (parsing lets go of the GIL): bounded
+        in blocks of whole lines by threads of their own (parsing lets go of the GIL): bounded
         memory for stream runs, where a query's batches would run ahead of the consumer."""
         return prefetch(self._frames())
 
