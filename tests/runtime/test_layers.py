@@ -2,6 +2,8 @@
 
 - No string constant in ``src/trakt/runtime/`` names a format (``"csv"``, ``".parquet"``, …):
   formats are plug-ins under ``trakt/io`` (issue 10). Docstrings are prose, not code: skipped.
+- The runtime's modules (schedulers, adapter, targets, summaries, the CSV writer) import
+  without pandas: a run imports it only where a step or a conversion needs it.
 - ``trakt validate`` imports neither pandas, pyarrow nor polars, nor fsspec for a pipeline of
   local files (checked in a child process through ``sys.modules``); its wall time on the demo
   pipeline is printed (best of 5).
@@ -128,3 +130,29 @@ def test_validate_wall_time_on_the_demo(capsys: pytest.CaptureFixture[str]) -> N
             f"\ntrakt validate {DEMO.relative_to(REPO)}/pipeline.yaml: best of 5 "
             f"{min(walls) * 1000:.0f} ms wall (process), {min(insides) * 1000:.0f} ms in main()"
         )
+
+
+RUNTIME_MODULES = (
+    "trakt.runtime.local_runner",
+    "trakt.runtime.batch",
+    "trakt.runtime.stream",
+    "trakt.runtime.adapter",
+    "trakt.runtime.targets",
+    "trakt.runtime.inputs",
+    "trakt.runtime.summary",
+    "trakt.runtime.contracts",
+    "trakt.runtime.database_io",
+    "trakt.io.csv_writer",
+    "trakt.io.csv_scan",
+)
+
+
+def test_runtime_modules_import_without_pandas() -> None:
+    code = "import sys\n" + "".join(f"import {m}\n" for m in RUNTIME_MODULES)
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pandas'))"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", f"importing the runtime imported {proc.stdout}"

@@ -5,11 +5,14 @@ ahead in a thread. The registry and the plug-in protocol are :mod:`trakt.io.regi
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+from typing_extensions import TypeIs
 
 from trakt.io.registry import (  # noqa: F401 - re-exported: formats import them from here
     COMPRESSION_BY_EXTENSION,
@@ -28,6 +31,33 @@ from trakt.io.registry import (  # noqa: F401 - re-exported: formats import them
     split_compression,
     uri_extension,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def is_pandas(value: object) -> TypeIs[pd.DataFrame]:
+    """Whether ``value`` is a pandas DataFrame, without importing pandas: before pandas is
+    imported no value can be one (a run without pandas steps never imports it)."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def nan_as_null(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """NaN as null: extension floats (``Float64``) can hold both."""
+    if not pa.types.is_floating(array.type) or not pc.any(pc.is_nan(array)).as_py():
+        return array
+    return pc.if_else(pc.is_nan(array), pa.scalar(None, array.type), array)
+
+
+def normalize_table(table: pa.Table) -> pa.Table:
+    """Replace all-null (type ``null``) columns by string columns."""
+    if not any(pa.types.is_null(t) for t in table.schema.types):
+        return table
+    fields = [
+        pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
 
 
 def slices(table: pa.Table, chunk_rows: int) -> Iterator[pa.Table]:

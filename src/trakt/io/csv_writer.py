@@ -51,17 +51,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeAlias, cast
 
-import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import OutputError, UsageError
+from trakt.io.base import is_pandas, nan_as_null
 from trakt.io.compression import open_compressed
 from trakt.io.csv_compress import BlockWriter
-from trakt.io.csv_values import texts
 from trakt.io.csv_write_options import check_writer_options, codec
-from trakt.io.pandas_arrow import nan_as_null
 
 if TYPE_CHECKING:
+    import pandas as pd
     import polars as pl
 
 _DATETIME = "%Y-%m-%dT%H:%M:%S%.f"  # chrono: %.f is empty, or 3, 6 or 9 digits
@@ -98,6 +97,8 @@ _NATIVE = (
 
 def value_texts(column: Column) -> pa.Array:
     """Value by value, as pandas hands the values out (lists as arrays, bytes, Decimals)."""
+    from trakt.io.csv_values import texts
+
     try:
         return texts(column.to_pandas())
     except _REFUSED:
@@ -106,12 +107,15 @@ def value_texts(column: Column) -> pa.Array:
 
 def _halffloat_texts(column: Column) -> pa.Array:
     # polars would widen it to float32 and write that one's digits; numpy keeps float16's.
+    from trakt.io.csv_values import texts
+
     return texts(column.to_numpy(zero_copy_only=False))
 
 
 def zoned_texts(column: Column) -> pa.Array:
     """Local time and offset by pandas' zone rules (polars' differ after 2037), formatted by
     polars: the same text as value by value."""
+    import pandas as pd
     import polars as pl
 
     stamps = pd.Series(column.to_pandas())
@@ -205,7 +209,7 @@ class CsvTableWriter:
 
     def write(self, table: pa.Table | pd.DataFrame) -> None:
         """Append one table (with the header if it is the first)."""
-        if isinstance(table, pd.DataFrame):  # until the runtime hands Arrow tables
+        if is_pandas(table):  # until the runtime hands Arrow tables
             from trakt.io.pandas_arrow import from_pandas
 
             table = from_pandas(table)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
+from trakt.io.base import normalize_table
 from trakt.io.pandas_arrow import from_pandas
 
 __all__ = ["from_pandas", "normalize_table", "to_pandas"]
@@ -27,16 +28,6 @@ _MAPPING: dict[pa.DataType, object] = {
     **{t: pd.Int64Dtype() for t in (pa.uint8(), pa.uint16(), pa.uint32())},
     pa.bool_(): pd.BooleanDtype(),
 }
-
-
-def normalize_table(table: pa.Table) -> pa.Table:
-    """Replace all-null (type ``null``) columns by string columns."""
-    if not any(pa.types.is_null(t) for t in table.schema.types):
-        return table
-    fields = [
-        pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema
-    ]
-    return table.cast(pa.schema(fields))
 
 
 def to_pandas(table: pa.Table, own: bool = False) -> pd.DataFrame:

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from trakt.io.base import nan_as_null
 from trakt.io.csv_values import texts
 
 # Arrow or pandas refusing a conversion: the column is written as text instead.
@@ -145,13 +145,6 @@ def _typed_column(column: pd.Series) -> pa.Array | pa.ChunkedArray:
             return array if isinstance(dtype, np.dtype) else nan_as_null(array)
     # Periods, intervals, complex, sparse, dateutil zones, ...: value by value.
     return texts(column.astype(object))
-
-
-def nan_as_null(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """NaN as null: extension floats (``Float64``) can hold both."""
-    if not pa.types.is_floating(array.type) or not pc.any(pc.is_nan(array)).as_py():
-        return array
-    return pc.if_else(pc.is_nan(array), pa.scalar(None, array.type), array)
 
 
 def from_pandas(frame: pd.DataFrame) -> pa.Table:

@@ -11,20 +11,20 @@ A step may return any of the three (or a polars ``LazyFrame``); a result becomes
 a boundary (a writer, a contract, a step of another library) by :func:`result_table`, whose
 text columns are ``large_string`` whichever library made them, as pandas' are, so a pandas, a
 polars and an Arrow version of a step write the same bytes. ``Data`` is any of these, whichever
-it is now. polars is imported only when a polars step or frame is there.
+it is now. pandas and polars are imported only when a step or frame of theirs is there.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-import pandas as pd
 import pyarrow as pa
 from typing_extensions import TypeIs
 
-from trakt.io.frames import from_pandas, normalize_table, to_pandas
+from trakt.io.base import is_pandas, normalize_table
 
 if TYPE_CHECKING:
+    import pandas as pd
     import polars as pl
 
 Data: TypeAlias = "pa.Table | pd.DataFrame | pl.DataFrame | pl.LazyFrame"
@@ -44,19 +44,21 @@ def is_lazy(value: object) -> TypeIs[pl.LazyFrame]:
 
 def is_frame(value: object) -> bool:
     """Whether a step may return ``value`` as an output: a frame of one of the libraries."""
-    return isinstance(value, pd.DataFrame | pa.Table) or is_polars(value)
+    return is_pandas(value) or isinstance(value, pa.Table) or is_polars(value)
 
 
 def library(value: object) -> str:
     """The frame library ``value`` belongs to: pandas, polars or arrow."""
-    if isinstance(value, pd.DataFrame):
+    if is_pandas(value):
         return "pandas"
     return "arrow" if isinstance(value, pa.Table) else "polars"
 
 
 def as_pandas(data: Data) -> pd.DataFrame:
     """``data`` as a pandas frame (Trakt's dtype rules; a new frame for a table)."""
-    if isinstance(data, pd.DataFrame):
+    from trakt.io.frames import to_pandas
+
+    if is_pandas(data):
         return data
     return to_pandas(data if isinstance(data, pa.Table) else result_table(data))
 
@@ -68,7 +70,9 @@ def step_frame(data: Data) -> pd.DataFrame:
     A table's conversion is a new frame, but Arrow lends columns without nulls (floats,
     timestamps) zero-copy and read-only: such a table is converted into memory of the frame's
     own. A frame (a step's result) is copied shallowly; copy-on-write protects the original."""
-    if isinstance(data, pd.DataFrame):
+    from trakt.io.frames import to_pandas
+
+    if is_pandas(data):
         return data.copy(deep=False)
     table = data if isinstance(data, pa.Table) else result_table(data)
     return to_pandas(table, own=any(_lent(column) for column in table.columns))
@@ -90,7 +94,11 @@ def step_input(data: Data, frame: str) -> Any:
         return data.clone() if not is_lazy(data) else data
     import polars as pl
 
-    table = normalize_table(data if isinstance(data, pa.Table) else from_pandas(data))
+    if is_pandas(data):
+        from trakt.io.frames import from_pandas
+
+        data = from_pandas(data)
+    table = normalize_table(data)
     converted = pl.from_arrow(table, rechunk=False)
     assert isinstance(converted, pl.DataFrame)
     return converted
@@ -121,7 +129,9 @@ def _large_text(table: pa.Table) -> pa.Table:
 def result_table(value: Data) -> pa.Table:
     """A step's result as Arrow, the same types whichever library made it (a LazyFrame is
     collected here)."""
-    if isinstance(value, pd.DataFrame):
+    if is_pandas(value):
+        from trakt.io.frames import from_pandas
+
         return from_pandas(value)
     if isinstance(value, pa.Table):
         return _large_text(value)
@@ -139,7 +149,7 @@ def passed_on(value: Data) -> Data:
 
 def settle(data: Data) -> pa.Table | pd.DataFrame:
     """``data`` for a writer, a contract or a summary: a polars frame becomes Arrow."""
-    return data if isinstance(data, pa.Table | pd.DataFrame) else result_table(data)
+    return data if isinstance(data, pa.Table) or is_pandas(data) else result_table(data)
 
 
 def as_arrow(data: Data) -> pa.Table:
@@ -153,7 +163,7 @@ def rows(data: Data) -> int:
     if isinstance(data, pa.Table):
         counted: int = data.num_rows
         return counted
-    if isinstance(data, pd.DataFrame):
+    if is_pandas(data):
         return len(data)
     if is_lazy(data):
         import polars as pl
@@ -168,7 +178,7 @@ def column_names(data: Data) -> list[str]:
     """``data``'s column names, as text."""
     if isinstance(data, pa.Table):
         return [str(c) for c in data.column_names]
-    if isinstance(data, pd.DataFrame):
+    if is_pandas(data):
         return [str(c) for c in data.columns]
     if is_lazy(data):
         return list(data.collect_schema().names())

@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import TraktError
+from trakt.io.base import is_pandas
 from trakt.runtime.adapter import Data, is_lazy, is_polars, result_table, rows, step_input
 from trakt.runtime.execution import Execution
 from trakt.runtime.planning import StepPlan
@@ -103,7 +103,7 @@ class BatchExecution(Execution):
         data = self._artifact(artifact)
         self.readers_left[artifact] -= 1
         more = self.readers_left[artifact] > 0
-        if isinstance(data, pd.DataFrame) and frame == "pandas":
+        if is_pandas(data) and frame == "pandas":
             return data.copy(deep=more)
         if is_lazy(data) and (more or frame != "polars"):
             data = self.artifacts[artifact] = self._collect(artifact, data)

@@ -22,16 +22,16 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import TraktError
 from trakt.io.badlines import BadLine
 from trakt.model.model import ColumnRule, SchemaSpec
-from trakt.runtime.coercion import MISFIT_RULE, coerce, misfit_rule
+
+if TYPE_CHECKING:  # pandas and the coercions only once a contract checks data
+    import pandas as pd
 
 SAMPLES = 5
 
@@ -51,6 +51,8 @@ class _Finding:
     samples: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, values: pd.Series, lines: pd.Series) -> None:
+        import pandas as pd
+
         self.count += len(values)
         for value, line in zip(values.tolist(), lines.tolist(), strict=True):
             if len(self.samples) >= SAMPLES:
@@ -59,6 +61,8 @@ class _Finding:
 
 
 def _bound(series: pd.Series, value: Any) -> Any:
+    import pandas as pd
+
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
         return pd.Timestamp(value).date()  # a date column holds dates: so is its bound
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -98,6 +102,11 @@ class ContractState:
 
     def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Coerce and check one chunk; return the rows to keep."""
+        import numpy as np
+        import pandas as pd
+
+        from trakt.runtime.coercion import coerce, misfit_rule
+
         if any(name is not None for name in frame.index.names):
             frame = frame.reset_index()  # a named index (groupby) is written as columns
         lines = pd.Series(np.arange(len(frame)) + self.rows_seen + 2, index=frame.index)
@@ -188,6 +197,8 @@ class ContractState:
 
     def _quarantine(self, rows: pd.DataFrame, lines: pd.Series, reasons: pd.Series) -> None:
         """The rows as read (before coercion), with their line and the rule they broke."""
+        import pandas as pd
+
         if self.source_column in rows.columns:  # added by the reader: not in the record
             rows = rows.drop(columns=[self.source_column])
         for values, line, reason in zip(
@@ -223,6 +234,8 @@ class ContractState:
 
     def events(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(kind, message, attributes) for every finding, in a stable order."""
+        from trakt.runtime.coercion import MISFIT_RULE
+
         out = []
         order = {"missing_column": 0, "coercion": 1, "warning": 2}
         for f in sorted(self.findings.values(), key=lambda f: (order[f.kind], f.column, f.rule)):

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
-import pandas as pd
-
+from trakt.io.base import is_pandas
 from trakt.runtime.adapter import Data
 
 Chunks = Iterator[Data]
@@ -47,7 +46,7 @@ class Fanout:
                 self.positions[i] = position + 1
                 last = all(p is None or p > position for p in self.positions)
                 self._trim()
-                if isinstance(chunk, pd.DataFrame) and not last:  # tables never change
+                if is_pandas(chunk) and not last:  # tables never change
                     yield chunk.copy(deep=True)
                 else:
                     yield chunk

@@ -5,14 +5,15 @@ stream runs gather the chunks as they pass (so a kept artifact costs its whole s
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from trakt.errors import UsageError, did_you_mean
 from trakt.runtime.adapter import Data, as_pandas
 from trakt.runtime.planning import ExecutionPlan
 from trakt.runtime.stepcheck import concat_chunks
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def check_keep(keep: Iterable[str], plan: ExecutionPlan) -> tuple[str, ...]:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from trakt.errors import StepError, TraktError
+from trakt.io.base import is_pandas
 from trakt.runtime.adapter import Data, is_frame, result_table
 from trakt.runtime.context import StepContext
 from trakt.runtime.manifest import StepRecord
 from trakt.runtime.planning import StepPlan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def check_outputs(step: StepPlan, result: Any, kind: str = "a pandas DataFrame") -> dict[str, Any]:
@@ -76,7 +79,7 @@ def finish_failed(record: StepRecord, ctx: StepContext, exc: BaseException, step
 def concat_results(chunks: list[Data]) -> Data:
     """A stream-capable step's chunks in a batch run as one: pandas chunks as one frame,
     any other mix as one Arrow table."""
-    frames = [c for c in chunks if isinstance(c, pd.DataFrame)]
+    frames = [c for c in chunks if is_pandas(c)]
     if len(frames) == len(chunks):
         return concat_chunks(frames)
     tables = [result_table(c) for c in chunks]
@@ -85,6 +88,8 @@ def concat_results(chunks: list[Data]) -> Data:
 
 def concat_chunks(chunks: list[pd.DataFrame]) -> pd.DataFrame:
     """Chunks as one frame; a named index (e.g. from groupby) is data and is kept."""
+    import pandas as pd
+
     if not chunks:
         return pd.DataFrame()
     if any(name is not None for name in chunks[0].index.names):

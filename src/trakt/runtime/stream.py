@@ -20,9 +20,8 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from trakt.errors import TraktError
+from trakt.io.base import is_pandas
 from trakt.runtime.adapter import Data, passed_on, result_table, rows, step_input
 from trakt.runtime.context import StepContext
 from trakt.runtime.execution import Execution
@@ -209,7 +208,7 @@ class StreamExecution(Execution):
         data = self._whole_frame(artifact)
         self.whole_left[artifact] -= 1
         more = self.whole_left[artifact] > 0
-        if isinstance(data, pd.DataFrame) and frame == "pandas":
+        if is_pandas(data) and frame == "pandas":
             return data.copy(deep=more)
         return step_input(data, frame)  # a new frame each time
 
@@ -368,7 +367,7 @@ class StreamExecution(Execution):
 
 
 def _frame_chunks(frame: Data, chunk_rows: int) -> Chunks:
-    if not isinstance(frame, pd.DataFrame):  # polars or Arrow: zero-copy slices of the table
+    if not is_pandas(frame):  # polars or Arrow: zero-copy slices of the table
         table = result_table(frame)
         if table.num_rows <= chunk_rows:
             yield table

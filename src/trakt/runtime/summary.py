@@ -10,13 +10,17 @@ same summary for the same data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
+
+from trakt.io.base import is_pandas
+from trakt.io.pandas_dtypes import dtype_names
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 
 class ColumnSummaries:
@@ -24,10 +28,13 @@ class ColumnSummaries:
 
     def __init__(self) -> None:
         self._columns: dict[str, dict[str, Any]] = {}
-        # A table's schema and the (empty) frame it converts to: the dtypes steps would see.
-        self._typed: tuple[pa.Schema, pd.DataFrame] | None = None
+        # A table's schema and the dtypes its columns convert to: what steps would see.
+        self._typed: tuple[pa.Schema, dict[str, str]] | None = None
 
     def add(self, frame: pd.DataFrame) -> None:
+        """A pandas frame's columns."""
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
         for name in frame.columns:
             key = str(name)
             series = frame[name]
@@ -39,12 +46,12 @@ class ColumnSummaries:
             if is_numeric_dtype(series.dtype) and not is_bool_dtype(series.dtype):
                 _extend(entry, series, missing)
 
-    def add_arrow(self, table: pa.Table, frame: pd.DataFrame) -> None:
-        """The same, from the Arrow table ``frame`` was converted from: null counts are free
-        there and min/max run in C++, half the cost of the pandas path on a typical input."""
+    def add_arrow(self, table: pa.Table, dtypes: Mapping[str, str]) -> None:
+        """The same, from an Arrow table whose columns convert to ``dtypes``: null counts are
+        free there and min/max run in C++, half the cost of the pandas path on a typical input."""
         for name, column in zip(table.column_names, table.columns, strict=True):
             entry = self._columns.setdefault(
-                name, {"dtype": str(frame[name].dtype), "nulls": 0, "min": None, "max": None}
+                name, {"dtype": dtypes[name], "nulls": 0, "min": None, "max": None}
             )
             entry["nulls"] += column.null_count
             kind = column.type
@@ -57,13 +64,14 @@ class ColumnSummaries:
 
     def add_data(self, data: pa.Table | pd.DataFrame) -> None:
         """A table or frame; a table's dtypes are the ones steps would see (Trakt's rules)."""
-        if isinstance(data, pd.DataFrame):
+        if is_pandas(data):
             self.add(data)
             return
         if self._typed is None or self._typed[0] != data.schema:  # once per schema
-            from trakt.io.frames import to_pandas
-
-            self._typed = (data.schema, to_pandas(data.schema.empty_table()))
+            self._typed = (
+                data.schema,
+                dict(zip(data.schema.names, dtype_names(data.schema), strict=True)),
+            )
         self.add_arrow(data, self._typed[1])
 
     def add_query(self, query: Any) -> None:
@@ -81,13 +89,12 @@ class ColumnSummaries:
         if any(name not in self._columns for name in names):  # the dtypes steps would see
             import polars as pl
 
-            from trakt.io.frames import to_pandas
             from trakt.runtime.adapter import result_table
 
-            frame = to_pandas(result_table(pl.DataFrame(schema=schema)))
-            for name in names:
+            empty = result_table(pl.DataFrame(schema=schema)).schema
+            for name, dtype in zip(empty.names, dtype_names(empty), strict=True):
                 self._columns.setdefault(
-                    name, {"dtype": str(frame[name].dtype), "nulls": 0, "min": None, "max": None}
+                    name, {"dtype": dtype, "nulls": 0, "min": None, "max": None}
                 )
         for i, name in enumerate(names):
             entry = self._columns[name]
@@ -108,6 +115,9 @@ class ColumnSummaries:
 def _extend(entry: dict[str, Any], series: pd.Series, missing: np.ndarray) -> None:
     """Widen min/max with this chunk. Plain numpy on the values: ~3x faster than pandas'
     masked reductions, and integers stay exact."""
+    import numpy as np
+    from pandas.api.types import is_integer_dtype
+
     integer = is_integer_dtype(series.dtype)
     values = series.to_numpy(
         dtype="int64" if integer else "float64", na_value=0 if integer else np.nan
