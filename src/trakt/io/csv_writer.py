@@ -33,12 +33,10 @@ anything else (lists, binary, structs)     value by value (:mod:`trakt.io.csv_va
                                            ``[1, 2]``; bytes decoded as UTF-8
 =========================================  =================================================
 
-polars writes about 10x faster than ``DataFrame.to_csv`` (1M rows of the benchmark's mixed
-data: 0.6-1.0 s against 6.5 s; ``benchmarks/batch_vs_pandas.py`` for the whole run). Columns
-polars writes as the table says go to it zero-copy and unformatted: timestamps and times are
-formatted by ``write_csv`` itself; only zoned timestamps, durations, ``halffloat`` and the
-value-by-value types are turned into text first. Options: ``sep`` (one character, ``,``) and
-``compression`` (:mod:`trakt.io.csv_write_options`).
+polars writes about 10x faster than ``DataFrame.to_csv`` (1M mixed rows: 0.6-1.0 s against
+6.5 s). Columns polars writes as the table says go to it zero-copy: timestamps and times are
+formatted by ``write_csv``; only zoned timestamps, durations, ``halffloat`` and the value-by-value
+types become text first. Options: ``sep`` (``,``) and ``compression`` (``csv_write_options``).
 """
 
 from __future__ import annotations
@@ -97,7 +95,7 @@ _NATIVE = (
 
 def value_texts(column: Column) -> pa.Array:
     """Value by value, as pandas hands the values out (lists as arrays, bytes, Decimals)."""
-    from trakt.io.csv_values import texts
+    from trakt.io.csv_values import texts  # pandas and numpy: only for such columns
 
     try:
         return texts(column.to_pandas())
