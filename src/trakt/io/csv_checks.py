@@ -23,6 +23,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from trakt.io.arrow_scalars import scalar
+
 _SPELLED = r"^\+|^-?0[0-9]"  # a float text that a number would not give back
 # ... or an integer with more digits than a float keeps (an id beyond the int64 range)
 _SPELLED_OR_LONG = _SPELLED + r"|^-?[0-9]{17,}$"
@@ -54,6 +56,12 @@ def _dotted(text: pa.ChunkedArray, decimal: str) -> pa.ChunkedArray:
 INFINITE = r"(?i)^[-+]?inf(inity)?$"
 _NONZERO = r"^[-+]?[0-9.]*[1-9]"  # a mantissa with a non-zero digit
 _SMALLEST_NORMAL = 2.2250738585072014e-308  # below: subnormal floats keep fewer digits
+# Python values in compute calls would make pyarrow import pandas (see arrow_scalars)
+_FALSE, _TRUE = scalar(False, pa.bool_()), scalar(True, pa.bool_())
+_ZERO = scalar(0, pa.float64())
+_TINY = scalar(_SMALLEST_NORMAL, pa.float64())
+_FIRST = scalar(0, pa.int64())
+_DBL_DIG_PLUS_1 = scalar(16, pa.int64())
 
 
 def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".") -> str | None:
@@ -63,13 +71,13 @@ def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".
     Only candidates are looked at (inf, zero, subnormal, 16+ characters): the common column of
     short floats costs a few vectorised comparisons."""
     dotted = _dotted(text, decimal)
-    inf = pc.fill_null(pc.is_inf(floats), False)
+    inf = pc.fill_null(pc.is_inf(floats), _FALSE)
     if pc.any(inf).as_py():
         said = pc.match_substring_regex(pc.filter(dotted, inf), INFINITE)
         wrong = pc.filter(pc.filter(text, inf), pc.invert(said))
         if len(wrong):
             return str(wrong[0].as_py())
-    zero = pc.fill_null(pc.equal(floats, 0), False)
+    zero = pc.fill_null(pc.equal(floats, _ZERO), _FALSE)
     if pc.any(zero).as_py():
         wrong = pc.filter(
             pc.filter(text, zero), pc.match_substring_regex(pc.filter(dotted, zero), _NONZERO)
@@ -80,10 +88,10 @@ def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".
     # subnormal one: longer texts and subnormals have their digits compared.
     look = pc.fill_null(
         pc.or_(
-            pc.greater_equal(pc.binary_length(dotted), 16),
-            pc.and_(pc.less(pc.abs(floats), _SMALLEST_NORMAL), pc.invert(zero)),
+            pc.greater_equal(pc.binary_length(dotted), _DBL_DIG_PLUS_1),
+            pc.and_(pc.less(pc.abs(floats), _TINY), pc.invert(zero)),
         ),
-        False,
+        _FALSE,
     )
     if not pc.any(look).as_py():
         return None
@@ -92,18 +100,18 @@ def unfaithful(text: pa.ChunkedArray, floats: pa.ChunkedArray, decimal: str = ".
     # to the same float, so a power of ten apart is impossible). Most long texts are that
     # shortest form already: only the others have their digits compared.
     back = pc.cast(floats, pa.string())
-    differ = pc.invert(pc.fill_null(pc.equal(back, dotted), False))
+    differ = pc.invert(pc.fill_null(pc.equal(back, dotted), _FALSE))
     if not pc.any(differ).as_py():
         return None
     text, dotted, back = (pc.filter(c, differ) for c in (text, dotted, back))
-    other = pc.invert(pc.fill_null(pc.equal(_digits(back), _digits(dotted)), False))
+    other = pc.invert(pc.fill_null(pc.equal(_digits(back), _digits(dotted)), _FALSE))
     wrong = pc.filter(text, other)
     return str(wrong[0].as_py()) if len(wrong) else None
 
 
 def _digits(text: pa.ChunkedArray) -> pa.ChunkedArray:
     """A number's significant digits: no sign, point, exponent, leading or trailing zeros."""
-    mantissa = pc.list_element(pc.split_pattern(pc.ascii_lower(text), "e", max_splits=1), 0)
+    mantissa = pc.list_element(pc.split_pattern(pc.ascii_lower(text), "e", max_splits=1), _FIRST)
     unsigned = pc.utf8_ltrim(pc.replace_substring(mantissa, ".", ""), "+-0")
     digits: pa.ChunkedArray = pc.utf8_rtrim(unsigned, "0")
     return digits
@@ -166,12 +174,12 @@ def fix(text: pa.Array | pa.ChunkedArray, to: pa.DataType, decimal: str = ".") -
             raise Mismatch(_first_failing(chunked, to, decimal), "not an integer") from None
         if not exact_ints(chunked, ints):
             back = pc.cast(ints, pa.string())
-            bad = pc.filter(chunked, pc.invert(pc.fill_null(pc.equal(back, chunked), True)))
+            bad = pc.filter(chunked, pc.invert(pc.fill_null(pc.equal(back, chunked), _TRUE)))
             raise Mismatch(str(bad[0]), "spelled so an integer would not give it back")
         return _combined(pc.cast(ints, to))
     if pa.types.is_floating(to):
         spelled = pc.filter(
-            chunked, pc.fill_null(pc.match_substring_regex(chunked, _SPELLED), False)
+            chunked, pc.fill_null(pc.match_substring_regex(chunked, _SPELLED), _FALSE)
         )
         if len(spelled):
             raise Mismatch(str(spelled[0]), "spelled so a number would not give it back")
@@ -207,9 +215,10 @@ def breaks(text: pa.ChunkedArray | pa.Array) -> pa.Array | pa.ChunkedArray:
     newlines = pc.count_substring(text, "\n")
     returns = pc.count_substring(text, "\r")
     if not pc.max(returns).as_py():
-        return pc.fill_null(newlines, 0)
+        return pc.fill_null(newlines, scalar(0, newlines.type))
     both = pc.count_substring(text, "\r\n")
-    return pc.fill_null(pc.subtract(pc.add(newlines, returns), both), 0)
+    total = pc.subtract(pc.add(newlines, returns), both)
+    return pc.fill_null(total, scalar(0, total.type))
 
 
 def swallowed(table: pa.Table, max_lines: int, max_bytes: int) -> int | None:
@@ -224,16 +233,20 @@ def swallowed(table: pa.Table, max_lines: int, max_bytes: int) -> int | None:
         count = breaks(column)
         if not pc.max(count).as_py():
             continue
-        length = pc.fill_null(pc.binary_length(column), 0)
+        length = pc.binary_length(column)
+        length = pc.fill_null(length, scalar(0, length.type))
         total = count if total is None else pc.add(total, count)
         size = length if size is None else pc.add(size, length)
     if total is None or size is None:
         return None
     over = pc.or_(
-        pc.greater_equal(total, max_lines),
-        pc.and_(pc.greater(total, 0), pc.greater(size, max_bytes)),
+        pc.greater_equal(total, scalar(max_lines, pa.int64())),
+        pc.and_(
+            pc.greater(total, scalar(0, pa.int64())),
+            pc.greater(size, scalar(max_bytes, pa.int64())),
+        ),
     )
     if not pc.any(over).as_py():
         return None
-    found = pc.index(over, True).as_py()
+    found = pc.index(over, _TRUE).as_py()
     return int(found)
