@@ -436,3 +436,101 @@ def test_a_delimiter_inside_a_number_is_counted(
             runs.append(runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))["status"])
     assert runs == ["failed", "failed"]  # the short record, by the exact reader both times
     assert "the scan read what the exact reader reads" not in caplog.text
+
+
+BUILTIN_JOIN = """\
+name: join
+inputs:
+  orders: {uri: orders.csv}
+  segments: {uri: segments.csv}
+steps:
+  - id: join
+    uses: trakt.join
+    with: {input: orders, right: segments, "on": customer, how: HOW, output: joined}
+  - id: totals
+    uses: trakt.aggregate
+    with:
+      input: joined
+      output: totals
+      by: BY
+      aggregations: {n: count(), total: sum(amount), average: mean(amount), top: max(amount)}
+outputs:
+  datasets:
+    - {name: out, from: totals}
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "by"), [("inner", "[segment]"), ("left", "[segment, customer]"), ("inner", "[]")]
+)
+def test_builtin_join_and_aggregate_extend_the_scans(
+    tmp_path: Path,
+    how: str,
+    by: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """trakt.join joins a scanned input lazily and trakt.aggregate collects only the columns
+    it aggregates: the bytes, counts and summaries of the exact reader's run, both files
+    verified (a customer without a segment, a missing amount on the way), and the joined
+    rows counted as aggregate collects them, not by running the query again."""
+
+    def counted_again(data: object) -> int:
+        raise AssertionError(f"a query ran again to count its rows: {data!r}")
+
+    monkeypatch.setattr("trakt.runtime.scans.rows", counted_again)
+    orders = "customer,amount,note\n" + "".join(
+        f"c{i % 9},{'' if i % 11 == 0 else f'{i}.25'},n{i}\n" for i in range(3000)
+    )
+    segments = "customer,segment\n" + "".join(f"c{i},s{i % 3}\n" for i in range(7))
+    pipeline = BUILTIN_JOIN.replace("HOW", how).replace("BY", by)
+    results = {}
+    for scan in (True, False):
+        root = tmp_path / str(scan)
+        (root / "input").mkdir(parents=True)
+        (root / "input" / "orders.csv").write_text(orders)
+        (root / "input" / "segments.csv").write_text(segments)
+        (root / "pipeline.yaml").write_text(pipeline)
+        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+            result = runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))
+        assert result["status"] == "success", result
+        if scan:
+            assert "input 'orders': the scan read what the exact reader reads" in caplog.text
+            assert "input 'segments': the scan read what the exact reader reads" in caplog.text
+            assert "starts over" not in caplog.text
+        manifest = json.loads((root / "output" / "manifest.json").read_text())
+        results[scan] = (
+            (root / "output" / "out.csv").read_bytes(),
+            {n: (i["rows"], i["column_summaries"]) for n, i in manifest["inputs"].items()},
+            [(s["rows_in"], s["rows_out"]) for s in manifest["steps"]],
+            [(o["rows"], o["column_summaries"]) for o in manifest["outputs"]],
+        )
+    assert results[True] == results[False]
+    joined = 3000 if how == "left" else sum(1 for i in range(3000) if i % 9 < 7)
+    assert results[True][2][0] == ({"input": 3000, "right": 7}, {"output": joined})
+    assert results[True][2][1][0] == {"input": joined}
+    lines = results[True][0].decode().splitlines()
+    assert lines[0] == (by.strip("[]").replace(" ", "") + ",n,total,average,top").lstrip(",")
+
+
+def test_an_aggregate_of_a_scan_that_turns_out_wrong_starts_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A value the first block did not foresee (text in a number column) gives the scan up
+    inside trakt.aggregate too: the run starts over and words it as the exact reader does."""
+    data = b"key,amount\n" + b"".join(b"k%d,%d\n" % (i % 3, i) for i in range(120_000))
+    data += b"k1,lots\n"
+    steps = """\
+- id: totals
+  uses: trakt.aggregate
+  with: {input: orders, output: out, by: key, aggregations: {n: count(), total: sum(amount)}}
+"""
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        scanned, exact = _both(tmp_path, data, steps)
+    assert "input 'orders': read by a polars scan" in caplog.text
+    assert "the run starts over, every input read exactly" in caplog.text
+    assert scanned == exact
+    assert scanned["status"] == "failed"
+    assert "totals" in scanned["error"]

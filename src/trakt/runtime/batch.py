@@ -27,7 +27,7 @@ from trakt.runtime.stepcheck import (
     finish_failed,
 )
 from trakt.runtime.timeouts import deadline
-from trakt.steps.builtins.chunks import SCANNED
+from trakt.steps.builtins.chunks import ROWS, SCANNED
 
 _log = logging.getLogger("trakt.scans")
 
@@ -112,6 +112,7 @@ class BatchExecution(Execution):
         handed = step_input(data, frame)  # a new frame each time (polars: a clone)
         if is_lazy(handed) and self.scans is not None and self.scans.pending([artifact]):
             setattr(handed, SCANNED, True)  # a built-in extends it too
+            setattr(handed, ROWS, lambda count: self._known(artifact, count))
         return handed
 
     def _collect(self, artifact: str, query: Any) -> Any:

@@ -1,10 +1,11 @@
 """CSV inputs read as polars scans, in runs whose every step may run again (built-ins, and
 steps with ``run.lazy = True``). In batch, a CSV input whose one reader is a polars step that
-takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive and filter) is
-handed to it as a query over the file (:mod:`trakt.io.csv_scan`) instead of a table read
-whole. The step's query, and the polars steps after it, then run in polars' streaming engine,
-usually straight into the output file, in bounded memory (an intermediate result's row count
-is a query of its own: another pass).
+takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive, filter, join
+and aggregate) is handed to it as a query over the file (:mod:`trakt.io.csv_scan`) instead of
+a table read whole. The step's query, and the polars steps after it, then run in polars'
+streaming engine, usually straight into the output file, in bounded memory (an intermediate
+result's row count is a query of its own, another pass, unless a built-in that collects it
+counts it: ``ROWS``).
 
 The scan is verified once its rows have gone through (an output sunk, a frame collected):
 the exact reader's table or nothing. Where it is not (a later value that does not fit the

@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frame, Frames, eager, names, untyped_nulls
+from trakt.steps.builtins.chunks import ROWS, SCANNED, Frame, Frames, eager, names, untyped_nulls
 from trakt.steps.builtins.spec import OPTIONAL_NAMES, TEXT_MAP, Param, builtin
 
 FUNCTIONS = ("sum", "count", "min", "max", "mean")
@@ -60,6 +60,7 @@ def parse_aggregation(name: str, text: str) -> Aggregation:
         Param("aggregations", TEXT_MAP, True, "output column: function(column)"),
     ],
     stateful=True,  # partial aggregates combined at the end
+    lazy=True,
 )
 def aggregate(
     ctx: Any,
@@ -71,6 +72,17 @@ def aggregate(
     """Group by columns and compute sum, count, min, max and mean per group."""
     keys = names(by)
     aggs = [parse_aggregation(n, t) for n, t in aggregations.items()]
+    if isinstance(input, pl.LazyFrame) and getattr(input, SCANNED, False):
+        # A file scan (perhaps joined, filtered): only the columns aggregated are collected,
+        # by polars' streaming engine, not every column of every row. The sums stay those of
+        # the whole frame (polars' streaming group-by adds its partial sums in another order,
+        # so a float total could differ in its last digit from a batch run's).
+        used = list(dict.fromkeys([*keys, *(a.column for a in aggs if a.column)]))
+        counted = getattr(input, ROWS, None)
+        input = input.select(used or input.collect_schema().names()[:1])
+        input = input.collect(engine="streaming")
+        if counted is not None:
+            counted(input.height)
     if isinstance(input, pl.DataFrame | pl.LazyFrame):
         return {"output": _finish(_partials(eager(input), keys, aggs), keys, aggs)}
     return {"output": _streamed(input, keys, aggs)}

@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frames, each, names, whole
+from trakt.steps.builtins.chunks import Frame, Frames, each, names, whole
 from trakt.steps.builtins.spec import NAME_OR_NAMES, Param, builtin, choice
 
 HOWS = ("inner", "left", "semi", "anti")
@@ -28,6 +28,7 @@ HOWS = ("inner", "left", "semi", "anti")
     ],
     inputs=("input", "right"),
     stream_inputs=("input",),
+    lazy=True,
 )
 def join(
     ctx: Any,
@@ -52,9 +53,11 @@ def join(
         # Only membership counts: one row per key keeps the input's rows from multiplying.
         side = side.select(right_keys).unique(maintain_order=True)
 
-    def joined(frame: pl.DataFrame) -> pl.DataFrame:
+    def joined(frame: Frame) -> Frame:
+        # A scanned input stays a query (polars' streaming engine joins it as it is read).
+        other = side.lazy() if isinstance(frame, pl.LazyFrame) else side
         return frame.join(
-            side,
+            other,  # type: ignore[arg-type]  # a LazyFrame with a LazyFrame, a frame with a frame
             left_on=left_keys,
             right_on=right_keys,
             how=how,  # type: ignore[arg-type]
@@ -62,4 +65,4 @@ def join(
             maintain_order="left_right",
         )
 
-    return {"output": each(input, joined)}
+    return {"output": each(input, joined)}  # type: ignore[arg-type]  # takes both kinds
