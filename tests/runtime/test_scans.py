@@ -534,3 +534,56 @@ def test_an_aggregate_of_a_scan_that_turns_out_wrong_starts_over(
     assert scanned == exact
     assert scanned["status"] == "failed"
     assert "totals" in scanned["error"]
+
+
+CHAIN = """\
+- id: double
+  uses: trakt.derive
+  with: {input: orders, output: twice, columns: {amount: "amount * 2"}}
+- id: pick
+  uses: trakt.select
+  with: {input: twice, output: picked, columns: [id, amount]}
+- id: name
+  uses: trakt.rename
+  with: {input: picked, output: named, mapping: {amount: total}}
+- id: retype
+  uses: trakt.cast
+  with: {input: named, output: typed, columns: {id: float}}
+- id: keep
+  uses: trakt.filter
+  with: {input: typed, output: KEPT, where: "id > 10"}
+"""
+
+
+@pytest.mark.parametrize("last", ["out", "kept"])
+def test_a_chain_of_built_ins_reads_the_file_once(
+    tmp_path: Path, last: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built-ins that keep every row (derive, select, rename, cast) give their input's row
+    count to their output: no intermediate result is counted by a query of its own, and the
+    counts are the exact reader's (with the filter last, or in the middle)."""
+
+    def counted_again(data: object) -> int:
+        raise AssertionError(f"a query ran again to count its rows: {data!r}")
+
+    data = b"id,amount,note\n" + b"".join(b"%d,%d.5,n%d\n" % (i, i, i) for i in range(500))
+    steps = CHAIN.replace("KEPT", last)
+    if last == "kept":  # the filter in the middle: a row-keeping step after it
+        steps += (
+            "- id: tail\n  uses: trakt.derive\n"
+            '  with: {input: kept, output: out, columns: {flag: "total > 100"}}\n'
+        )
+    exact = _run(tmp_path / "exact", data, steps, False)
+    monkeypatch.setattr("trakt.runtime.scans.rows", counted_again)
+    scanned = _run(tmp_path / "scan", data, steps, True)
+    assert scanned == exact
+    assert scanned["status"] == "success"
+    counts = [(s[0], s[2], s[3]) for s in scanned["steps"]]
+    assert counts[:5] == [
+        ("double", {"input": 500}, {"output": 500}),
+        ("pick", {"input": 500}, {"output": 500}),
+        ("name", {"input": 500}, {"output": 500}),
+        ("retype", {"input": 500}, {"output": 500}),
+        ("keep", {"input": 500}, {"output": 489}),
+    ]
+    assert scanned["bytes"].splitlines()[1].startswith(b"11.0,23.0")

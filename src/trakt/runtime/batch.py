@@ -85,6 +85,9 @@ class BatchExecution(Execution):
         if artifact in self.counts:
             return self.counts[artifact]
         if self.scans is not None and is_lazy(data) and self.scans.pending([artifact]):
+            known = self.scans.count(artifact)
+            if known is not None:  # a twin's, counted already
+                return known
             self.scans.wait(artifact, data, fill)
             return 0
         return rows(data)
@@ -168,10 +171,15 @@ class BatchExecution(Execution):
 
     def _scanned_step(self, step: StepPlan, produced: dict[str, Data]) -> None:
         """A step that read a scan: its lazy outputs go on reading it; anything else means the
-        step ran the query itself, so the scan is verified now."""
+        step ran the query itself, so the scan is verified now. A built-in that keeps every
+        row gives out its input's row count (no query of its own counts it)."""
         assert self.scans is not None
         lazy = {step.outputs[b] for b, v in produced.items() if is_lazy(v)}
         self.scans.derive(step.inputs.values(), step.outputs.values(), lazy)
+        if getattr(step.function.fn, "keeps_rows", False) is True and len(step.inputs) == 1:
+            (source,) = step.inputs.values()
+            for artifact in lazy:
+                self.scans.same(artifact, source)
         if len(lazy) < len(produced):
             self.scans.ran(step.inputs.values())
 

@@ -3,9 +3,10 @@ steps with ``run.lazy = True``). In batch, a CSV input whose one reader is a pol
 takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive, filter, join
 and aggregate) is handed to it as a query over the file (:mod:`trakt.io.csv_scan`) instead of
 a table read whole. The step's query, and the polars steps after it, then run in polars'
-streaming engine, usually straight into the output file, in bounded memory (an intermediate
-result's row count is a query of its own, another pass, unless a built-in that collects it
-counts it: ``ROWS``).
+streaming engine, usually straight into the output file, in bounded memory. An intermediate
+result's row count is a query of its own (another pass), unless a built-in that keeps every
+row made it (its input's count: :meth:`Scans.same`) or one that collects it counted it
+(``ROWS``).
 
 The scan is verified once its rows have gone through (an output sunk, a frame collected):
 the exact reader's table or nothing. Where it is not (a later value that does not fit the
@@ -71,6 +72,9 @@ class Scans:
         self.scans: dict[str, _Scan] = {}
         self.lineage: dict[str, frozenset[str]] = {}  # artifact -> scans its query runs
         self.later: dict[str, _Later] = {}
+        self.counted: dict[str, int] = {}  # row counts known (queries that ran, twins)
+        # artifact -> the artifacts with as many rows (a step that keeps every row between)
+        self.twins: dict[str, frozenset[str]] = {}
 
     def open(self, artifact: str) -> Any | None:
         """The input as a marked LazyFrame, or None: read it whole."""
@@ -114,6 +118,22 @@ class Scans:
         """``fill`` the artifact's row count once its query has run."""
         self.later.setdefault(artifact, _Later(data)).fills.append(fill)
 
+    def count(self, artifact: str) -> int | None:
+        """The artifact's row count where it is known already."""
+        return self.counted.get(artifact)
+
+    def same(self, artifact: str, as_: str) -> None:
+        """``artifact`` has as many rows as ``as_`` (a step that keeps every row made one of
+        the other): whichever count is known first is both's, and neither needs a query of
+        its own to be counted."""
+        twins = self.twins.get(artifact, frozenset({artifact}))
+        twins |= self.twins.get(as_, frozenset({as_}))
+        for name in twins:
+            self.twins[name] = twins
+        known = next((self.counted[n] for n in sorted(twins) if n in self.counted), None)
+        if known is not None:
+            self.known(artifact, known)
+
     def unverified(self) -> bool:
         """Whether a scan handed out rows that were never verified (a reader stopped early, or
         the attempt failed first): its rows cannot be trusted, the run starts over."""
@@ -129,10 +149,12 @@ class Scans:
             self._verify(name)
 
     def known(self, artifact: str, count: int) -> None:
-        """An artifact's row count, now that its query ran."""
-        waiting = self.later.pop(artifact, None)
-        for fill in waiting.fills if waiting else ():
-            fill(count)
+        """An artifact's row count (and its twins'), now that its query ran."""
+        for name in sorted(self.twins.get(artifact, frozenset({artifact}))):
+            self.counted[name] = count
+            waiting = self.later.pop(name, None)
+            for fill in waiting.fills if waiting else ():
+                fill(count)
 
     def finish(self) -> None:
         """Scans no query ran (a step's output nobody read) verified now, and the counts

@@ -13,20 +13,30 @@ from trakt.steps.builtins.spec import NAMES, TEXT_MAP, Param, builtin
 from trakt.steps.builtins.types import cast_expr
 
 
-@builtin("select", [Param("columns", NAMES, True, "the columns kept, in this order")], lazy=True)
+@builtin(
+    "select",
+    [Param("columns", NAMES, True, "the columns kept, in this order")],
+    lazy=True,
+    keeps_rows=True,
+)
 def select(ctx: Any, input: Frames, output: str, columns: list[str]) -> dict[str, Frames]:
     """Keep only the listed columns, in the listed order."""
     return {"output": each(input, lambda frame: frame.select(columns))}
 
 
-@builtin("rename", [Param("mapping", TEXT_MAP, True, "old name: new name")], lazy=True)
+@builtin(
+    "rename", [Param("mapping", TEXT_MAP, True, "old name: new name")], lazy=True, keeps_rows=True
+)
 def rename(ctx: Any, input: Frames, output: str, mapping: dict[str, str]) -> dict[str, Frames]:
     """Rename columns (old: new); the order of the columns is kept."""
     return {"output": each(input, lambda frame: frame.rename(mapping))}
 
 
 @builtin(
-    "cast", [Param("columns", TEXT_MAP, True, "column: type (int, float, string, ...)")], lazy=True
+    "cast",
+    [Param("columns", TEXT_MAP, True, "column: type (int, float, string, ...)")],
+    lazy=True,
+    keeps_rows=True,
 )
 def cast(ctx: Any, input: Frames, output: str, columns: dict[str, str]) -> dict[str, Frames]:
     """Convert columns to a contract type (int, float, string, bool, date, datetime,
@@ -42,7 +52,12 @@ def cast(ctx: Any, input: Frames, output: str, columns: dict[str, str]) -> dict[
     return {"output": each(input, convert)}
 
 
-@builtin("derive", [Param("columns", TEXT_MAP, True, "column: SQL expression")], lazy=True)
+@builtin(
+    "derive",
+    [Param("columns", TEXT_MAP, True, "column: SQL expression")],
+    lazy=True,
+    keeps_rows=True,
+)
 def derive(ctx: Any, input: Frames, output: str, columns: dict[str, str]) -> dict[str, Frames]:
     """Add or replace columns computed by SQL expressions, one after another."""
     exprs = [(name, parse(text)) for name, text in columns.items()]

@@ -99,12 +99,14 @@ def builtin(
     stream_inputs: Sequence[str] | None = None,
     stateful: bool = False,
     lazy: bool = False,
+    keeps_rows: bool = False,
 ) -> Callable[[F], F]:
     """Mark a function as the built-in ``trakt.<name>``: it takes polars frames
     (``frame = "polars"``), binds ``inputs`` / ``outputs`` (None: by the naming convention),
     streams when ``stream``, keeps state across chunks when ``stateful`` (a distributed
-    runner then feeds it every chunk in order, on one partition), and extends a scanned
-    input's query when ``lazy`` (trakt.runtime.scans)."""
+    runner then feeds it every chunk in order, on one partition), extends a scanned
+    input's query when ``lazy`` (trakt.runtime.scans), and gives out as many rows as it
+    takes when ``keeps_rows`` (a scan's row counts need no query of their own)."""
 
     def mark(fn: F) -> F:
         target: Any = _guarded(fn, PREFIX + name)
@@ -112,6 +114,7 @@ def builtin(
         target.supports_stream = stream
         target.stateful = stateful
         target.lazy = lazy
+        target.keeps_rows = keeps_rows
         if inputs is not None:
             target.declared_inputs = list(inputs)
         if outputs is not None:
