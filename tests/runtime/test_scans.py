@@ -453,7 +453,9 @@ steps:
       input: joined
       output: totals
       by: BY
-      aggregations: {n: count(), total: sum(amount), average: mean(amount), top: max(amount)}
+      aggregations:
+        {n: count(), total: sum(amount), average: mean(amount), top: max(amount),
+         segments: count(segment), first: min(segment)}
 outputs:
   datasets:
     - {name: out, from: totals}
@@ -512,7 +514,8 @@ def test_builtin_join_and_aggregate_extend_the_scans(
     assert results[True][2][0] == ({"input": 3000, "right": 7}, {"output": joined})
     assert results[True][2][1][0] == {"input": joined}
     lines = results[True][0].decode().splitlines()
-    assert lines[0] == (by.strip("[]").replace(" ", "") + ",n,total,average,top").lstrip(",")
+    header = by.strip("[]").replace(" ", "") + ",n,total,average,top,segments,first"
+    assert lines[0] == header.lstrip(",")
 
 
 def test_an_aggregate_of_a_scan_that_turns_out_wrong_starts_over(

@@ -73,19 +73,29 @@ def aggregate(
     keys = names(by)
     aggs = [parse_aggregation(n, t) for n, t in aggregations.items()]
     if isinstance(input, pl.LazyFrame) and getattr(input, SCANNED, False):
-        # A file scan (perhaps joined, filtered): only the columns aggregated are collected,
-        # by polars' streaming engine, not every column of every row. The sums stay those of
-        # the whole frame (polars' streaming group-by adds its partial sums in another order,
-        # so a float total could differ in its last digit from a batch run's).
-        used = list(dict.fromkeys([*keys, *(a.column for a in aggs if a.column)]))
-        counted = getattr(input, ROWS, None)
-        input = input.select(used or input.collect_schema().names()[:1])
-        input = input.collect(engine="streaming")
-        if counted is not None:
-            counted(input.height)
+        return {"output": _scanned(input, keys, aggs)}
     if isinstance(input, pl.DataFrame | pl.LazyFrame):
         return {"output": _finish(_partials(eager(input), keys, aggs), keys, aggs)}
     return {"output": _streamed(input, keys, aggs)}
+
+
+def _scanned(query: pl.LazyFrame, keys: list[str], aggs: list[Aggregation]) -> pl.DataFrame:
+    """A file scan's query (perhaps joined, filtered) aggregated: only the columns grouped by
+    and aggregated are collected, by polars' streaming engine, with text keys held as
+    categories (a 4-byte code a row; text again in the result). The sums are those of the
+    whole frame, as in the eager path: polars' streaming group-by would add partial sums in
+    another order, and a float total could differ in its last digit from a batch run's."""
+    counted = getattr(query, ROWS, None)
+    schema = query.collect_schema()
+    read = {a.column for a in aggs if a.column}
+    texts = [k for k in keys if schema.get(k) == pl.String() and k not in read]
+    used = list(dict.fromkeys([*keys, *sorted(read)])) or schema.names()[:1]
+    narrowed = query.select(used).with_columns(pl.col(texts).cast(pl.Categorical))
+    frame = narrowed.collect(engine="streaming")
+    if counted is not None:  # the runtime need not run the query again to count it
+        counted(frame.height)
+    result = _finish(_partials(frame, keys, aggs), keys, aggs)
+    return result.with_columns(pl.col(texts).cast(pl.String))
 
 
 def _streamed(chunks: Iterable[Frame], keys: list[str], aggs: list[Aggregation]) -> Iterator[Any]:
