@@ -64,16 +64,17 @@ class LiveProgress:
             rows_out = sum(dict(record.rows_out).values())
             chunks = sum(dict(record.chunks_in or {}).values())
             seconds = _elapsed(record)
+            counting = record.counting > 0  # its query has not run yet: rows to come
             table.add_row(
                 Text(str(record.id), style="bold"),
                 *map(
                     Text,
                     (
                         str(record.status),
-                        f"{rows_in:,} rows in",
-                        f"{rows_out:,} out",
+                        "rows counted as the query runs" if counting else f"{rows_in:,} rows in",
+                        "" if counting else f"{rows_out:,} out",
                         f"{chunks} chunks" if record.chunks_in is not None else "",
-                        _rate(max(rows_in, rows_out), seconds),
+                        "" if counting else _rate(max(rows_in, rows_out), seconds),
                         f"{seconds:.1f}s",
                     ),
                 ),
@@ -215,29 +216,37 @@ class StepLog:
         while not self._stop.wait(REFRESH_S):
             self._poll()
 
-    def _poll(self) -> None:
+    def _poll(self, last: bool = False) -> None:
         if self.manifest is None:
             return
         for record in list(self.manifest.steps):
             try:
-                self._say(record)
+                self._say(record, last)
             except RuntimeError:  # a dict changed size mid-read: next time
                 continue
 
-    def _say(self, record: StepRecord) -> None:
+    def _say(self, record: StepRecord, last: bool = False) -> None:
         said = self._said.get(record.id)
         if said is None and record.status != "pending":
             self._said[record.id] = said = "started"
             self.log.info("step %s started", record.id, extra={"step": record.id})
+        # A step that extended a query has its rows counted when the query runs: its line
+        # waits for them (the run's end says it anyway, "?" for a count that never came).
+        counted = not record.counting or last
         if said == "started" and record.status in _DONE and record.duration_s is not None:
+            if not counted:
+                return
             self._said[record.id] = "finished"
-            rows_in, rows_out = sum(dict(record.rows_in).values()), sum(record.rows_out.values())
+            rows_in: int | None = sum(dict(record.rows_in).values())
+            rows_out: int | None = sum(record.rows_out.values())
+            if record.counting:
+                rows_in = rows_out = None
             self.log.info(
                 "step %s %s: %s rows in, %s rows out, %.2fs",
                 record.id,
                 record.status,
-                f"{rows_in:,}",
-                f"{rows_out:,}",
+                "?" if rows_in is None else f"{rows_in:,}",
+                "?" if rows_out is None else f"{rows_out:,}",
                 record.duration_s,
                 extra={
                     "step": record.id,
@@ -253,4 +262,4 @@ class StepLog:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
-        self._poll()
+        self._poll(last=True)

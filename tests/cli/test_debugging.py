@@ -120,6 +120,37 @@ def test_off_a_terminal_each_step_start_and_finish_is_one_info_line(
     assert err[1].endswith("s") and len(err) == 2
 
 
+def test_a_step_that_extends_a_scan_is_said_finished_with_its_real_counts(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Built-ins over a scanned CSV build one query: their rows are counted when it runs, and
+    each step's finish line waits for them (never "0 rows in")."""
+    project.csv("records.csv", "id,amount\n" + "".join(f"{i},{i}.5\n" for i in range(40)))
+    project.pipeline(
+        """
+        name: scanned
+        inputs:
+          records: {uri: records.csv}
+        steps:
+          - id: double
+            uses: trakt.derive
+            with: {input: records, output: doubled, columns: {amount: "amount * 2"}}
+          - id: keep
+            uses: trakt.filter
+            with: {input: doubled, output: kept, where: "id >= 30"}
+        outputs:
+          datasets:
+            - {name: out, from: kept}
+        """
+    )
+
+    assert run_local.main(_args(project)) == 0
+
+    err = [line for line in capsys.readouterr().err.splitlines() if "success" in line]
+    assert err[0].startswith("INFO trakt.steps: step double success: 40 rows in, 40 rows out, ")
+    assert err[1].startswith("INFO trakt.steps: step keep success: 40 rows in, 10 rows out, ")
+
+
 def test_quiet_leaves_the_step_lines_out(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from trakt.errors import TraktError
 from trakt.io.base import is_pandas
 from trakt.runtime.adapter import Data, is_lazy, is_polars, result_table, rows, step_input
 from trakt.runtime.execution import Execution
+from trakt.runtime.manifest import StepRecord
 from trakt.runtime.planning import StepPlan
 from trakt.runtime.scans import ScanMismatch, Scans, guarded, start_over
 from trakt.runtime.shared_input import SharedInputGuard
@@ -80,14 +82,16 @@ class BatchExecution(Execution):
         """A query over ``artifact`` run (scans it reads verified after, if ``ran``)."""
         return guarded(run, [artifact], self.scans, ran)
 
-    def _rows(self, artifact: str, data: Data, fill: Callable[[int], None]) -> int:
-        """An artifact's rows; a query over a scan not run yet fills them in once it ran."""
+    def _rows(self, artifact: str, data: Data, record: StepRecord, fill: _Fill) -> int:
+        """An artifact's rows; a query over a scan not run yet fills them in once it ran (0
+        until then; ``record.counting`` says how many are still to come)."""
         if artifact in self.counts:
             return self.counts[artifact]
         if self.scans is not None and is_lazy(data) and self.scans.pending([artifact]):
             known = self.scans.count(artifact)
             if known is not None:  # a twin's, counted already
                 return known
+            record.counting += 1
             self.scans.wait(artifact, data, fill)
             return 0
         return rows(data)
@@ -138,7 +142,8 @@ class BatchExecution(Execution):
         try:
             record.rows_in = {}
             for b, f in frames.items():
-                record.rows_in[b] = self._rows(step.inputs[b], f, _filler(record.rows_in, b))
+                fill = _Fill(record, record.rows_in, b)
+                record.rows_in[b] = self._rows(step.inputs[b], f, record, fill)
             if step.function.supports_stream and step.mode != "batch" and not scanned:
                 produced = self._call_stream_step(step, ctx, frames)
             else:
@@ -152,7 +157,8 @@ class BatchExecution(Execution):
                 self._scanned_step(step, produced)
             record.rows_out = {}
             for b, f in produced.items():
-                record.rows_out[b] = self._rows(step.outputs[b], f, _filler(record.rows_out, b))
+                fill = _Fill(record, record.rows_out, b)
+                record.rows_out[b] = self._rows(step.outputs[b], f, record, fill)
         except ScanMismatch:
             raise
         except BaseException as exc:
@@ -260,10 +266,14 @@ class BatchExecution(Execution):
         return collected
 
 
-def _filler(counts: dict[str, int], binding: str) -> Callable[[int], None]:
-    """Sets one binding's row count once it is known."""
+@dataclass(frozen=True)
+class _Fill:
+    """Sets one binding's row count once a query has counted it."""
 
-    def fill(count: int) -> None:
-        counts[binding] = count
+    record: StepRecord
+    counts: dict[str, int]
+    binding: str
 
-    return fill
+    def __call__(self, count: int) -> None:
+        self.counts[self.binding] = count
+        self.record.counting -= 1

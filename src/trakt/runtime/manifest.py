@@ -69,6 +69,7 @@ class StepRecord:
     chunks_out: dict[str, int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     current_chunk: int | None = None
+    counting: int = 0  # row counts a query has yet to fill in (the step log waits for them)
     _t0: float = 0.0
 
     def start(self) -> None:
@@ -85,7 +86,7 @@ class StepRecord:
             k: v
             for k, v in self.__dict__.items()
             if not k.startswith("_")
-            and k not in ("extra", "current_chunk")
+            and k not in ("extra", "current_chunk", "counting")
             and not (k.startswith("chunks_") and v is None)
         }
         return {**data, **self.extra}
