@@ -590,3 +590,60 @@ def test_a_chain_of_built_ins_reads_the_file_once(
         ("keep", {"input": 500}, {"output": 489}),
     ]
     assert scanned["bytes"].splitlines()[1].startswith(b"11.0,23.0")
+
+
+SLOW_STEP = """
+import time
+from pathlib import Path
+
+import polars as pl
+
+CALLS = Path(__file__).with_name("calls.txt")
+
+
+def run(ctx, input, output):
+    with CALLS.open("a") as calls:
+        calls.write("run\\n")
+    time.sleep(5)
+    return {"output": input}
+
+
+def stream(ctx, input, output):
+    def chunks():
+        with CALLS.open("a") as calls:
+            calls.write("stream\\n")
+        for chunk in input:
+            time.sleep(5)
+            yield chunk
+
+    return {"output": chunks()}
+
+
+run.frame = stream.frame = "polars"
+run.lazy = stream.lazy = True
+stream.supports_stream = True
+"""
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+def test_a_step_over_its_timeout_is_not_run_again_without_the_scan(
+    tmp_path: Path, mode: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A StepTimeout would only recur: the run does not start over for it (the step stopped
+    once, after ``timeout_s``, not twice)."""
+    (tmp_path / f"slow_{mode}.py").write_text(SLOW_STEP)  # a module of its own per test
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fn = "run" if mode == "batch" else "stream"
+    steps = f"""\
+- id: slow
+  uses: slow_{mode}.{fn}
+  timeout_s: 0.5
+  with: {{input: orders, output: out}}
+"""
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        result = _run(tmp_path / "run", b"id,amount\n1,2.5\n2,3.5\n", steps, True, mode)
+    assert result["status"] == "failed"
+    assert "did not finish within timeout_s=0.5" in result["error"]
+    assert "read by a polars scan" in caplog.text
+    assert "starts over" not in caplog.text
+    assert (tmp_path / "calls.txt").read_text().splitlines() == [fn]

@@ -28,7 +28,7 @@ from trakt.runtime.stepcheck import (
     concat_results,
     finish_failed,
 )
-from trakt.runtime.timeouts import deadline
+from trakt.runtime.timeouts import deadline, is_timeout
 from trakt.steps.builtins.chunks import ROWS, SCANNED
 
 _log = logging.getLogger("trakt.scans")
@@ -162,7 +162,8 @@ class BatchExecution(Execution):
         except ScanMismatch:
             raise
         except BaseException as exc:
-            if scanned and isinstance(exc, Exception):  # maybe the file: read it exactly
+            # Maybe the file: read it exactly (not for a timeout, which would only recur).
+            if scanned and isinstance(exc, Exception) and not is_timeout(exc):
                 raise ScanMismatch(f"step '{step.id}': {exc}") from exc
             finish_failed(record, ctx, exc, step.id)
             raise

@@ -40,7 +40,7 @@ from trakt.runtime.stepcheck import (
     finish_failed,
 )
 from trakt.runtime.targets import OutputTarget
-from trakt.runtime.timeouts import deadline
+from trakt.runtime.timeouts import deadline, is_timeout
 
 Chunks = Iterator[Data]
 _log = logging.getLogger("trakt.scans")
@@ -77,8 +77,10 @@ class StreamExecution(Execution):
         except Exception as exc:
             # A scanned input not verified yet may be what failed (a value the first block did
             # not foresee reached a step): the exact reader reads every input now, and words
-            # a real problem; a step's own failure recurs.
-            if self.scans is None or not (self.scans.gave_up or self.scans.unverified()):
+            # a real problem; a step's own failure recurs (a timeout, not tried again).
+            if self.scans is None or is_timeout(exc):
+                raise
+            if not (self.scans.gave_up or self.scans.unverified()):
                 raise
             _log.debug("the run starts over, every input read exactly: %s", exc)
         else:

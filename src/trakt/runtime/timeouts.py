@@ -46,6 +46,12 @@ def set_last_resort(hook: Callable[[StepError], None] | None) -> None:
     _last_resort = hook
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is a step stopped for its ``timeout_s`` (it would be again: no run
+    starts over for it)."""
+    return isinstance(exc, StepError) and exc.fields.get("exception_type") == "StepTimeout"
+
+
 class Overtime(BaseException):
     """Raised by the alarm inside a step; a BaseException so ``except Exception`` in the step
     cannot swallow it. Carries the timeout error, in case it surfaces outside the step."""
