@@ -14,14 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from trakt.errors import (
-    EXIT_OK,
-    EXIT_RUN_FAILED,
-    Cancelled,
-    OutputConflict,
-    StepError,
-    TraktError,
-)
+from trakt.errors import EXIT_OK, EXIT_RUN_FAILED, Cancelled, OutputConflict, StepError, TraktError
 from trakt.io.badlines import rejected_file_name, write_rejected
 from trakt.io.sql_urls import is_database
 from trakt.runtime import cancel
