@@ -98,10 +98,11 @@ class CsvScan:
             for f in schema
             if not _SCANNED[0](f.type) and not _SCANNED[1](f.type)
         }
-        texts = [
-            pl.when(pl.col(n).is_in(na)).then(None).otherwise(pl.col(n)).alias(n) for n in names
-        ]
-        self._texts = texts
+        self._texts = {
+            n: pl.when(pl.col(n).is_in(na)).then(None).otherwise(pl.col(n)).alias(n) for n in names
+        }
+        # Which columns of a batch hold a marker at all: most hold none, and are not copied.
+        self._marked = [pl.col(n).is_in(na).any().alias(n) for n in names]
         self._casts = [
             pl.col(n).cast(self.types[n], strict=False) if n in self.types else pl.col(n)
             for n in names
@@ -139,7 +140,9 @@ class CsvScan:
 
     def _batch(self, raw: pl.DataFrame) -> pl.DataFrame:
         """One batch: tallied, its types applied (runs on polars' threads)."""
-        texts = raw.select(self._texts)
+        hits = raw.select(self._marked).row(0)
+        marked = [n for n, hit in zip(self.schema.names, hits, strict=True) if hit]
+        texts = raw.with_columns([self._texts[n] for n in marked]) if marked else raw
         typed = texts.select(self._casts)
         values = typed.select(self._values)
         both = pl.concat([texts, values], how="horizontal")  # zero-copy
