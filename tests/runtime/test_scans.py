@@ -647,3 +647,44 @@ def test_a_step_over_its_timeout_is_not_run_again_without_the_scan(
     assert "read by a polars scan" in caplog.text
     assert "starts over" not in caplog.text
     assert (tmp_path / "calls.txt").read_text().splitlines() == [fn]
+
+
+@pytest.mark.parametrize("how", ["semi", "anti"])
+def test_a_semi_or_anti_join_of_a_scan_reads_as_the_exact_reader(
+    tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = b"customer,amount\n" + b"".join(b"c%d,%d.5\n" % (i % 5, i) for i in range(300))
+    steps = f"""\
+- id: join
+  uses: trakt.join
+  with: {{input: orders, right: vip, "on": customer, how: {how}, output: out}}
+"""
+    results = []
+    for scan in (True, False):
+        root = tmp_path / f"{scan}"
+        (root / "input").mkdir(parents=True)
+        (root / "input" / "orders.csv").write_bytes(data)
+        (root / "input" / "vip.csv").write_text("customer,since\nc1,2020\nc3,2021\nc3,2022\n")
+        path = _pipeline(root, steps, "batch")
+        path.write_text(path.read_text().replace("inputs:\n", "inputs:\n  vip: {uri: vip.csv}\n"))
+        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+            result = runner.run(load_pipeline_from_yaml(path))
+        manifest = json.loads((root / "output" / "manifest.json").read_text())
+        out = (root / "output" / "out.csv").read_bytes()
+        results.append((result["status"], out, [s["rows_out"] for s in manifest["steps"]]))
+    assert results[0] == results[1]
+    assert results[0][2] == [{"output": 120 if how == "semi" else 180}]
+    assert "input 'orders': the scan read what the exact reader reads" in caplog.text
+
+
+def test_an_aggregate_by_a_column_the_scan_lacks_fails_as_without_it(tmp_path: Path) -> None:
+    steps = """\
+- id: totals
+  uses: trakt.aggregate
+  with: {input: orders, output: out, by: region, aggregations: {n: count()}}
+"""
+    scanned, exact = _both(tmp_path, b"id,amount\n1,2.5\n2,3.5\n", steps)
+    assert scanned == exact
+    assert scanned["status"] == "failed"
+    assert "totals" in scanned["error"] and "region" in scanned["error"]
