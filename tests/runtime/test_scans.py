@@ -688,3 +688,50 @@ def test_an_aggregate_by_a_column_the_scan_lacks_fails_as_without_it(tmp_path: P
     assert scanned == exact
     assert scanned["status"] == "failed"
     assert "totals" in scanned["error"] and "region" in scanned["error"]
+
+
+def test_twins_nobody_counted_are_counted_once_at_the_end(tmp_path: Path) -> None:
+    """A filter's result, derived on (twins), then joined with a side input: no query of the
+    run counts the twins, so the end of the run counts one of them, which counts both (the
+    built-ins demo's shape)."""
+    orders = "id,amount,customer\n" + "".join(f"{i},{i}.5,c{i % 4}\n" for i in range(200))
+    pipeline = """\
+name: twins
+inputs:
+  orders: {uri: orders.csv}
+  customers: {uri: customers.csv}
+steps:
+  - id: keep
+    uses: trakt.filter
+    with: {input: orders, output: kept, where: "id >= 50"}
+  - id: double
+    uses: trakt.derive
+    with: {input: kept, output: twice, columns: {amount: "amount * 2"}}
+  - id: join
+    uses: trakt.join
+    with: {input: twice, right: customers, "on": customer, how: inner, output: out}
+outputs:
+  datasets:
+    - {name: out, from: out}
+"""
+    results = {}
+    for scan in (True, False):
+        root = tmp_path / str(scan)
+        (root / "input").mkdir(parents=True)
+        (root / "input" / "orders.csv").write_text(orders)
+        (root / "input" / "customers.csv").write_text("customer,name\nc1,one\nc2,two\n")
+        (root / "pipeline.yaml").write_text(pipeline)
+        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        result = runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))
+        assert result["status"] == "success", result.get("error")
+        manifest = json.loads((root / "output" / "manifest.json").read_text())
+        results[scan] = (
+            (root / "output" / "out.csv").read_bytes(),
+            [(s["id"], s["rows_in"], s["rows_out"]) for s in manifest["steps"]],
+        )
+    assert results[True] == results[False]
+    assert results[True][1] == [
+        ("keep", {"input": 200}, {"output": 150}),
+        ("double", {"input": 150}, {"output": 150}),
+        ("join", {"input": 150, "right": 2}, {"output": 75}),
+    ]

@@ -163,7 +163,8 @@ class Scans:
             if not scanned.verified:
                 query = scanned.scan.query.select(_len())
                 guarded(query.collect, [name], self)
-        for artifact in list(self.later):
+        while self.later:  # counting one counts its twins too (they leave ``later``)
+            artifact = next(iter(self.later))
             self.known(artifact, rows(self.later[artifact].data))
 
     def chunks(self, artifact: str, chunk_rows: int) -> Iterator[Any]:
