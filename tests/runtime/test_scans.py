@@ -438,6 +438,20 @@ def test_a_delimiter_inside_a_number_is_counted(
     assert "the scan read what the exact reader reads" not in caplog.text
 
 
+def _run_files(
+    root: Path, pipeline: str, files: dict[str, str], scan: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One batch run of a whole ``pipeline`` text over input ``files`` (name -> text): the
+    runner's result and the manifest."""
+    (root / "input").mkdir(parents=True)
+    for name, text in files.items():
+        (root / "input" / name).write_text(text)
+    (root / "pipeline.yaml").write_text(pipeline)
+    runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+    result = runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))
+    return result, json.loads((root / "output" / "manifest.json").read_text())
+
+
 BUILTIN_JOIN = """\
 name: join
 inputs:
@@ -489,20 +503,15 @@ def test_builtin_join_and_aggregate_extend_the_scans(
     results = {}
     for scan in (True, False):
         root = tmp_path / str(scan)
-        (root / "input").mkdir(parents=True)
-        (root / "input" / "orders.csv").write_text(orders)
-        (root / "input" / "segments.csv").write_text(segments)
-        (root / "pipeline.yaml").write_text(pipeline)
-        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        files = {"orders.csv": orders, "segments.csv": segments}
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
-            result = runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))
+            result, manifest = _run_files(root, pipeline, files, scan)
         assert result["status"] == "success", result
         if scan:
             assert "input 'orders': the scan read what the exact reader reads" in caplog.text
             assert "input 'segments': the scan read what the exact reader reads" in caplog.text
             assert "starts over" not in caplog.text
-        manifest = json.loads((root / "output" / "manifest.json").read_text())
         results[scan] = (
             (root / "output" / "out.csv").read_bytes(),
             {n: (i["rows"], i["column_summaries"]) for n, i in manifest["inputs"].items()},
@@ -653,24 +662,22 @@ def test_a_step_over_its_timeout_is_not_run_again_without_the_scan(
 def test_a_semi_or_anti_join_of_a_scan_reads_as_the_exact_reader(
     tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    data = b"customer,amount\n" + b"".join(b"c%d,%d.5\n" % (i % 5, i) for i in range(300))
+    data = "customer,amount\n" + "".join(f"c{i % 5},{i}.5\n" for i in range(300))
     steps = f"""\
 - id: join
   uses: trakt.join
   with: {{input: orders, right: vip, "on": customer, how: {how}, output: out}}
 """
     results = []
+    vip = "customer,since\nc1,2020\nc3,2021\nc3,2022\n"
     for scan in (True, False):
         root = tmp_path / f"{scan}"
-        (root / "input").mkdir(parents=True)
-        (root / "input" / "orders.csv").write_bytes(data)
-        (root / "input" / "vip.csv").write_text("customer,since\nc1,2020\nc3,2021\nc3,2022\n")
-        path = _pipeline(root, steps, "batch")
-        path.write_text(path.read_text().replace("inputs:\n", "inputs:\n  vip: {uri: vip.csv}\n"))
-        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
+        root.mkdir()
+        pipeline = _pipeline(root, steps, "batch").read_text()
+        pipeline = pipeline.replace("inputs:\n", "inputs:\n  vip: {uri: vip.csv}\n")
+        files = {"orders.csv": data, "vip.csv": vip}
         with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
-            result = runner.run(load_pipeline_from_yaml(path))
-        manifest = json.loads((root / "output" / "manifest.json").read_text())
+            result, manifest = _run_files(root, pipeline, files, scan)
         out = (root / "output" / "out.csv").read_bytes()
         results.append((result["status"], out, [s["rows_out"] for s in manifest["steps"]]))
     assert results[0] == results[1]
@@ -715,16 +722,11 @@ outputs:
     - {name: out, from: out}
 """
     results = {}
+    files = {"orders.csv": orders, "customers.csv": "customer,name\nc1,one\nc2,two\n"}
     for scan in (True, False):
-        root = tmp_path / str(scan)
-        (root / "input").mkdir(parents=True)
-        (root / "input" / "orders.csv").write_text(orders)
-        (root / "input" / "customers.csv").write_text("customer,name\nc1,one\nc2,two\n")
-        (root / "pipeline.yaml").write_text(pipeline)
-        runner = LocalRunner(root / "input", root / "output", scan_inputs=scan)
-        result = runner.run(load_pipeline_from_yaml(root / "pipeline.yaml"))
+        result, manifest = _run_files(tmp_path / str(scan), pipeline, files, scan)
         assert result["status"] == "success", result.get("error")
-        manifest = json.loads((root / "output" / "manifest.json").read_text())
+        root = tmp_path / str(scan)
         results[scan] = (
             (root / "output" / "out.csv").read_bytes(),
             [(s["id"], s["rows_in"], s["rows_out"]) for s in manifest["steps"]],
