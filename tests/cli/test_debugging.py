@@ -151,6 +151,35 @@ def test_a_step_that_extends_a_scan_is_said_finished_with_its_real_counts(
     assert err[1].startswith("INFO trakt.steps: step keep success: 40 rows in, 10 rows out, ")
 
 
+SEES_CHUNK = batch_step(
+    """
+    seen = os.environ.get("POLARS_CSV_CHUNK_SIZE")
+    return {"output": input.assign(chunk=seen)}
+    """,
+    head="import os",
+)
+
+
+@pytest.mark.parametrize("preset", [None, "8388608"])
+def test_the_cli_gives_polars_scans_smaller_chunks_while_its_run_lasts(
+    project: Project, monkeypatch: pytest.MonkeyPatch, preset: str | None
+) -> None:
+    """4 MiB chunks for polars' CSV scans during a CLI run (a user's own value kept), unset
+    again after it: the next pipeline in the process sees what it saw before."""
+    if preset is None:
+        monkeypatch.delenv("POLARS_CSV_CHUNK_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("POLARS_CSV_CHUNK_SIZE", preset)
+    project.csv("records.csv", RECORDS)
+    project.pipeline(simple_pipeline(project.step("sees", SEES_CHUNK)))
+
+    assert run_local.main(_args(project, "-q")) == 0
+
+    written = (project.output_dir / "final.csv").read_text().splitlines()
+    assert written[1] == f"1,10,{preset or 4 << 20}"
+    assert os.environ.get("POLARS_CSV_CHUNK_SIZE") == preset
+
+
 def test_quiet_leaves_the_step_lines_out(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -99,10 +99,13 @@ class CsvFormat:
     ) -> CsvScan | None:
         """The file as a checked polars query (:mod:`trakt.io.csv_scan`), or None where only
         the exact reader reads it as Trakt does."""
+        from trakt.io.base import scratch_memory
         from trakt.io.csv import stream_schema
         from trakt.io.csv_scan import scan
 
-        return scan(request, stream_schema(request, quotes=False), on_batch)
+        with scratch_memory():  # the probe's Arrow pages not kept for the polars run
+            schema = stream_schema(request, quotes=False)
+        return scan(request, schema, on_batch)
 
     def iter_tables(
         self, request: ReadRequest, chunk_rows: int, schema: pa.Schema | None = None
