@@ -154,6 +154,7 @@ def memory() -> Iterator[Any]:
 
 
 from tests.s3server import s3, s3_endpoint  # noqa: E402, F401 - fixtures of the S3 tests
+from tests.spark_session import spark_session  # noqa: E402, F401 - the Spark tests' session
 
 POSTGRES_FIXTURES = {"postgres_server", "postgres_url", "postgres_database"}
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from trakt.runtime.spark_session import start_session
-
-    session = start_session("local[2]", 50_000, {})
-    yield session
-    session.stop()
+@pytest.fixture
+def spark(spark_session: Any) -> Any:
+    return spark_session
 
 
 def run_both(
@@ -248,6 +243,37 @@ def test_batch_step_over_max_driver_rows_fails_the_run(spark: Any, tmp_path: Pat
     assert manifest["status"] == "failed"
 
 
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_given_session_gets_its_settings_back(spark: Any, tmp_path: Path, fails: bool) -> None:
+    """A notebook's or Glue's session: what a run sets on it is put back when the run ends,
+    whether it succeeded or failed (a value set before is restored, an unset key unset)."""
+    from trakt.runtime.spark_runner import SparkRunner
+
+    batch, safely = (
+        "spark.sql.execution.arrow.maxRecordsPerBatch",
+        "spark.sql.execution.pandas.convertToArrowArraySafely",
+    )
+    shuffle = "spark.sql.shuffle.partitions"
+    session_safely = spark.conf.get(safely)  # the shared session's, put back at the end
+    spark.conf.set(batch, "777")
+    spark.conf.unset(safely)
+    before = {key: spark.conf.get(key, None) for key in (batch, safely, shuffle)}
+    pipeline = load_pipeline_from_yaml(orders_project(tmp_path, f"conf_steps_{fails}"))
+    conf = {shuffle: "7", **({"spark.max_driver_rows": "5"} if fails else {})}
+    try:
+        result = SparkRunner(
+            tmp_path / "input", tmp_path / "out", session=spark, spark_conf=conf,
+            stream_chunk_size=3,
+        ).run(pipeline)  # fmt: skip
+        after = {key: spark.conf.get(key, None) for key in (batch, safely, shuffle)}
+    finally:
+        spark.conf.unset(batch)
+        spark.conf.set(safely, session_safely)
+    assert result["status"] == ("failed" if fails else "success"), result.get("error")
+    assert before[batch] == "777" and before[safely] is None and before[shuffle] != "7"
+    assert after == before
+
+
 def test_a_step_module_the_executors_cannot_import_is_named(spark: Any, tmp_path: Path) -> None:
     from trakt.runtime.spark_runner import SparkRunner
 
@@ -360,7 +386,7 @@ def test_polars_and_built_in_steps_give_the_local_runners_bytes(
     assert "  mode: stream\n" in text
     (tmp_path / "builtins.yaml").write_text(text.replace("  mode: stream\n", f"  mode: {mode}\n"))
     # Tiny splits: several partitions, so the aggregate must run on one to see every chunk.
-    spark.conf.set("spark.sql.files.maxPartitionBytes", "64")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "1024")
     try:
         local, result = run_both(
             tmp_path / "builtins.yaml", demo / "input", tmp_path / "b", spark, stream_chunk_size=3

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.runtime.test_spark import ORDERS_1, ORDERS_2, ORDERS_3, run_both
+from tests.spark_session import spark_conf
 
 pytestmark = pytest.mark.spark
 pyspark = pytest.importorskip("pyspark")
@@ -63,14 +64,11 @@ execution: {mode: MODE}
 """
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from trakt.runtime.spark_session import start_session
-
-    session = start_session("local[2]", 50_000, {})
-    session.conf.set("spark.sql.files.maxPartitionBytes", "64")  # several partitions
-    yield session
-    session.stop()
+@pytest.fixture
+def spark(spark_session: Any) -> Iterator[Any]:
+    # several partitions
+    with spark_conf(spark_session, {"spark.sql.files.maxPartitionBytes": "64"}) as session:
+        yield session
 
 
 def project(root: Path, mode: str, text: str = NATIVE) -> Path:

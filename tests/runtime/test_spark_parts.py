@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.runtime.test_spark import orders_project
+from tests.spark_session import spark_conf
 from trakt.api import load_pipeline_from_yaml
 from trakt.errors import UsageError
 from trakt.runtime.local_runner import LocalRunner
@@ -20,15 +21,11 @@ pytestmark = pytest.mark.spark
 pyspark = pytest.importorskip("pyspark")
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from trakt.runtime.spark_session import start_session
-
-    session = start_session("local[2]", 50_000, {})
+@pytest.fixture
+def spark(spark_session: Any) -> Iterator[Any]:
     # Tiny splits: several partitions per file, so several parts per output.
-    session.conf.set("spark.sql.files.maxPartitionBytes", "64")
-    yield session
-    session.stop()
+    with spark_conf(spark_session, {"spark.sql.files.maxPartitionBytes": "64"}) as session:
+        yield session
 
 
 def on_spark(pipeline_file: Path, input_dir: Path, out: Path, spark: Any, **kw: Any) -> Any:

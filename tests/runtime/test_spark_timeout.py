@@ -3,7 +3,6 @@ local runner's error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +35,9 @@ run.output_schema = {"order_id": pa.int64(), "customer_id": pa.int64(), "amount"
 """
 
 
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    from trakt.runtime.spark_session import start_session
-
-    session = start_session("local[2]", 50_000, {})
-    yield session
-    session.stop()
+@pytest.fixture
+def spark(spark_session: Any) -> Any:
+    return spark_session
 
 
 @pytest.mark.parametrize("mode", ["stream", "batch"])

@@ -18,6 +18,11 @@ DEFAULT_MAX_DRIVER_ROWS = 5_000_000
 MAX_DRIVER_ROWS_KEY = "spark.max_driver_rows"
 # How an output is written: one file (on the driver), or a directory of part files.
 SPARK_OUTPUTS = ("file", "parts")
+# What a run sets on a session it was given (besides --spark-conf), put back afterwards.
+RUN_CONF = (
+    "spark.sql.execution.arrow.maxRecordsPerBatch",
+    "spark.sql.execution.pandas.convertToArrowArraySafely",
+)
 
 
 class SparkRunner(LocalRunner):
@@ -28,7 +33,8 @@ class SparkRunner(LocalRunner):
     step may collect on the driver). ``output`` is ``"file"`` (one file per output, written on
     the driver: the local runner's bytes) or ``"parts"`` (a directory of part files per output,
     written on the executors partition by partition). ``session`` runs on an existing
-    SparkSession (Glue's, a notebook's), which is then never stopped; otherwise each run
+    SparkSession (Glue's, a notebook's), which is then never stopped and gets its settings
+    back after the run; otherwise each run
     starts and stops its own.
     Everything else is as for :class:`LocalRunner`.
     """
@@ -81,6 +87,7 @@ class SparkRunner(LocalRunner):
         self.max_driver_rows = max_driver_rows
         self.output = output
         self._own_session: Any = None
+        self._conf_before: dict[str, str | None] = {}
 
     def run(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """As :meth:`LocalRunner.run` (``keep``: the artifacts collected to the driver, at
@@ -91,6 +98,18 @@ class SparkRunner(LocalRunner):
             if self._own_session is not None:
                 session, self._own_session = self._own_session, None
                 session.stop()
+            self._restore_conf()
+
+    def _restore_conf(self) -> None:
+        """A session the caller gave keeps its settings: each key this run set goes back to
+        its value before the run (unset if it had none), so the next job or run in the
+        notebook or Glue script sees none of this run's."""
+        before, self._conf_before = self._conf_before, {}
+        for key, value in before.items():
+            if value is None:
+                self.session.conf.unset(key)
+            else:
+                self.session.conf.set(key, value)
 
     def _execution(
         self, settings: RunSettings, plan: ExecutionPlan, manifest: Manifest
@@ -104,12 +123,15 @@ class SparkRunner(LocalRunner):
                 self.master, self.stream_chunk_size, self.spark_conf
             )
         else:
-            for key, value in self.spark_conf.items():
+            for key in self.spark_conf:
                 if not spark.conf.isModifiable(key):
                     raise UsageError(
                         f"--spark-conf {key}: the session is already running and this setting "
                         "is fixed when it starts; set it where the session is created"
                     )
+            for key in (*RUN_CONF, *self.spark_conf):
+                self._conf_before.setdefault(key, spark.conf.get(key, None))
+            for key, value in self.spark_conf.items():
                 spark.conf.set(key, value)
         context = spark.sparkContext
         manifest.runner = {
