@@ -7,6 +7,11 @@ DEMO_OUT ?= /tmp/trakt-demo-output
 FORMATS_DEMO_OUT ?= /tmp/trakt-formats-demo
 SQL_DEMO_OUT ?= /tmp/trakt-sql-demo
 BUILTINS_DEMO_OUT ?= /tmp/trakt-builtins-demo
+# pytest-xdist workers: CI's machine has 2 cores, and most tests wait on child processes,
+# Spark or PostgreSQL. A test file stays on one worker (module fixtures start once);
+# TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: demo demo-stream demo-formats demo-sql demo-builtins test test-fast lint typecheck bench bench-peers clean
 
@@ -62,7 +67,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # Everything but the tests marked `slow` (those that start CLI child processes), `postgres`
 # (those that start a PostgreSQL server: `apt-get install -y postgresql`) and `browser` (those
@@ -73,7 +78,7 @@ test-fast: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow and not postgres and not browser and not spark"
+	$(PYTEST) -m "not slow and not postgres and not browser and not spark"
 
 bench: $(STAMP) bench-peers
 	$(BIN)/python benchmarks/batch_vs_pandas.py

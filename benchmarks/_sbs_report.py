@@ -114,11 +114,11 @@ def _importtime_us(env: dict[str, str]) -> int:
     raise SystemExit("side_by_side: no 'trakt' line in python -X importtime")
 
 
-def cold_start(root: Path, repeat: int) -> None:
-    """``import trakt`` (wall and -X importtime) and ``trakt validate`` on the example."""
+def cold_start(root: Path, n: int) -> None:
+    """``import trakt`` (wall and -X importtime) and ``trakt validate`` on the example,
+    median of ``n`` runs each."""
     example = root / "examples" / "multi_file_demo"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(example), str(root / "src")])}
-    n = max(repeat, 5)
     bare = _wall([python(), "-c", "pass"], env, n)
     imported = _wall([python(), "-c", "import trakt"], env, n)
     importtime = statistics.median(_importtime_us(env) for _ in range(n)) / 1e3

@@ -1,12 +1,14 @@
 """Trakt side by side with polars, DuckDB, pandas and Kedro on the same jobs (issue 14).
 
     .venv/bin/python benchmarks/side_by_side.py ROWS [--repeat 3] [--job double|join|all]
+                                                [--only PARTS] [--no-warm-up]
     make bench-peers    # once: DuckDB and Kedro into .venv-peers (not Trakt dependencies)
 
 Job ``double``: read a mixed CSV, double a column, write CSV. Job ``join``: join a small
 dimension CSV, group by two keys (sum, count), write CSV. Every variant runs as a whole child
 process, round-robin across variants, after one warm-up round whose outputs are checked
-against polars lazy's (a variant that writes a different answer stops the benchmark). The
+against polars lazy's (a variant that writes a different answer stops the benchmark;
+``--no-warm-up`` checks the first measured round's instead, for a quick run). The
 table shows median wall time and peak RSS of the child, and the ratios to polars lazy.
 Variants: trakt batch and stream, each with a pandas step, a polars step and the built-in
 steps; plain pandas and polars lazy (Trakt's venv: the same versions); DuckDB ``COPY`` and
@@ -177,24 +179,24 @@ def _chosen(name: str, only: Sequence[str]) -> bool:
 
 
 def run_job(
-    job: str, work: Path, csv: Path, repeat: int, only: Sequence[str] = ()
+    job: str, work: Path, csv: Path, repeat: int, only: Sequence[str] = (), warm_up: bool = True
 ) -> dict[str, Sample | str]:
-    """Warm-up round (outputs checked), then ``repeat`` round-robin rounds; the table."""
+    """Warm-up round (outputs checked), then ``repeat`` round-robin rounds; the table.
+
+    Without the warm-up, the first measured round's outputs are the ones checked."""
     variants = [v for v in _variants(job, work, csv) if _chosen(v.name, only)]
     ready = [v for v in variants if not v.missing]
     ref = ready[0]
-    checks: dict[str, str] = {}
+    samples: dict[str, list[Sample]] = {v.name: [] for v in ready}
     for variant in ready:  # warm-up: page cache, .pyc files; and the answers checked
         _clean(variant)
-        measure(variant.cmd, variant.env)
-    for variant in ready:
-        checks[variant.name] = (
-            "reference" if variant is ref else _check(job, ref.output, variant.output)
-        )
+        sample = measure(variant.cmd, variant.env)
+        if not warm_up:
+            samples[variant.name].append(sample)
+    checks = {v.name: "reference" if v is ref else _check(job, ref.output, v.output) for v in ready}
     for variant in ready:
         _clean(variant)
-    samples: dict[str, list[Sample]] = {v.name: [] for v in ready}
-    for _ in range(repeat):
+    for _ in range(repeat if warm_up else repeat - 1):
         for variant in ready:
             samples[variant.name].append(measure(variant.cmd, variant.env))
             _clean(variant)  # outputs of 10M rows add up: one on disk at a time
@@ -208,7 +210,9 @@ def run_job(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=int)
-    parser.add_argument("--repeat", type=int, default=3, help="measured rounds (median)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="measured rounds (median; at least 1)"
+    )
     parser.add_argument("--job", choices=["double", "join", "all"], default="all")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="generated CSVs")
     parser.add_argument(
@@ -217,7 +221,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated parts of variant names to run, e.g. 'polars step,derive' "
         "(polars lazy always runs: the reference)",
     )
+    parser.add_argument(
+        "--no-warm-up",
+        dest="warm_up",
+        action="store_false",
+        help="no unmeasured first round: the first measured round's outputs are checked "
+        "(a quick run, e.g. the tests'; timings include a cold page cache)",
+    )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
 
     csv = generate_csv(args.data_dir / f"mixed_{args.rows}.csv", args.rows)
     # Bytecode as an installed Trakt has it (PYTHONDONTWRITEBYTECODE would leave a checkout's
@@ -235,10 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _write_work(work, csv)
         for job in ("double", "join") if args.job == "all" else (args.job,):
             only = [part for part in args.only.split(",") if part]
-            results = run_job(job, work, csv, args.repeat, only)
+            results = run_job(job, work, csv, args.repeat, only, args.warm_up)
             if job == "double":
                 print_targets(results, size)
-    cold_start(HERE.parent, args.repeat)
+    cold_start(HERE.parent, max(args.repeat, 5) if args.warm_up else 1)
     return 0
 
 

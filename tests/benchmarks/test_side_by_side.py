@@ -31,12 +31,13 @@ def _rows(text: str, title: str) -> dict[str, str]:
 def test_side_by_side_runs_every_available_variant_and_checks_its_output(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCHMARKS / "side_by_side.py"), "300", "--repeat", "1",
-         "--data-dir", str(tmp_path)],
+         "--no-warm-up", "--data-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "side_by_side: 300 rows" in out
+    assert "Cold start (median of 1)" in out
     peers = (BENCHMARKS.parent / ".venv-peers" / "bin" / "python").exists()
     for title in ("Job 1: read CSV, double a column", "Job 2: join a dimension CSV"):
         rows = _rows(out, title)
