@@ -601,6 +601,52 @@ def test_a_chain_of_built_ins_reads_the_file_once(
     assert scanned["bytes"].splitlines()[1].startswith(b"11.0,23.0")
 
 
+FILTERS = """\
+- id: big
+  uses: trakt.filter
+  with: {input: orders, output: big, where: "amount > 10"}
+- id: odd
+  uses: trakt.filter
+  with: {input: big, output: odd, where: "id % 2 = 1"}
+- id: small
+  uses: trakt.filter
+  with: {input: odd, output: out, where: "amount < 400"}
+"""
+
+
+def test_the_counts_a_chain_leaves_run_as_one_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Filters (which drop rows) in a row: the output is sunk, and the results in between,
+    which no query of the run counted, are counted at the end by one call of polars for all
+    of them (it reads the file once for them all), not a query each; the counts are the
+    exact reader's."""
+    import polars as pl
+
+    def counted_alone(data: object) -> int:
+        raise AssertionError(f"a query ran alone to count its rows: {data!r}")
+
+    calls: list[int] = []
+    collect_all = pl.collect_all
+
+    def counting(queries: list[Any], **options: Any) -> Any:
+        calls.append(len(queries))
+        return collect_all(queries, **options)
+
+    data = b"id,amount\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(500))
+    exact = _run(tmp_path / "exact", data, FILTERS, False)
+    monkeypatch.setattr("trakt.runtime.scans.rows", counted_alone)
+    monkeypatch.setattr(pl, "collect_all", counting)
+    scanned = _run(tmp_path / "scan", data, FILTERS, True)
+    assert scanned == exact
+    assert [(s[0], s[2], s[3]) for s in scanned["steps"]] == [
+        ("big", {"input": 500}, {"output": 490}),
+        ("odd", {"input": 490}, {"output": 245}),
+        ("small", {"input": 245}, {"output": 195}),
+    ]
+    assert 2 in calls  # big's and odd's outputs, together
+
+
 SLOW_STEP = """
 import time
 from pathlib import Path

@@ -4,9 +4,9 @@ takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive, 
 and aggregate) is handed to it as a query over the file (:mod:`trakt.io.csv_scan`) instead of
 a table read whole. The step's query, and the polars steps after it, then run in polars'
 streaming engine, usually straight into the output file, in bounded memory. An intermediate
-result's row count is a query of its own (another pass), unless a built-in that keeps every
-row made it (its input's count: :meth:`Scans.same`) or one that collects it counted it
-(``ROWS``).
+result's row count is known when a built-in that keeps every row made it (its input's count:
+:meth:`Scans.same`) or one that collects it counted it (``ROWS``); the others are counted at
+the end, all in one polars call (another pass over the file, one for them all).
 
 The scan is verified once its rows have gone through (an output sunk, a frame collected):
 the exact reader's table or nothing. Where it is not (a later value that does not fit the
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from trakt.runtime.adapter import Data, rows
+from trakt.runtime.adapter import Data, is_lazy, rows
 from trakt.runtime.manifest import Timing
 from trakt.runtime.summary import BatchSummaries, ColumnSummaries
 from trakt.steps.builtins.chunks import SCANNED
@@ -163,9 +163,25 @@ class Scans:
             if not scanned.verified:
                 query = scanned.scan.query.select(_len())
                 guarded(query.collect, [name], self)
+        self._count_queries()
         while self.later:  # counting one counts its twins too (they leave ``later``)
             artifact = next(iter(self.later))
             self.known(artifact, rows(self.later[artifact].data))
+
+    def _count_queries(self) -> None:
+        """The waiting counts of queries, all in one go (one of each group of twins):
+        polars runs what they share, the scan above all, once, not once a query."""
+        queries: dict[str, Any] = {}
+        for name, waiting in self.later.items():
+            if is_lazy(waiting.data) and not self.twins.get(name, {name}) & queries.keys():
+                queries[name] = waiting.data.select(_len())
+        if not queries:
+            return
+        import polars as pl
+
+        counts = pl.collect_all(list(queries.values()), engine="streaming")
+        for name, count in zip(queries, counts, strict=True):
+            self.known(name, int(count.item()))
 
     def chunks(self, artifact: str, chunk_rows: int) -> Iterator[Any]:
         """A scanned input in polars DataFrames of exactly ``chunk_rows`` rows (the last may
