@@ -647,6 +647,67 @@ def test_the_counts_a_chain_leaves_run_as_one_query(
     assert 2 in calls  # big's and odd's outputs, together
 
 
+SORT_DEDUPE = {
+    "sort": """\
+- id: order
+  uses: trakt.sort
+  with: {input: orders, output: out, by: [region, amount], descending: [false, true]}
+""",
+    "dedupe": """\
+- id: once
+  uses: trakt.dedupe
+  with: {input: orders, output: out, subset: [region, amount]}
+""",
+    "dedupe_all": """\
+- id: once
+  uses: trakt.dedupe
+  with: {input: orders, output: out}
+""",
+    "filter_then_sort": """\
+- id: keep
+  uses: trakt.filter
+  with: {input: orders, output: kept, where: "id % 3 <> 0"}
+- id: order
+  uses: trakt.sort
+  with: {input: kept, output: out, by: amount}
+""",
+}
+
+
+@pytest.mark.parametrize("mode", ["batch", "stream"])
+@pytest.mark.parametrize("steps", sorted(SORT_DEDUPE))
+def test_sort_and_dedupe_of_a_scan_read_as_the_exact_reader(
+    tmp_path: Path, steps: str, mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """trakt.sort (stable, nulls last) and trakt.dedupe (the first of equal rows, nulls equal)
+    over a scanned input: the exact reader's bytes, counts and summaries, with ties, missing
+    keys and repeated rows; in batch, the file goes through polars once (the scan's query
+    sorted or deduplicated, counted on its way into the output)."""
+    rows = [f"{i},{('r' + str(i % 4)) if i % 7 else ''},{'' if i % 5 == 0 else i % 13}.5\n"
+            for i in range(400)]  # fmt: skip
+    data = ("id,region,amount\n" + "".join(rows) + "".join(rows[:50])).encode()
+    with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+        scanned, exact = _both(tmp_path, data, SORT_DEDUPE[steps], mode, chunk=64)
+    assert scanned["status"] == "success", scanned["error"]
+    assert scanned == exact
+    if mode == "batch" or steps.startswith("dedupe"):  # a stream run's sort reads it whole
+        assert "input 'orders': read by a polars scan" in caplog.text
+        assert "input 'orders': the scan read what the exact reader reads" in caplog.text
+    assert "starts over" not in caplog.text
+    assert scanned["inputs"]["orders"]["rows"] == 450
+
+
+@pytest.mark.parametrize("step", ["sort", "dedupe"])
+def test_a_sort_or_dedupe_by_a_column_the_scan_lacks_fails_as_without_it(
+    tmp_path: Path, step: str
+) -> None:
+    steps = SORT_DEDUPE[step].replace("region", "regoin")
+    scanned, exact = _both(tmp_path, b"id,region,amount\n1,a,2.5\n2,b,3.5\n", steps)
+    assert scanned == exact
+    assert scanned["status"] == "failed"
+    assert "regoin" in scanned["error"]
+
+
 SLOW_STEP = """
 import time
 from pathlib import Path

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import Frames, each, eager, names, untyped_nulls, whole
+from trakt.steps.builtins.chunks import (
+    SCANNED,
+    Frames,
+    each,
+    eager,
+    names,
+    untyped_nulls,
+    whole,
+)
 from trakt.steps.builtins.expressions import parse
 from trakt.steps.builtins.spec import (
     BOOL_OR_BOOLS,
@@ -36,12 +44,15 @@ def filter_rows(ctx: Any, input: Frames, output: str, where: str) -> dict[str, F
     "dedupe",
     [Param("subset", OPTIONAL_NAMES, False, "columns compared (default: all)")],
     stateful=True,  # the keys seen so far
+    lazy=True,
 )
 def dedupe(
     ctx: Any, input: Frames, output: str, subset: str | list[str] | None = None
 ) -> dict[str, Frames]:
     """Drop repeated rows (equal in ``subset``, or in every column), keeping the first."""
     keys = names(subset) or None
+    if _scanned(input):  # polars' streaming engine keeps the keys seen, as the stream does
+        return {"output": input.unique(subset=keys, keep="first", maintain_order=True)}
     if isinstance(input, pl.DataFrame | pl.LazyFrame):
         return {"output": _first(eager(input), keys)}
     return {"output": _dedupe_stream(input, keys)}
@@ -74,6 +85,8 @@ def _dedupe_stream(chunks: Any, keys: list[str] | None) -> Iterator[pl.DataFrame
         Param("descending", BOOL_OR_BOOLS, False, "true, or one per column (default false)"),
     ],
     stream=False,
+    lazy=True,
+    keeps_rows=True,
 )
 def sort(
     ctx: Any,
@@ -83,7 +96,13 @@ def sort(
     descending: bool | list[bool] = False,
 ) -> dict[str, Frames]:
     """Sort the rows (stable; nulls last); needs every row, so it runs as a batch step."""
-    frame = whole(input)
+    frame = input if _scanned(input) else whole(input)  # a scan's query sorted by polars
     return {
         "output": frame.sort(names(by), descending=descending, nulls_last=True, maintain_order=True)
     }
+
+
+def _scanned(data: Frames) -> TypeGuard[pl.LazyFrame]:
+    """Whether ``data`` is an input file's scan (trakt.runtime.scans), which a built-in
+    extends, so the file goes through polars once, straight into the output."""
+    return isinstance(data, pl.LazyFrame) and bool(getattr(data, SCANNED, False))
