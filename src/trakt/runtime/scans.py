@@ -4,10 +4,10 @@ takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive, 
 sort, dedupe and aggregate) is handed to it as a query over the file
 (:mod:`trakt.io.csv_scan`) instead of a table read whole. The step's query, and the polars
 steps after it, then run in polars' streaming engine, usually straight into the output file,
-in bounded memory. An intermediate
-result's row count is known when a built-in that keeps every row made it (its input's count:
-:meth:`Scans.same`) or one that collects it counted it (``ROWS``); the others are counted at
-the end, all in one polars call (another pass over the file, one for them all).
+in bounded memory. An intermediate result's row count is known when a built-in that keeps
+every row made it (its input's count: :meth:`Scans.same`) or one that collects it counted it
+(``ROWS``); the others are counted at the end, all in one polars call (another pass over the
+file, one for them all).
 
 The scan is verified once its rows have gone through (an output sunk, a frame collected):
 the exact reader's table or nothing. Where it is not (a later value that does not fit the
