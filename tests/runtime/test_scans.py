@@ -708,6 +708,74 @@ def test_a_sort_or_dedupe_by_a_column_the_scan_lacks_fails_as_without_it(
     assert "regoin" in scanned["error"]
 
 
+SQL_PIPELINE = """\
+name: sql
+inputs:
+  orders: {uri: orders.csv}
+  segments: {uri: segments.csv}
+steps:
+  - id: report
+    uses: trakt.sql
+    with:
+      input: orders
+      input_segments: segments
+      output: out
+      query: QUERY
+outputs:
+  datasets:
+    - {name: out, from: out}
+"""
+
+SQL_QUERIES = {
+    "group": "SELECT customer, COUNT(*) AS n, SUM(amount) AS total, MIN(note) AS first "
+    "FROM orders GROUP BY customer ORDER BY customer",
+    "join": "SELECT o.customer, s.segment, o.amount FROM orders o JOIN segments s "
+    "ON o.customer = s.customer WHERE o.amount > 100 ORDER BY o.amount DESC, o.note",
+    "bad": "SELECT custmer FROM orders",
+}
+
+
+@pytest.mark.parametrize("query", sorted(SQL_QUERIES))
+def test_a_sql_query_extends_the_scans_of_its_inputs(
+    tmp_path: Path, query: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """trakt.sql over two scanned inputs (a group-by, a join): the query runs over the files
+    as polars reads them, with the exact reader's bytes, counts and summaries; a query naming
+    a column the input lacks fails as it does without the scans."""
+    orders = "customer,amount,note\n" + "".join(
+        f"c{i % 9},{'' if i % 11 == 0 else f'{i}.25'},n{i}\n" for i in range(600)
+    )
+    segments = "customer,segment\n" + "".join(f"c{i},s{i % 3}\n" for i in range(7))
+    pipeline = SQL_PIPELINE.replace("QUERY", repr(SQL_QUERIES[query]).replace("'", '"'))
+    results = {}
+    for scan in (True, False):
+        root = tmp_path / str(scan)
+        files = {"orders.csv": orders, "segments.csv": segments}
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
+            result, manifest = _run_files(root, pipeline, files, scan)
+        if scan and query != "bad":
+            assert "input 'orders': the scan read what the exact reader reads" in caplog.text
+            assert "input 'segments': the scan read what the exact reader reads" in caplog.text
+            assert "starts over" not in caplog.text
+        out = root / "output" / "out.csv"
+        results[scan] = (
+            result["status"],
+            str((manifest.get("error") or {}).get("message")).replace(str(root), "ROOT"),
+            out.read_bytes() if out.exists() else None,
+            {n: (i["rows"], i["column_summaries"]) for n, i in manifest["inputs"].items()},
+            [(s["rows_in"], s["rows_out"]) for s in manifest["steps"]],
+            [(o["rows"], o["column_summaries"]) for o in manifest["outputs"]],
+        )
+    assert results[True] == results[False]
+    if query == "bad":
+        assert results[True][0] == "failed"
+        assert "custmer" in results[True][1]
+    else:
+        assert results[True][0] == "success"
+        assert results[True][4][0][0] == {"input": 600, "input_segments": 7}
+
+
 SLOW_STEP = """
 import time
 from pathlib import Path

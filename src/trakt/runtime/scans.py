@@ -162,8 +162,7 @@ class Scans:
         still waiting counted: the input is read, as the exact reader would have read it."""
         for name, scanned in self.scans.items():
             if not scanned.verified:
-                query = scanned.scan.query.select(_len())
-                guarded(query.collect, [name], self)
+                self._verify(name)
         self._count_queries()
         while self.later:  # counting one counts its twins too (they leave ``later``)
             artifact = next(iter(self.later))
@@ -212,6 +211,14 @@ class Scans:
 
     def _verify(self, name: str) -> None:
         scanned = self.scans[name]
+        if not scanned.scan.tally.batches:
+            # No query read it (its step's output nobody read, a SQL query that names another
+            # input): read it through now, as the exact reader would have read it.
+            try:
+                scanned.scan.query.select(_len()).collect()
+            except Exception as exc:
+                self.gave_up = True
+                raise ScanMismatch(f"polars: {exc}") from exc
         try:
             why = scanned.scan.verify()
         except Exception as exc:  # the byte count could not read the file

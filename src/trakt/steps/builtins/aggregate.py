@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import ROWS, SCANNED, Frame, Frames, eager, names, untyped_nulls
+from trakt.steps.builtins.chunks import ROWS, Frame, Frames, eager, names, scanned, untyped_nulls
 from trakt.steps.builtins.spec import OPTIONAL_NAMES, TEXT_MAP, Param, builtin
 
 FUNCTIONS = ("sum", "count", "min", "max", "mean")
@@ -72,7 +72,7 @@ def aggregate(
     """Group by columns and compute sum, count, min, max and mean per group."""
     keys = names(by)
     aggs = [parse_aggregation(n, t) for n, t in aggregations.items()]
-    if isinstance(input, pl.LazyFrame) and getattr(input, SCANNED, False):
+    if scanned(input):
         return {"output": _scanned(input, keys, aggs)}
     if isinstance(input, pl.DataFrame | pl.LazyFrame):
         return {"output": _finish(_partials(eager(input), keys, aggs), keys, aggs)}

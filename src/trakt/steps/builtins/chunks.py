@@ -8,7 +8,7 @@ answers in kind. Chunks are transformed one at a time and never held.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeAlias
+from typing import TypeAlias, TypeGuard
 
 import polars as pl
 
@@ -24,6 +24,12 @@ SCANNED = "_trakt_scanned"
 ROWS = "_trakt_rows"
 
 
+def scanned(data: Frames) -> TypeGuard[pl.LazyFrame]:
+    """Whether ``data`` is an input file's scan (trakt.runtime.scans), which a built-in
+    extends, so the file goes through polars once, straight into the output."""
+    return isinstance(data, pl.LazyFrame) and bool(getattr(data, SCANNED, False))
+
+
 def eager(frame: Frame) -> pl.DataFrame:
     """A frame collected (a LazyFrame from an upstream polars step)."""
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
@@ -31,7 +37,7 @@ def eager(frame: Frame) -> pl.DataFrame:
 
 def each(data: Frames, transform: Callable[[pl.DataFrame], pl.DataFrame]) -> Frames:
     """``transform`` applied to the frame, or to each chunk as it is pulled."""
-    if isinstance(data, pl.LazyFrame) and getattr(data, SCANNED, False):
+    if scanned(data):
         return transform(data)  # type: ignore[arg-type]  # the transforms take both
     if isinstance(data, pl.DataFrame | pl.LazyFrame):
         return transform(eager(data))

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypeGuard
+from typing import Any
 
 import polars as pl
 
 from trakt.steps.builtins.chunks import (
-    SCANNED,
     Frames,
     each,
     eager,
     names,
+    scanned,
     untyped_nulls,
     whole,
 )
@@ -51,7 +51,7 @@ def dedupe(
 ) -> dict[str, Frames]:
     """Drop repeated rows (equal in ``subset``, or in every column), keeping the first."""
     keys = names(subset) or None
-    if _scanned(input):  # polars' streaming engine keeps the keys seen, as the stream does
+    if scanned(input):  # polars' streaming engine keeps the keys seen, as the stream does
         return {"output": input.unique(subset=keys, keep="first", maintain_order=True)}
     if isinstance(input, pl.DataFrame | pl.LazyFrame):
         return {"output": _first(eager(input), keys)}
@@ -96,13 +96,7 @@ def sort(
     descending: bool | list[bool] = False,
 ) -> dict[str, Frames]:
     """Sort the rows (stable; nulls last); needs every row, so it runs as a batch step."""
-    frame = input if _scanned(input) else whole(input)  # a scan's query sorted by polars
+    frame = input if scanned(input) else whole(input)  # a scan's query sorted by polars
     return {
         "output": frame.sort(names(by), descending=descending, nulls_last=True, maintain_order=True)
     }
-
-
-def _scanned(data: Frames) -> TypeGuard[pl.LazyFrame]:
-    """Whether ``data`` is an input file's scan (trakt.runtime.scans), which a built-in
-    extends, so the file goes through polars once, straight into the output."""
-    return isinstance(data, pl.LazyFrame) and bool(getattr(data, SCANNED, False))
