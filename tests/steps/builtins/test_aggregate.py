@@ -137,3 +137,36 @@ def test_a_column_without_values(tmp_path: Path) -> None:
     """Read as text for having no values, it still counts, sums and averages to nothing."""
     result = run_both(tmp_path, STEP, {"orders": "id,country,amount,qty\n1,FR,,\n2,FR,,\n"})
     assert result["files"]["out"] == b"country,n,values,total,low,high,average\nFR,2,0,,,,\n"
+
+
+def test_a_float_sum_is_the_same_in_every_run_and_chunking() -> None:
+    """A large frame of few groups: polars would split a bare sum among its threads and add
+    their partial sums in the order they finish (the last digits then change from run to
+    run); each group's sum is the same whatever the run or the frame's chunks, and within a
+    few units in the last place of the exact sum."""
+    import math
+
+    import numpy as np
+    import polars as pl
+
+    from trakt.steps.builtins.aggregate import aggregate
+
+    rng = np.random.default_rng(7)
+    n = 1_000_000
+    values = rng.normal(0, 1e6, n) * 10.0 ** rng.integers(-3, 4, n)
+    frame = pl.DataFrame({"key": rng.choice(["a", "b", "c", "d"], n), "x": values})
+    chunkings = [
+        frame,
+        pl.concat([frame.slice(0, 333_333), frame.slice(333_333)], rechunk=False),
+        pl.concat([frame.slice(i, 100_000) for i in range(0, n, 100_000)], rechunk=False),
+    ]
+    spec = {"total": "sum(x)"}
+    found = {
+        tuple(aggregate(None, f, "out", by="key", aggregations=spec)["output"]["total"])
+        for _ in range(5)
+        for f in chunkings
+    }
+    assert len(found) == 1
+    keys = frame["key"].unique(maintain_order=True)
+    exact = [math.fsum(frame.filter(pl.col("key") == k)["x"].to_list()) for k in keys]
+    assert all(math.isclose(a, b, rel_tol=1e-14) for a, b in zip(found.pop(), exact, strict=True))

@@ -124,10 +124,21 @@ def _reduce(frame: pl.DataFrame, keys: list[str], aggs: list[Aggregation]) -> pl
         elif agg.function in ("count", "mean"):
             exprs.append(col.count().cast(pl.Int64).alias(f"__n{i}"))
         if col is not None and agg.function in ("sum", "mean"):
-            exprs.append(col.sum().alias(f"__s{i}"))
+            exprs.append(_sum(col).alias(f"__s{i}"))
         if col is not None and agg.function in ("min", "max"):
             exprs.append(getattr(col, agg.function)().alias(f"__m{i}"))
     return _group(frame, keys, exprs)
+
+
+def _sum(column: pl.Expr) -> pl.Expr:
+    """A group's sum of its values in row order, the same in every run.
+
+    A bare ``sum()`` lets polars split a large frame among its threads and add the threads'
+    partial sums in the order they finish: a float sum then changes in its last digits from
+    one run to the next. Dropping the nulls first (which a sum skips anyway) makes the
+    expression one polars does not split: each group's values are gathered in row order and
+    summed as one array, as ``Series.sum`` sums it."""
+    return column.drop_nulls().sum()
 
 
 def _finish(parts: pl.DataFrame, keys: list[str], aggs: list[Aggregation]) -> pl.DataFrame:
@@ -138,10 +149,10 @@ def _finish(parts: pl.DataFrame, keys: list[str], aggs: list[Aggregation]) -> pl
         if agg.function == "count":
             value = count.sum().cast(pl.Int64)
         elif agg.function == "sum":
-            value = total.sum()
+            value = _sum(total)
         elif agg.function == "mean":
             n = count.sum()
-            value = pl.when(n > 0).then(total.sum().cast(pl.Float64) / n).otherwise(None)
+            value = pl.when(n > 0).then(_sum(total).cast(pl.Float64) / n).otherwise(None)
         else:
             value = getattr(extreme, agg.function)()
         exprs.append(value.alias(agg.name))
