@@ -1,7 +1,7 @@
 """CSV inputs read as polars scans, in runs whose every step may run again (built-ins, and
 steps with ``run.lazy = True``). In batch, a CSV input whose one reader is a polars step that
 takes LazyFrames (``run.lazy``, and the built-ins select, rename, cast, derive, filter, join,
-sort, dedupe and aggregate) is handed to it as a query over the file
+sort, dedupe, sql and aggregate) is handed to it as a query over the file
 (:mod:`trakt.io.csv_scan`) instead of a table read whole. The step's query, and the polars
 steps after it, then run in polars' streaming engine, usually straight into the output file,
 in bounded memory. An intermediate result's row count is known when a built-in that keeps
