@@ -452,6 +452,15 @@ def _run_files(
     return result, json.loads((root / "output" / "manifest.json").read_text())
 
 
+def _orders_and_segments(rows: int) -> dict[str, str]:
+    """orders.csv (customers c0-c8, every 11th amount missing) and segments.csv (c0-c6)."""
+    orders = "customer,amount,note\n" + "".join(
+        f"c{i % 9},{'' if i % 11 == 0 else f'{i}.25'},n{i}\n" for i in range(rows)
+    )
+    segments = "customer,segment\n" + "".join(f"c{i},s{i % 3}\n" for i in range(7))
+    return {"orders.csv": orders, "segments.csv": segments}
+
+
 BUILTIN_JOIN = """\
 name: join
 inputs:
@@ -495,15 +504,11 @@ def test_builtin_join_and_aggregate_extend_the_scans(
         raise AssertionError(f"a query ran again to count its rows: {data!r}")
 
     monkeypatch.setattr("trakt.runtime.scans.rows", counted_again)
-    orders = "customer,amount,note\n" + "".join(
-        f"c{i % 9},{'' if i % 11 == 0 else f'{i}.25'},n{i}\n" for i in range(3000)
-    )
-    segments = "customer,segment\n" + "".join(f"c{i},s{i % 3}\n" for i in range(7))
+    files = _orders_and_segments(3000)
     pipeline = BUILTIN_JOIN.replace("HOW", how).replace("BY", by)
     results = {}
     for scan in (True, False):
         root = tmp_path / str(scan)
-        files = {"orders.csv": orders, "segments.csv": segments}
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
             result, manifest = _run_files(root, pipeline, files, scan)
@@ -742,15 +747,11 @@ def test_a_sql_query_extends_the_scans_of_its_inputs(
     """trakt.sql over two scanned inputs (a group-by, a join): the query runs over the files
     as polars reads them, with the exact reader's bytes, counts and summaries; a query naming
     a column the input lacks fails as it does without the scans."""
-    orders = "customer,amount,note\n" + "".join(
-        f"c{i % 9},{'' if i % 11 == 0 else f'{i}.25'},n{i}\n" for i in range(600)
-    )
-    segments = "customer,segment\n" + "".join(f"c{i},s{i % 3}\n" for i in range(7))
+    files = _orders_and_segments(600)
     pipeline = SQL_PIPELINE.replace("QUERY", repr(SQL_QUERIES[query]).replace("'", '"'))
     results = {}
     for scan in (True, False):
         root = tmp_path / str(scan)
-        files = {"orders.csv": orders, "segments.csv": segments}
         caplog.clear()
         with caplog.at_level(logging.DEBUG, logger="trakt.scans"):
             result, manifest = _run_files(root, pipeline, files, scan)
