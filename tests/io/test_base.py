@@ -1,12 +1,16 @@
 """``io.base.scratch_memory``: Arrow's allocations inside go to the system allocator when the
-process runs on jemalloc (the CLI's pool), and the pool is put back whatever happens."""
+process runs on jemalloc (the CLI's pool), and the pool is put back whatever happens. And
+``is_pandas`` while pandas is half imported."""
 
 from __future__ import annotations
+
+import sys
+import types
 
 import pyarrow as pa
 import pytest
 
-from trakt.io.base import scratch_memory
+from trakt.io.base import is_pandas, scratch_memory
 
 
 def _jemalloc() -> pa.MemoryPool:
@@ -41,3 +45,15 @@ def test_any_other_pool_is_left_as_it_is() -> None:
         assert pa.default_memory_pool().backend_name == "mimalloc"
     finally:
         pa.set_memory_pool(before)
+
+
+def test_is_pandas_while_another_thread_imports_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pandas half imported (in sys.modules, no DataFrame yet: another thread is importing
+    it): nothing can be a pandas frame yet, and asking must not raise AttributeError."""
+    half = types.ModuleType("pandas")
+    monkeypatch.setitem(sys.modules, "pandas", half)
+    assert is_pandas(object()) is False
+    monkeypatch.setattr(half, "DataFrame", dict, raising=False)
+    assert is_pandas({}) is True
+    monkeypatch.delitem(sys.modules, "pandas")
+    assert is_pandas({}) is False

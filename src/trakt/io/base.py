@@ -40,9 +40,11 @@ if TYPE_CHECKING:
 
 def is_pandas(value: object) -> TypeIs[pd.DataFrame]:
     """Whether ``value`` is a pandas DataFrame, without importing pandas: before pandas is
-    imported no value can be one (a run without pandas steps never imports it)."""
-    pandas = sys.modules.get("pandas")
-    return pandas is not None and isinstance(value, pandas.DataFrame)
+    imported no value can be one (a run without pandas steps never imports it). Another
+    thread may be importing it right now (pyarrow imports pandas the first time it converts
+    a Python value): until the module has its DataFrame, no value can be one either."""
+    frame = getattr(sys.modules.get("pandas"), "DataFrame", None)
+    return frame is not None and isinstance(value, frame)
 
 
 def nan_as_null(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

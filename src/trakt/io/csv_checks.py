@@ -199,10 +199,12 @@ def _combined(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _first_failing(text: pa.ChunkedArray, to: pa.DataType, decimal: str) -> str:
-    for value in text.to_pylist():
+    for i, value in enumerate(text.to_pylist()):
         if value is None:
             continue
-        one = pa.chunked_array([pa.array([value], pa.string())])
+        # A slice, not pa.array([value]): converting a Python value would import pandas
+        # (pyarrow asks whether it is a pandas object), here in a reader's thread.
+        one = text.slice(i, 1)
         try:
             _as_float(one, decimal) if pa.types.is_floating(to) else pc.cast(one, to)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from trakt.errors import InputError
+from trakt.io.arrow_scalars import scalar
 from trakt.io.badlines import (
     MAX_FIELD_BYTES,
     MAX_FIELD_LINES,
@@ -196,11 +197,12 @@ def _value_line(
         text = table.column(column).slice(start)
         if any_value:
             hits = pc.is_valid(text)
-        else:
-            hits = pc.equal(text, value)
+        else:  # scalars from bytes: converting Python values would import pandas
+            hits = pc.equal(text, scalar(value, text.type))
             if not pc.any(hits).as_py():
                 hits = pc.starts_with(text, value[:40])
-        found = pc.index(pc.fill_null(hits, False), True).as_py()
+        yes, no = scalar(True, pa.bool_()), scalar(False, pa.bool_())
+        found = pc.index(pc.fill_null(hits, no), yes).as_py()
     except (pa.ArrowException, OSError, ValueError, KeyError):
         return None
     return None if found < 0 else record_line(request.path, request.options, start + found)
