@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,20 @@ BAD_CSV = "id,amount\n1,2\n2,3,EXTRA\n3,4\n"
 
 
 def tree(root: Path) -> dict[str, bytes | str]:
-    """Every file and link under ``root`` (links by target), relative to it."""
+    """Every file and link under ``root`` (links by target, anything else that is no regular
+    file by its kind), relative to it. ``root`` holds other tests' directories too: a FIFO
+    one left is never opened (without a writer, reading it waits for ever)."""
     found: dict[str, bytes | str] = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in filenames + [d for d in dirnames if Path(dirpath, d).is_symlink()]:
             path = Path(dirpath, name)
             rel = str(path.relative_to(root))
-            found[rel] = f"-> {os.readlink(path)}" if path.is_symlink() else path.read_bytes()
+            if path.is_symlink():
+                found[rel] = f"-> {os.readlink(path)}"
+            elif path.is_file():
+                found[rel] = path.read_bytes()
+            else:
+                found[rel] = f"special file {stat.S_IFMT(path.lstat().st_mode):o}"
     return found
 
 
