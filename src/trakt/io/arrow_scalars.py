@@ -32,11 +32,10 @@ def scalar(value: bool | float | str, type_: pa.DataType) -> pa.Scalar:
     """``value`` as an Arrow scalar of ``type_`` (bool, an integer, a float or a string
     type), made without pyarrow's conversion of Python values (a few microseconds: not
     cached, as a cache keyed by value would hand ``0.0`` out for ``-0.0``)."""
-    if isinstance(value, str) or pa.types.is_string(type_) or pa.types.is_large_string(type_):
-        if not isinstance(value, str) or not (
-            pa.types.is_string(type_) or pa.types.is_large_string(type_)
-        ):
-            raise TypeError(f"{value!r} is no {type_} value")
+    texts = pa.types.is_string(type_) or pa.types.is_large_string(type_)
+    if isinstance(value, str) != texts:
+        raise TypeError(f"{value!r} is no {type_} value")
+    if isinstance(value, str):
         text = value.encode()
         offsets = struct.pack("<qq" if pa.types.is_large_string(type_) else "<ii", 0, len(text))
         return pa.Array.from_buffers(type_, 1, [None, pa.py_buffer(offsets), pa.py_buffer(text)])[0]

@@ -34,8 +34,7 @@ class SparkRunner(LocalRunner):
     the driver: the local runner's bytes) or ``"parts"`` (a directory of part files per output,
     written on the executors partition by partition). ``session`` runs on an existing
     SparkSession (Glue's, a notebook's), which is then never stopped and gets its settings
-    back after the run; otherwise each run
-    starts and stops its own.
+    back after the run; otherwise each run starts and stops its own.
     Everything else is as for :class:`LocalRunner`.
     """
 
