@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trakt.io.rawshape import counts, line_count
+from trakt.io.rawshape import block_for_rows, counts, line_count
 
 BLOCK = 1 << 20
 
@@ -49,3 +49,28 @@ def test_counts_lines_as_line_count_does(
     path.write_bytes(data)
     assert counts(path, ",").lines == line_count(path, {})
     assert counts(path, ",").seps == data.count(b",")
+
+
+@pytest.mark.parametrize(
+    ("line", "lines", "expected"),
+    [
+        (b"1,2,3\n", 300_000, BLOCK),  # narrow: 4,096 lines fit in the smallest block
+        (b"x" * 999 + b"\n", 10_000, -(-BLOCK * 4096 // (BLOCK // 1000))),  # 4,096 lines
+        (b"x" * 999 + b"\r\n", 10_000, -(-BLOCK * 4096 // (BLOCK // 1001))),  # CR LF ends
+        (b"x" * 999 + b"\r", 10_000, -(-BLOCK * 4096 // (BLOCK // 1000))),  # old Mac ends
+        (b"x" * 99_999 + b"\n", 200, 16 * BLOCK),  # very wide: capped
+        (b"x" * 999 + b"\n", 100, BLOCK),  # smaller than a block: read in one anyway
+    ],
+)
+def test_a_wide_file_is_read_in_blocks_of_4096_lines(
+    tmp_path: Path, line: bytes, lines: int, expected: int
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(line * lines)
+    assert block_for_rows(path, BLOCK, 16 * BLOCK) == expected
+
+
+def test_a_first_line_longer_than_a_block_asks_for_the_largest(tmp_path: Path) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(b"x" * (2 * BLOCK) + b"\n1\n")
+    assert block_for_rows(path, BLOCK, 16 * BLOCK) == 16 * BLOCK

@@ -44,6 +44,7 @@ from trakt.io.csv_options import (
     text_pins,
 )
 from trakt.io.csv_writer import CsvTableWriter, write  # re-exported: the writing half
+from trakt.io.rawshape import block_for_rows
 from trakt.io.registry import ReadRequest
 
 __all__ = [
@@ -58,8 +59,10 @@ __all__ = [
 ]
 
 # Stream reads: 1 MiB blocks kept peak RSS ~50 MB lower than 4 MiB at about the same speed
-# (benchmarks/stream_memory.py).
+# (benchmarks/stream_memory.py); a wide file's blocks hold 4,096 lines, up to 16 MiB
+# (rawshape.block_for_rows: a block's checks cost the same for each of its columns).
 _STREAM_BLOCK = 1 << 20
+_WIDE_BLOCK = 16 << 20
 
 
 def _numeric(t: pa.DataType) -> bool:
@@ -208,7 +211,7 @@ def iter_tables(
 
     def read() -> Iterator[Any]:
         done = 0  # rows produced so far: after a larger block is needed, read on from here
-        block = _STREAM_BLOCK
+        block = block_for_rows(request.path, _STREAM_BLOCK, _WIDE_BLOCK)
         first = True
         while True:
             try:

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from trakt.io.base import prefetch
 from trakt.io.csv_option_rules import DEFAULT_NA
-from trakt.io.rawshape import Counts, counts
+from trakt.io.rawshape import Counts, block_for_rows, counts
 from trakt.io.registry import ReadRequest
 
 # The options the query reads as the exact reader does; any other one set: no scan.
@@ -286,14 +286,16 @@ def scan(
 
 
 _BLOCK = 3 << 19  # stream reads: 1.5 MiB of whole lines at a time (peak RSS: two in flight)
+_WIDE_BLOCK = 16 << 20  # a wide file's: 4,096 lines (rawshape.block_for_rows), up to 16 MiB
 
 
 def _line_blocks(path: Path) -> Iterator[bytes]:
-    """The file in blocks of about ``_BLOCK`` bytes, each cut after a line break (a quoted
-    line break may be cut: the scan is given up on such a file anyway)."""
+    """The file in blocks of about ``_BLOCK`` bytes (more for a wide file), each cut after a
+    line break (a quoted line break may be cut: the scan is given up on such a file anyway)."""
     rest = b""
+    size = block_for_rows(path, _BLOCK, _WIDE_BLOCK)
     with open(path, "rb") as handle:
-        while data := handle.read(_BLOCK):
+        while data := handle.read(size):
             data = rest + data
             cut = data.rfind(b"\n") + 1
             if cut == 0:

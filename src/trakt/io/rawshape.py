@@ -165,3 +165,18 @@ def counts(path: Path, sep: str) -> Counts:
     if last not in (b"", b"\n"):
         lines += 1  # a last line without a line break
     return Counts(lines, seps, stray_cr=crs != pairs)
+
+
+def block_for_rows(path: Path, smallest: int, largest: int, rows: int = 4096) -> int:
+    """A stream read's block size: ``smallest`` bytes, or more where a wide file's lines
+    (estimated from its first ``smallest`` bytes) need more for ``rows`` of them, up to
+    ``largest``. A block costs a fixed amount per column (checks, conversions): with blocks
+    of a fixed size, a file twice as wide has twice the blocks of twice the columns, and the
+    run time grew with the square of the columns (``benchmarks/wide_columns.py``)."""
+    with open(path, "rb") as handle:
+        head = handle.read(smallest)
+    lines = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+    if len(head) < smallest or lines >= rows:
+        return smallest
+    wanted = -(-len(head) * rows // max(lines, 1))  # bytes per line, rounded up, times rows
+    return min(largest, max(smallest, wanted))
