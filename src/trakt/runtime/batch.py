@@ -29,7 +29,7 @@ from trakt.runtime.stepcheck import (
     finish_failed,
 )
 from trakt.runtime.timeouts import deadline, is_timeout
-from trakt.steps.builtins.chunks import ROWS, SCANNED
+from trakt.steps.builtins.spec import ROWS, SCANNED
 
 _log = logging.getLogger("trakt.scans")
 

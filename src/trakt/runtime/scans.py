@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from trakt.runtime.adapter import Data, is_lazy, rows
 from trakt.runtime.manifest import Timing
 from trakt.runtime.summary import BatchSummaries, ColumnSummaries
-from trakt.steps.builtins.chunks import SCANNED
+from trakt.steps.builtins.spec import SCANNED
 
 if TYPE_CHECKING:
     from trakt.runtime.execution import Execution

@@ -23,8 +23,8 @@ from typing import Any
 
 import polars as pl
 
-from trakt.steps.builtins.chunks import ROWS, Frame, Frames, eager, names, scanned, untyped_nulls
-from trakt.steps.builtins.spec import OPTIONAL_NAMES, TEXT_MAP, Param, builtin
+from trakt.steps.builtins.chunks import Frame, Frames, eager, names, scanned, untyped_nulls
+from trakt.steps.builtins.spec import OPTIONAL_NAMES, ROWS, TEXT_MAP, Param, builtin
 
 FUNCTIONS = ("sum", "count", "min", "max", "mean")
 _CALL = re.compile(r'\s*(\w+)\s*\(\s*(?:\*|"([^"]+)"|([^()"]*?))\s*\)\s*')

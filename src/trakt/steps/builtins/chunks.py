@@ -12,16 +12,12 @@ from typing import TypeAlias, TypeGuard
 
 import polars as pl
 
+from trakt.steps.builtins.spec import SCANNED
+
 Frame: TypeAlias = pl.DataFrame | pl.LazyFrame
 Frames: TypeAlias = Frame | Iterable[Frame]
 
 
-# The attribute that marks a LazyFrame as a scan of an input file (trakt.runtime.scans): a
-# built-in extends it lazily, so the file streams through polars once.
-SCANNED = "_trakt_scanned"
-# Set beside it: a callable taking the query's row count, for a built-in that collects the
-# whole query itself (trakt.aggregate), so the runtime need not run it again to count.
-ROWS = "_trakt_rows"
 
 
 def scanned(data: Frames) -> TypeGuard[pl.LazyFrame]:

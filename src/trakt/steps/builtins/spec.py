@@ -18,6 +18,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PREFIX = "trakt."
 
+# The attribute that marks a LazyFrame as a scan of an input file (trakt.runtime.scans): a
+# built-in extends it lazily, so the file streams through polars once. Here, not in chunks,
+# so the runtime names it without importing polars.
+SCANNED = "_trakt_scanned"
+# Set beside it: a callable taking the query's row count, for a built-in that collects the
+# whole query itself (trakt.aggregate), so the runtime need not run it again to count.
+ROWS = "_trakt_rows"
+
 
 @dataclass(frozen=True)
 class Kind:
