@@ -111,9 +111,11 @@ def main() -> int:
         ]  # fmt: skip
         pandas_cmd = [python(), str(work / "to_sql.py"), str(csv), driver_url, "by_pandas"]
         runs: dict[str, list[Sample]] = {"trakt": [], "pandas": []}
-        for _ in range(args.repeats):
+        for i in range(args.repeats):  # pandas takes minutes: each round is reported
             runs["trakt"].append(measure(trakt_cmd, env))
             runs["pandas"].append(measure(pandas_cmd, env))
+            took = {job: f"{samples[-1].wall_s:.2f} s" for job, samples in runs.items()}
+            print(f"round {i + 1}/{args.repeats}: {took}", file=sys.stderr)
         counts = (_count(url, "by_trakt"), _count(url, "by_pandas"))
         version = server.version
 
