@@ -18,8 +18,6 @@ Frame: TypeAlias = pl.DataFrame | pl.LazyFrame
 Frames: TypeAlias = Frame | Iterable[Frame]
 
 
-
-
 def scanned(data: Frames) -> TypeGuard[pl.LazyFrame]:
     """Whether ``data`` is an input file's scan (trakt.runtime.scans), which a built-in
     extends, so the file goes through polars once, straight into the output."""
