@@ -124,6 +124,19 @@ def unify(schemas: list[pa.Schema]) -> pa.Schema:
     return pa.schema([pa.field(n, _common_type(n, types)) for n, types in names.items()])
 
 
+def lines_block(head: bytes, smallest: int, largest: int, rows: int = 4096) -> int:
+    """A stream read's block size: ``smallest`` bytes, or more where a file's lines, estimated
+    from ``head`` (its first ``smallest`` bytes), are so wide that fewer than ``rows`` fit,
+    up to ``largest``. A block costs a fixed amount per column (checks, conversions): with
+    blocks of a fixed size, a file twice as wide has twice the blocks of twice the columns,
+    and the run time grew with the square of the columns (``benchmarks/wide_columns.py``)."""
+    lines = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+    if len(head) < smallest or lines >= rows:
+        return smallest
+    wanted = -(-len(head) * rows // max(lines, 1))  # bytes per line, rounded up, times rows
+    return min(largest, max(smallest, wanted))
+
+
 def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
     """Produce ``items`` in a background thread, at most ``depth`` ahead of the consumer.
 

@@ -3,8 +3,9 @@
 JSON's own types decide the columns' types: integers, numbers (a column with an integer and a
 number is float), text, booleans. Text stays text (pyarrow would turn date-like text into
 timestamps: such columns are read again as text). Columns are the union of the keys, in the
-order they first appear. Stream mode reads blocks of about 1 MiB of whole lines; the first
-block fixes the columns and types (:func:`stream_schema`). Any problem is located by the
+order they first appear. Stream mode reads blocks of about 1 MiB of whole lines (after the
+first, 4,096 lines of a wide file, up to 16 MiB); the first block fixes the columns and types
+(:func:`stream_schema`). Any problem is located by the
 careful reader, :mod:`trakt.io.jsonl_lines`, which names the line.
 """
 
@@ -21,11 +22,12 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from trakt.errors import InputError
-from trakt.io.base import prefetch, rechunk
+from trakt.io.base import lines_block, prefetch, rechunk
 from trakt.io.jsonl_lines import Expect, find_problem, numbered_lines
 from trakt.io.registry import ReadRequest, split_compression
 
 BLOCK = 1 << 20
+_WIDE_BLOCK = 16 << 20  # a wide file's blocks: 4,096 lines (base.lines_block), up to 16 MiB
 _MAX_BLOCK = (1 << 31) - 1  # pyarrow's block size is a 32-bit int
 TYPES: dict[str, pa.DataType] = {
     **dict.fromkeys(("str", "string", "text"), pa.string()),
@@ -176,14 +178,17 @@ def _shape(source: _Source, table: pa.Table, fixed: pa.Schema | None) -> pa.Tabl
     declared = _declared(options)
     selected = _selected(options)
     names = selected or (fixed.names if fixed is not None else table.column_names)
+    # Looked up by dict and set: ``Schema.names`` is a new list each time and ``field(name)``
+    # a search, which made a wide file's every block cost the square of its columns.
+    types = dict(zip(fixed.names, fixed.types, strict=True)) if fixed is not None else declared
     if fixed is not None and selected is None:
-        new = [n for n in table.column_names if n not in fixed.names]
+        new = [n for n in table.column_names if n not in types]
         if new:
             raise _problem(source, fixed, f"key '{new[0]}' is not among the columns")
     present = set(table.column_names)
     arrays = []
     for name in names:
-        target = fixed.field(name).type if fixed is not None else declared.get(name)
+        target = types[name] if fixed is not None else declared.get(name)
         column = table.column(name) if name in present else pa.nulls(len(table), target)
         if target is not None and column.type != target:
             if not (
@@ -203,11 +208,14 @@ def read_table(request: ReadRequest) -> pa.Table:
 
 
 def _blocks(file: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    """Blocks of whole lines (about :data:`BLOCK` bytes) with their first line's number."""
+    """Blocks of whole lines (about :data:`BLOCK` bytes; after the first, 4,096 lines of a wide
+    file, up to :data:`_WIDE_BLOCK`) with their first line's number."""
     line = 1
     rest = b""
+    size = 0
     while True:
-        data = file.read(BLOCK)
+        data = file.read(size or BLOCK)
+        size = size or lines_block(data, BLOCK, _WIDE_BLOCK)
         if not data:
             break
         data = rest + data

@@ -67,8 +67,7 @@ def _prepared(table: pa.Table, shown: str) -> tuple[pa.Table, set[str]]:
     return pa.Table.from_arrays(arrays, names=table.column_names), raw
 
 
-def _value(frame: pl.DataFrame, name: str) -> pl.Expr:
-    kind = frame.schema[name]
+def _value(name: str, kind: pl.DataType) -> pl.Expr:
     column = pl.col(name)
     if isinstance(kind, pl.Datetime):
         return column.dt.strftime(_DATETIME + ("%:z" if kind.time_zone else ""))
@@ -95,13 +94,14 @@ def encode(table: pa.Table, shown: str) -> pa.Buffer | bytes:
             parts.append(encoded.str.strip_prefix("{").str.strip_suffix("}"))
             run.clear()
 
+    schema = frame.schema  # once: each call builds it anew (a wide frame's square)
     for name in frame.columns:
         if name in raw:
             close_run()
             key = json.dumps(name, ensure_ascii=False)
             parts.append(pl.concat_str([pl.lit(key + ":"), pl.col(name).fill_null("null")]))
         else:
-            run.append(_value(frame, name).alias(name))
+            run.append(_value(name, schema[name]).alias(name))
     close_run()
     pieces: list[pl.Expr] = [pl.lit("{")]
     for i, part in enumerate(parts):

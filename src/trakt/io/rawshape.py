@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from trakt.io.badlines import Dialect
+from trakt.io.base import lines_block
 
 
 def unbalanced_quotes(path: Path, options: Mapping[str, Any]) -> bool:
@@ -168,15 +169,7 @@ def counts(path: Path, sep: str) -> Counts:
 
 
 def block_for_rows(path: Path, smallest: int, largest: int, rows: int = 4096) -> int:
-    """A stream read's block size: ``smallest`` bytes, or more where a wide file's lines
-    (estimated from its first ``smallest`` bytes) need more for ``rows`` of them, up to
-    ``largest``. A block costs a fixed amount per column (checks, conversions): with blocks
-    of a fixed size, a file twice as wide has twice the blocks of twice the columns, and the
-    run time grew with the square of the columns (``benchmarks/wide_columns.py``)."""
+    """:func:`trakt.io.base.lines_block` for the file at ``path`` (its first bytes read)."""
     with open(path, "rb") as handle:
         head = handle.read(smallest)
-    lines = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
-    if len(head) < smallest or lines >= rows:
-        return smallest
-    wanted = -(-len(head) * rows // max(lines, 1))  # bytes per line, rounded up, times rows
-    return min(largest, max(smallest, wanted))
+    return lines_block(head, smallest, largest, rows)

@@ -1,6 +1,7 @@
-"""A wide CSV streams in blocks of many lines (``trakt.io.rawshape.block_for_rows``): a block's
-checks cost the same for each column, so blocks of a fixed byte size made a file twice as wide
-cost four times as much (``benchmarks/wide_columns.py``: 22.7x the time for 10x the columns)."""
+"""A wide CSV or JSON Lines file streams in blocks of many lines (``trakt.io.base.lines_block``):
+a block's checks cost the same for each column, so blocks of a fixed byte size made a file
+twice as wide cost four times as much (``benchmarks/wide_columns.py``: 20.8x the time for 10x
+the columns)."""
 
 from __future__ import annotations
 
@@ -105,3 +106,29 @@ def test_a_wide_file_streamed_writes_what_batch_writes(
     assert written["stream"] == written["batch"]
     first = written["batch"].split(b"\n")[1].split(b",")
     assert first[:4] == [b"0", b"2.5", b'"t', b' 2"']  # c1 doubled; text quoted as read
+
+
+def _wide_jsonl(path: Path, rows: int = 700, columns: int = 800) -> Path:
+    """About 12 MB: 1 MiB holds about 60 of its lines."""
+    with path.open("w") as out:
+        for r in range(rows):
+            values = (f'"k{i}": {r * i}' if i % 2 else f'"k{i}": "v{r}"' for i in range(columns))
+            out.write("{" + ", ".join(values) + "}\n")
+    return path
+
+
+def test_a_wide_jsonl_is_read_in_blocks_of_many_lines(tmp_path: Path) -> None:
+    from trakt.io import jsonl_io
+
+    path = _wide_jsonl(tmp_path / "wide.jsonl")
+    with path.open("rb") as handle:
+        blocks = list(jsonl_io._blocks(handle))
+    first_lines = [line for line, _ in blocks]
+    sizes = [len(data) for _, data in blocks]
+    assert sizes[0] <= jsonl_io.BLOCK  # the first block fixes the columns: about 1 MiB
+    assert len(blocks) == 2  # then the rest at once (1 MiB blocks: 12)
+    assert first_lines[1] == blocks[0][1].count(b"\n") + 1
+    assert sum(sizes) == path.stat().st_size
+    request = ReadRequest(path, {})
+    streamed = pa.concat_tables(jsonl_io.iter_tables(request, 100))
+    assert streamed.equals(jsonl_io.read_table(request))
