@@ -114,7 +114,7 @@ def main() -> int:
         for i in range(args.repeats):  # pandas takes minutes: each round is reported
             runs["trakt"].append(measure(trakt_cmd, env))
             runs["pandas"].append(measure(pandas_cmd, env))
-            took = {job: f"{samples[-1].wall_s:.2f} s" for job, samples in runs.items()}
+            took = ", ".join(f"{job} {samples[-1].wall_s:.2f} s" for job, samples in runs.items())
             print(f"round {i + 1}/{args.repeats}: {took}", file=sys.stderr)
         counts = (_count(url, "by_trakt"), _count(url, "by_pandas"))
         version = server.version
