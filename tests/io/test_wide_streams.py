@@ -48,7 +48,7 @@ def test_a_wide_file_streams_in_one_block_and_reads_as_whole(
 
     monkeypatch.setattr(csv_io, "_fixed", counted)
     chunks = list(iter_tables(request, 250))
-    assert blocks == [ROWS]  # 1 MiB blocks: 6 of about 100 lines each
+    assert blocks == [ROWS]  # 1 MiB blocks: 7 of about 90 lines each
     assert [c.num_rows for c in chunks] == [250, 250, 100]
     whole = read_table(request)
     assert pa.concat_tables(chunks).equals(whole)
@@ -59,7 +59,7 @@ def test_a_wide_file_streams_in_one_block_and_reads_as_whole(
 def test_a_wide_file_scanned_in_stream_is_cut_in_blocks_of_many_lines(tmp_path: Path) -> None:
     path = _wide(tmp_path / "wide.csv")
     sizes = [len(block) for block in csv_scan._line_blocks(path)]
-    assert len(sizes) == 1  # 1.5 MiB blocks: 4
+    assert len(sizes) == 1  # 1.5 MiB blocks: 5
     assert sum(sizes) == path.stat().st_size
 
 
@@ -109,7 +109,7 @@ def test_a_wide_file_streamed_writes_what_batch_writes(
 
 
 def _wide_jsonl(path: Path, rows: int = 700, columns: int = 800) -> Path:
-    """About 12 MB: 1 MiB holds about 60 of its lines."""
+    """About 8.7 MB: 1 MiB holds about 85 of its lines."""
     with path.open("w") as out:
         for r in range(rows):
             values = (f'"k{i}": {r * i}' if i % 2 else f'"k{i}": "v{r}"' for i in range(columns))
@@ -126,7 +126,7 @@ def test_a_wide_jsonl_is_read_in_blocks_of_many_lines(tmp_path: Path) -> None:
     first_lines = [line for line, _ in blocks]
     sizes = [len(data) for _, data in blocks]
     assert sizes[0] <= jsonl_io.BLOCK  # the first block fixes the columns: about 1 MiB
-    assert len(blocks) == 2  # then the rest at once (1 MiB blocks: 12)
+    assert len(blocks) == 2  # then the rest at once (1 MiB blocks: 9)
     assert first_lines[1] == blocks[0][1].count(b"\n") + 1
     assert sum(sizes) == path.stat().st_size
     request = ReadRequest(path, {})
