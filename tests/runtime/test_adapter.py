@@ -6,6 +6,9 @@ step's library."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Project
+from tests.conftest import REPO, Project
 from trakt import PipelineValidationError, load_pipeline_from_yaml
 from trakt.io.csv_writer import CsvTableWriter
 from trakt.runtime.local_runner import LocalRunner
@@ -534,3 +537,58 @@ def test_a_lazyframe_loads_a_database_table(tmp_path: Path) -> None:
     with sqlite3.connect(database) as connection:
         got = connection.execute("SELECT id, amount FROM doubled ORDER BY id").fetchall()
     assert got[:2] == [(1, 21.0), (2, None)] and len(got) == 7
+
+
+IMPORT_WATCH = """\
+import json, sys, threading
+import trakt.runtime.adapter as adapter
+from trakt import load_pipeline_from_yaml
+from trakt.runtime.local_runner import LocalRunner
+
+seen = []
+imported = adapter.import_module
+
+
+def watched(name):
+    seen.append([threading.current_thread().name, name, "trakt.io.frames" in sys.modules])
+    return imported(name)
+
+
+adapter.import_module = watched
+root = sys.argv[1]
+result = LocalRunner(root, root + "/out").run(load_pipeline_from_yaml(root + "/pipeline.yaml"))
+alive = [t.name for t in threading.enumerate() if t.name == "trakt-import-pandas"]
+print(json.dumps([result["status"], seen, alive]))
+"""
+
+
+@pytest.mark.parametrize(("frame", "preloaded"), [("pandas", True), ("polars", False)])
+def test_pandas_is_imported_beside_the_read_where_a_step_takes_pandas(
+    tmp_path: Path, frame: str, preloaded: bool
+) -> None:
+    """A fresh interpreter (pandas not imported yet): the run imports pandas in a thread of
+    its own while its input is read, and that thread has ended when the run returns."""
+    (tmp_path / "records.csv").write_text(RECORDS)
+    (tmp_path / "steps_mod.py").write_text(
+        "def run(ctx, input, output):\n    return {'output': input}\n"
+    )
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: preload\ninputs:\n  records: {uri: records.csv}\nsteps:\n"
+        f"  - id: same\n    uses: steps_mod.run\n    frame: {frame}\n"
+        "    with: {input: records, output: kept}\n"
+        "outputs:\n  datasets:\n    - {name: kept, from: kept}\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(tmp_path)]))
+    proc = subprocess.run(
+        [sys.executable, "-c", IMPORT_WATCH, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    status, seen, alive = json.loads(proc.stdout)
+    assert status == "success"
+    assert seen == ([["trakt-import-pandas", "trakt.io.frames", False]] if preloaded else [])
+    assert alive == []
+    assert (tmp_path / "out" / "kept.csv").read_text() == RECORDS

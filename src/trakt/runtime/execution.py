@@ -18,7 +18,7 @@ from trakt.errors import EXIT_OK, EXIT_RUN_FAILED, Cancelled, OutputConflict, St
 from trakt.io.badlines import rejected_file_name, write_rejected
 from trakt.io.sql_urls import is_database
 from trakt.runtime import cancel
-from trakt.runtime.adapter import Data
+from trakt.runtime.adapter import Data, preload_pandas
 from trakt.runtime.context import StepContext, make_context
 from trakt.runtime.database_io import DatabaseSessions, DatabaseSource, TableTarget
 from trakt.runtime.datasets import REJECTED_DIR, InputPlan, quarantine_owners
@@ -114,10 +114,12 @@ class Execution:
     def execute(self) -> dict[str, Any]:
         """Run, publish on success, and record how it ended (the manifest, every ending)."""
         failures: dict[str, BaseException] = {}
+        importing = None
         set_last_resort(self._abandon)
         try:
             self._open_sources(strict=True)
             self._refuse_overwriting_inputs()
+            importing = preload_pandas(step.frame for step in self.plan.steps)
             for target in self.targets.values():
                 # Import a writer's library while inputs are read; connect to a database and
                 # check its table before any data moves.
@@ -154,6 +156,8 @@ class Execution:
                 self.settings.on_failure(exc)
         finally:
             set_last_resort(None)
+            if importing is not None:  # no thread outlives the run
+                importing.join()
             self._discard_pending()
             self._attach_summaries()
             self._attach_hashes()
