@@ -283,3 +283,37 @@ def test_pdb_opens_at_the_users_frame_with_its_locals(project: Project) -> None:
     assert "(15, 2)" in proc.stdout  # the locals of check(), where it raised
     assert "-> raise ValueError" in proc.stdout
     assert proc.stderr.strip().splitlines()[-1].startswith("trakt: run ")
+
+
+@pytest.mark.parametrize("preset", [None, "dirty_decay_ms:500"])
+def test_the_cli_starts_jemalloc_giving_pages_back_without_the_lazy_step(
+    monkeypatch: pytest.MonkeyPatch, preset: str | None
+) -> None:
+    """jemalloc reads JE_ARROW_MALLOC_CONF when it starts: the CLI sets it for that moment
+    (a user's own value kept), and no step or child process inherits it after."""
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc")
+    seen: list[str | None] = []
+    real = pa.jemalloc_memory_pool
+
+    def watched() -> pa.MemoryPool:
+        seen.append(os.environ.get("JE_ARROW_MALLOC_CONF"))
+        return real()
+
+    monkeypatch.setattr(pa, "jemalloc_memory_pool", watched)
+    if preset is None:
+        monkeypatch.delenv("JE_ARROW_MALLOC_CONF", raising=False)
+    else:
+        monkeypatch.setenv("JE_ARROW_MALLOC_CONF", preset)
+    before = pa.default_memory_pool()
+    try:
+        run_local.use_lean_allocator()
+        assert pa.default_memory_pool().backend_name == "jemalloc"
+    finally:
+        pa.set_memory_pool(before)
+    assert seen == [preset or "muzzy_decay_ms:0"]
+    assert os.environ.get("JE_ARROW_MALLOC_CONF") == preset
