@@ -157,9 +157,7 @@ def use_lean_allocator() -> None:
 
         # A pyarrow build without jemalloc keeps its default.
         with contextlib.suppress(NotImplementedError, pa.ArrowException):
-            pool = pa.jemalloc_memory_pool()
-            pa.allocate_buffer(1, memory_pool=pool)  # jemalloc starts, reading the variable
-            pa.set_memory_pool(pool)
+            pa.set_memory_pool(pa.jemalloc_memory_pool())  # jemalloc starts: reads the variable
     finally:
         if ours:  # not inherited by processes a step starts
             os.environ.pop(name, None)
