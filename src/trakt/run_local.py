@@ -137,9 +137,9 @@ def parse_overrides(values: Sequence[str]) -> dict[str, str]:
 
 # Arrow's jemalloc gives a freed page back to the OS in two steps of up to a second each: first
 # lazily (MADV_FREE: "muzzy", still counted in RSS until the kernel needs it), then for good.
-# Given back at the end of the first step, a stream run's peak RSS measured 12 MB lower at the
-# same speed (benchmarks/stream_memory.py, fan-out at 10M rows: 284 -> 272 MB); batch runs the
-# same. jemalloc reads this variable once, when Arrow first allocates from it.
+# Given back at the end of the first step, peak RSS measured lower at the same speed: a stream
+# fan-out at 10M rows 293 -> 278 MB (benchmarks/stream_memory.py), a 1M-row batch passthrough
+# 372 -> 357 MiB. jemalloc reads this variable once, when it starts (its pool first asked for).
 _JEMALLOC_CONF = ("JE_ARROW_MALLOC_CONF", "muzzy_decay_ms:0")
 
 

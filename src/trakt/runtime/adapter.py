@@ -16,6 +16,7 @@ it is now. pandas and polars are imported only when a step or frame of theirs is
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Iterable
@@ -41,10 +42,17 @@ def preload_pandas(frames: Iterable[str]) -> threading.Thread | None:
     thread, for the run to join; None where no step takes pandas (then none is imported)."""
     if "pandas" not in frames or "trakt.io.frames" in sys.modules:
         return None
-    name = "trakt-import-pandas"
-    thread = threading.Thread(target=import_module, args=("trakt.io.frames",), name=name)
+    thread = threading.Thread(target=_import_quietly, args=("trakt.io.frames",))
+    thread.name = "trakt-import-pandas"
     thread.start()
     return thread
+
+
+def _import_quietly(name: str) -> None:
+    """A module imported ahead of need: a failure is left to the import that needs it, which
+    raises it where it can be reported (the step's conversion), not in this thread."""
+    with contextlib.suppress(ImportError):
+        import_module(name)
 
 
 def is_polars(value: object) -> TypeIs[pl.DataFrame | pl.LazyFrame]:
